@@ -1,0 +1,96 @@
+"""App-only tokens, one msal authority per tenant.
+
+msal keeps the token cache and renews a token before it expires (it refreshes once the token
+is past its `refresh_in` point); we add a lock per tenant so parallel sync threads ask once,
+and a way to throw a token away when Graph answers 401 with it.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+
+import msal
+
+from .config import GraphSettings
+from .errors import AuthFailure, ConfigError
+
+log = logging.getLogger(__name__)
+
+GRAPH_SCOPE = "https://graph.microsoft.com/.default"
+
+
+def _certificate_credential(settings: GraphSettings) -> dict:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    pem = settings.certificate.read_bytes()
+    try:
+        cert = x509.load_pem_x509_certificate(pem)
+    except ValueError:
+        raise ConfigError("does not hold a PEM certificate (cert and private key in one file)",
+                          key="graph.certificate") from None
+    thumbprint = settings.certificate_thumbprint or hashlib.sha1(
+        cert.public_bytes(serialization.Encoding.DER)).hexdigest()
+    return {"private_key": pem.decode("ascii"), "thumbprint": thumbprint,
+            "public_certificate": cert.public_bytes(serialization.Encoding.PEM).decode("ascii")}
+
+
+class TokenProvider:
+    """Hands out access tokens per tenant; never logs or raises with a token or secret inside."""
+
+    def __init__(self, settings: GraphSettings, http_session):
+        self._settings = settings
+        self._session = http_session
+        self._apps: dict[str, msal.ConfidentialClientApplication] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+        self.acquired = 0   # tokens actually fetched from the token endpoint
+
+    def _credential(self):
+        if self._settings.client_secret is not None:
+            return self._settings.client_secret.reveal()
+        return _certificate_credential(self._settings)
+
+    def _app(self, tenant_id: str) -> tuple[msal.ConfidentialClientApplication, threading.Lock]:
+        with self._guard:
+            app = self._apps.get(tenant_id)
+            if app is None:
+                app = msal.ConfidentialClientApplication(
+                    self._settings.client_id,
+                    client_credential=self._credential(),
+                    authority=f"{self._settings.authority_host}/{tenant_id}",
+                    http_client=self._session,
+                    instance_discovery=False,
+                )
+                self._apps[tenant_id] = app
+                self._locks[tenant_id] = threading.Lock()
+            return app, self._locks[tenant_id]
+
+    def token(self, tenant_id: str) -> str:
+        app, lock = self._app(tenant_id)
+        with lock:
+            try:
+                result = app.acquire_token_for_client(scopes=[GRAPH_SCOPE])
+            except ValueError as exc:
+                # msal raises ValueError when OIDC discovery fails (unknown tenant, bad host).
+                raise AuthFailure(f"token authority rejected tenant {tenant_id}: {exc}",
+                                  tenant_id=tenant_id, code="authority_error") from None
+            if "access_token" not in result:
+                code = result.get("error") or "token_error"
+                description = (result.get("error_description") or "").split("\r\n")[0]
+                raise AuthFailure(f"could not get a token for tenant {tenant_id}: {description}",
+                                  status=401, code=code, tenant_id=tenant_id,
+                                  request_id=result.get("correlation_id"))
+            if result.get("token_source") == "identity_provider":
+                self.acquired += 1
+                log.debug("token acquired for tenant %s", tenant_id)
+            return result["access_token"]
+
+    def invalidate(self, tenant_id: str) -> None:
+        """Forget the tenant's cached access tokens so the next call asks for a new one."""
+        app, lock = self._app(tenant_id)
+        with lock:
+            cache = app.token_cache
+            for item in list(cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN)):
+                cache.remove_at(item)
