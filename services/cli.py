@@ -1,0 +1,73 @@
+"""`m365dash`: the command line.
+
+Each command family lives in its own module with `register(subparsers)`; this module only
+assembles them and turns the project's errors into messages and exit codes:
+0 success, 1 some rows/steps/tenants failed (with a report), 2 bad usage or configuration.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from .errors import ConfigError, M365DashError, PermissionDenied
+
+# Modules that add subcommands, in the order they appear in --help.
+COMMAND_MODULES = (
+    "dashboard.cli",         # demo, serve, users
+    "services.emulator.cli",  # emulator
+    "services.cli_sync",     # sync, licenses
+    "services.cli_bulk",     # bulk onboard|offboard|update|resume|status
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="m365dash",
+        description="Manage Microsoft 365 users across many client tenants.")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="more log output (-vv for debug); secrets are never logged")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            # A command family not installed in this build is simply absent from --help;
+            # any other import failure is a real bug and must surface.
+            if not (exc.name and (name == exc.name or name.startswith(exc.name + "."))):
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    logging.basicConfig(
+        level={0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.verbose < 2:
+        logging.getLogger("msal").setLevel(logging.WARNING)
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as exc:
+        print(f"m365dash: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except PermissionDenied as exc:
+        print(f"m365dash: permission denied: {exc}", file=sys.stderr)
+        return 2
+    except M365DashError as exc:
+        print(f"m365dash: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("m365dash: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
