@@ -24,9 +24,14 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/m365dash demo --port 5006
 
+# With M365DASH_TEST_POSTGRES=1 (CI sets it) the store tests also run against a local PostgreSQL.
 test: $(TEST_STAMP)
 	@bash .ci/ensure-chromium
-	$(BIN)/python -m pytest
+	@if [ "$$M365DASH_TEST_POSTGRES" = "1" ]; then \
+	  url=$$(bash .ci/postgres start) || exit 2; \
+	  M365DASH_TEST_POSTGRES_URL=$$url $(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	  bash .ci/postgres stop; exit $$rc; \
+	else $(BIN)/python -m pytest $(PYTEST_ARGS); fi
 
 bench: $(TEST_STAMP)
 	@bash .ci/ensure-chromium
