@@ -1,0 +1,79 @@
+"""Bulk changes from CSV: `m365.bulk_onboard(path_or_dataframe)` and friends return a plan."""
+from __future__ import annotations
+
+import os
+
+from .csvfile import RowProblem, read_bulk
+from .jobs import resume_job, row_plan
+from .journal import Journal
+from .onboard import plan_steps, prepare
+from .plan import BulkPlan, BulkProblems, BulkResult
+
+__all__ = ["BulkMixin", "BulkPlan", "BulkProblems", "BulkResult", "RowProblem"]
+
+
+def _source_name(source) -> str | None:
+    if isinstance(source, (str, os.PathLike)) and "\n" not in str(source):
+        return os.path.basename(str(source))
+    return None
+
+
+class BulkMixin:
+    """Bulk methods of the `M365` object (needs `graph`, `actor`, `store`, workflows)."""
+
+    @property
+    def bulk_journal(self) -> Journal:
+        return Journal(self.store.engine)
+
+    def bulk_onboard(self, source) -> BulkPlan:
+        """Validate an onboarding CSV (path, text, bytes or DataFrame) and plan its steps."""
+        _table, rows, problems = prepare(self, source, kind="onboard")
+        labels = {k: v for r in rows for k, v in r.labels.items()}
+        typed = {r.row: r.password for r in rows if r.password}
+        for r in rows:
+            r.password = None   # typed passwords travel separately and never reach the journal
+        return BulkPlan(self, "onboard", _source_name(source), rows, problems, plan_steps(rows),
+                        labels, typed)
+
+    def bulk_offboard(self, source) -> BulkPlan:
+        return self._bulk_rows(source, "offboard")
+
+    def bulk_update(self, source) -> BulkPlan:
+        return self._bulk_rows(source, "update")
+
+    def _bulk_rows(self, source, kind: str) -> BulkPlan:
+        table = read_bulk(source, kind)
+        problems = list(table.problems)
+        rows, steps = [], []
+        if not any(p.row == 1 for p in problems):
+            bad = {p.row for p in problems}
+            for row in table.rows:
+                if row["row"] in bad:
+                    continue
+                try:
+                    tenant_id = self.resolve_tenant(row["tenant"])
+                    plan = row_plan(self, kind, row)
+                except ValueError as exc:
+                    problems.append(RowProblem(row["row"], table.header_of("tenant"), str(exc)))
+                    continue
+                if plan.problems:
+                    for p in plan.problems:
+                        problems.append(RowProblem(row["row"], table.header_of(p.field), p.message))
+                    continue
+                rows.append(row)
+                steps.append({"row": row["row"], "tenant_id": tenant_id, "user": row["user"],
+                              "step": kind, "target": "; ".join(plan.steps["action"].astype(str))})
+        return BulkPlan(self, kind, _source_name(source), rows, problems, steps, {})
+
+    def bulk_resume(self, job_id: str, *, progress=True, on_progress=None, passwords_file=None) -> BulkResult:
+        """Finish an interrupted job: only its pending and failed steps run."""
+        return resume_job(self, job_id, progress=progress, on_progress=on_progress,
+                          passwords_file=passwords_file)
+
+    def bulk_status(self, job_id: str):
+        """The journal of one job: every step with its status and error."""
+        self.bulk_journal.job(job_id)   # a clear KeyError for an unknown id
+        return self.bulk_journal.steps(job_id)
+
+    def bulk_jobs(self, limit: int = 20):
+        return self.bulk_journal.jobs(limit)

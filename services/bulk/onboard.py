@@ -1,0 +1,179 @@
+"""Bulk onboarding: validate every row against live tenant state, then create users in batches.
+
+Rows are checked against one snapshot per tenant (see `context.py`), so 1,000 rows cost a few
+requests to validate. Applying runs in phases across all users of a tenant: creates (20 per
+`$batch`), then role assignments and license assignments (20 per `$batch`), then group additions
+(`members@odata.bind`, 20 members per PATCH, 20 PATCHes per `$batch`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from ..passwords import check_password
+from ..workflows.resolve import group_write_refusal
+from ..workflows.validation import (PROPERTIES, graph_value, mail_nickname, property_problems,
+                                    upn_problem)
+from .context import BulkContext, load_context
+from .csvfile import BulkTable, RowProblem, read_bulk
+
+
+@dataclass
+class OnboardRow:
+    row: int
+    tenant_id: str
+    upn: str
+    body: dict                       # Graph POST /users body without the password
+    password: str | None             # typed in the CSV, else generated at apply
+    sku_ids: list[str] = field(default_factory=list)
+    group_ids: list[str] = field(default_factory=list)
+    role_ids: list[str] = field(default_factory=list)
+    manager_id: str | None = None
+    exists_id: str | None = None     # set when an earlier bulk job already created this user
+    labels: dict[str, str] = field(default_factory=dict)   # id -> the name the operator wrote
+
+
+def validate_rows(table: BulkTable, contexts: dict[str, BulkContext], tenant_of: dict[str, str],
+                  already_created: dict[str, set[str]]) -> tuple[list[OnboardRow], list[RowProblem]]:
+    """Check every row; returns the rows that may be applied and every problem found."""
+    problems: list[RowProblem] = []
+    good: list[OnboardRow] = []
+    seats_wanted: dict[tuple[str, str], list[int]] = {}
+    col = table.header_of
+    for raw in table.rows:
+        n = raw["row"]
+        before = len(problems)
+        tenant_id = tenant_of.get(str(raw.get("tenant", "")).lower())
+        if not tenant_id:
+            problems.append(RowProblem(n, col("tenant"), f"unknown tenant '{raw.get('tenant', '')}'; "
+                                       "use a tenant id, verified domain or display name"))
+            continue
+        ctx = contexts[tenant_id]
+        upn = str(raw.get("user_principal_name", "")).strip()
+        for fieldname in ("given_name", "surname"):
+            if not raw.get(fieldname):
+                problems.append(RowProblem(n, col(fieldname), "is required"))
+        for p in property_problems({k: raw.get(k) for k in PROPERTIES if k in raw}):
+            problems.append(RowProblem(n, col(p.field), p.message))
+        message = upn_problem(upn, ctx.facts.verified_domains)
+        if message:
+            problems.append(RowProblem(n, col("user_principal_name"), message))
+        exists_id = None
+        if upn.lower() in ctx.taken:
+            if upn.lower() in already_created.get(tenant_id, set()):
+                exists_id = ctx.upn_to_id.get(upn.lower())
+            else:
+                problems.append(RowProblem(n, col("user_principal_name"),
+                                           f"{upn} already exists in this tenant; pick another user name"))
+        elif "nick:" + mail_nickname(upn).lower() in ctx.taken:
+            problems.append(RowProblem(n, col("user_principal_name"),
+                                       f"mail nickname '{mail_nickname(upn)}' is already used in this tenant"))
+        usage = str(raw.get("usage_location", "")).strip().upper()
+        password = raw.get("password") or None
+        if password:
+            message = check_password(password, upn.split("@", 1)[0])
+            if message:
+                problems.append(RowProblem(n, col("password"), message))
+        item = OnboardRow(n, tenant_id, upn, {}, password, exists_id=exists_id)
+        for name in raw.get("licenses", []):
+            sku_id, why = ctx.facts.find_sku(name)
+            if sku_id is None:
+                problems.append(RowProblem(n, col("licenses"), why))
+                continue
+            item.sku_ids.append(sku_id)
+            item.labels[sku_id] = name
+            if not exists_id:
+                seats_wanted.setdefault((tenant_id, sku_id), []).append(n)
+        if item.sku_ids and not usage:
+            problems.append(RowProblem(n, col("usage_location") if "usage_location" in table.headers
+                                       else "Usage Location",
+                                       "a license needs a usage location (two-letter country code, e.g. US)"))
+        for name in raw.get("groups", []):
+            group, why = ctx.facts.find_group(name)
+            refusal = group_write_refusal(group) if group else None
+            if why or refusal:
+                problems.append(RowProblem(n, col("groups"), why or f"'{name}' {refusal}"))
+                continue
+            item.group_ids.append(group["id"])
+            item.labels[group["id"]] = name
+        for name in raw.get("roles", []):
+            role, why = ctx.facts.find_role(name)
+            if why:
+                problems.append(RowProblem(n, col("roles"), why))
+                continue
+            item.role_ids.append(role["id"])
+            item.labels[role["id"]] = name
+        manager = str(raw.get("manager", "") or "").strip()
+        if manager:
+            item.manager_id = ctx.upn_to_id.get(manager.lower())
+            if item.manager_id is None:
+                problems.append(RowProblem(n, col("manager"), f"no user '{manager}' in this tenant; the "
+                                           "manager must exist before the file is applied"))
+            else:
+                item.labels[item.manager_id] = manager
+        if len(problems) == before:
+            item.body = _user_body(raw, upn, usage)
+            good.append(item)
+    for (tenant_id, sku_id), rows in seats_wanted.items():
+        left = contexts[tenant_id].seats_left(sku_id)
+        if len(rows) > left:
+            name = contexts[tenant_id].facts.skus[sku_id].get("skuPartNumber", sku_id)
+            for n in rows[max(left, 0):]:
+                problems.append(RowProblem(n, col("licenses"), f"{name} has {max(left, 0)} seats left and "
+                                           f"{len(rows)} rows ask for one; buy seats or remove it here"))
+    bad_rows = {p.row for p in problems}
+    return [r for r in good if r.row not in bad_rows], problems
+
+
+def _user_body(raw: dict, upn: str, usage: str) -> dict:
+    body = {"accountEnabled": True, "userPrincipalName": upn, "mailNickname": mail_nickname(upn)}
+    for name, (prop, _limit) in PROPERTIES.items():
+        if name != "account_enabled" and raw.get(name) not in (None, ""):
+            body[prop] = graph_value(name, raw[name])
+    if usage:
+        body["usageLocation"] = usage
+    body.setdefault("displayName", f"{raw.get('given_name', '')} {raw.get('surname', '')}".strip())
+    return body
+
+
+def plan_steps(rows: list[OnboardRow]) -> list[dict]:
+    """The journal steps for these rows, in the order they are applied."""
+    steps = []
+    for r in rows:
+        steps.append({"row": r.row, "tenant_id": r.tenant_id, "user": r.upn, "step": "create",
+                      "target": r.upn})
+        steps += [{"row": r.row, "tenant_id": r.tenant_id, "user": r.upn, "step": "role",
+                   "target": rid} for rid in r.role_ids]
+        if r.sku_ids:
+            steps.append({"row": r.row, "tenant_id": r.tenant_id, "user": r.upn, "step": "license",
+                          "target": ";".join(r.sku_ids)})
+        steps += [{"row": r.row, "tenant_id": r.tenant_id, "user": r.upn, "step": "group",
+                   "target": gid} for gid in r.group_ids]
+        if r.manager_id:
+            steps.append({"row": r.row, "tenant_id": r.tenant_id, "user": r.upn, "step": "manager",
+                          "target": r.manager_id})
+    return steps
+
+
+def prepare(m365, source, *, kind: str = "onboard") -> tuple[BulkTable, list[OnboardRow], list[RowProblem]]:
+    table = read_bulk(source, kind)
+    if any(p.row == 1 for p in table.problems):
+        return table, [], list(table.problems)
+    tenant_of: dict[str, str] = {}
+    for name in {str(r.get("tenant", "")) for r in table.rows}:
+        try:
+            tenant_of[name.lower()] = m365.resolve_tenant(name)
+        except ValueError:
+            continue   # reported per row by validate_rows
+    contexts = {tid: load_context(m365.graph.tenant(tid)) for tid in set(tenant_of.values())}
+    journal = m365.bulk_journal
+    created = {tid: journal.created_by_bulk(tid, [r["user_principal_name"] for r in table.rows])
+               for tid in contexts}
+    rows, problems = validate_rows(table, contexts, tenant_of, created)
+    return table, rows, list(table.problems) + problems
+
+
+def problems_frame(problems: list[RowProblem]) -> pd.DataFrame:
+    return pd.DataFrame([(p.row, p.column, p.message) for p in sorted(problems, key=lambda p: p.row)],
+                        columns=["row", "column", "problem"])

@@ -1,0 +1,117 @@
+"""Bulk plans and results: what a CSV would do, and what it did, row by row and step by step."""
+from __future__ import annotations
+
+import csv
+import io
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ..exports import to_csv, write_private
+from .csvfile import RowProblem
+from .onboard import problems_frame
+
+RESULT_COLUMNS = ["row", "user", "step", "target", "outcome", "error"]
+
+
+class BulkProblems(ValueError):
+    """Raised by apply() when rows have problems and skip_invalid was not given."""
+
+    def __init__(self, problems: list[RowProblem]):
+        self.problems = problems
+        rows = sorted({p.row for p in problems})
+        lines = "\n".join(f"  {p}" for p in sorted(problems, key=lambda p: p.row)[:20])
+        more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
+        super().__init__(f"{len(problems)} problems in {len(rows)} rows; fix them, or pass "
+                         f"skip_invalid=True (--skip-invalid) to apply only the valid rows:\n{lines}{more}")
+
+
+class PasswordFile:
+    """Appends generated passwords to a file created mode 0600, as soon as each user exists."""
+
+    def __init__(self, path: str | os.PathLike | None):
+        self.path = Path(path) if path else None
+        self.kept: dict[str, str] = {}
+        if self.path and not self.path.exists():
+            write_private(self.path, "user_principal_name,password\n")
+
+    def __call__(self, upn: str, password: str) -> None:
+        self.kept[upn] = password
+        if self.path:
+            buf = io.StringIO()
+            csv.writer(buf).writerow([upn, password])
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+            with os.fdopen(fd, "a", encoding="utf-8", newline="") as fh:
+                fh.write(buf.getvalue())
+                fh.flush()
+                os.fsync(fh.fileno())
+
+
+@dataclass
+class BulkResult:
+    job_id: str
+    kind: str
+    steps: pd.DataFrame                       # RESULT_COLUMNS
+    passwords: dict[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.steps["outcome"] == "failed").any()
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return self.steps["outcome"].value_counts().to_dict()
+
+    def failed(self) -> pd.DataFrame:
+        return self.steps[self.steps["outcome"] == "failed"]
+
+    def to_csv(self, path: str | os.PathLike | None = None):
+        return to_csv(self.steps, path)
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{v} {k}" for k, v in sorted(self.counts.items()))
+        return f"BulkResult(job {self.job_id}, {self.kind}: {counts or 'nothing to do'})"
+
+    def _repr_html_(self) -> str:
+        return f"<p><b>{self.__repr__()}</b></p>" + self.steps.to_html(index=False, max_rows=50)
+
+
+class BulkPlan:
+    """A validated bulk file. `problems` lists every bad row; `steps` what apply() would do."""
+
+    def __init__(self, m365, kind: str, source_name: str | None, rows: list, problems: list[RowProblem],
+                 steps: list[dict], labels: dict[str, str], typed_passwords: dict[int, str] | None = None):
+        self.m365, self.kind, self.source_name = m365, kind, source_name
+        self.rows = rows
+        self.problems = problems
+        self._steps = steps
+        self._labels = labels
+        self._typed = typed_passwords or {}
+
+    @property
+    def problems_frame(self) -> pd.DataFrame:
+        return problems_frame(self.problems)
+
+    @property
+    def steps(self) -> pd.DataFrame:
+        return pd.DataFrame([(s["row"], s["user"], s["step"], self._labels.get(s["target"], s["target"]))
+                             for s in self._steps], columns=["row", "user", "step", "target"])
+
+    def __repr__(self) -> str:
+        return (f"BulkPlan({self.kind}: {len({s['row'] for s in self._steps})} rows to apply, "
+                f"{len(self._steps)} steps, {len(self.problems)} problems)")
+
+    def _repr_html_(self) -> str:
+        html = f"<p><b>{self.__repr__()}</b></p>"
+        if self.problems:
+            html += "<p>Problems:</p>" + self.problems_frame.to_html(index=False, max_rows=30)
+        return html + self.steps.to_html(index=False, max_rows=30)
+
+    def apply(self, *, skip_invalid: bool = False, progress: bool = True, on_progress=None,
+              passwords_file: str | os.PathLike | None = None) -> BulkResult:
+        from .jobs import start_job
+        if self.problems and not skip_invalid:
+            raise BulkProblems(self.problems)
+        return start_job(self, progress=progress, on_progress=on_progress, passwords_file=passwords_file)

@@ -1,0 +1,213 @@
+"""Running a bulk onboarding job from its journal, phase by phase, exactly once.
+
+Every phase reads the journal's pending steps, sends them in `$batch` requests and records each
+outcome before the next phase starts. A create whose answer was lost (the connection dropped
+after Graph applied it) is re-sent by the client, meets "already exists", and is resolved by
+looking the user up by user principal name: one user, never two.
+"""
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from typing import Callable
+
+import pandas as pd
+
+from ..errors import GraphError
+from ..graph import TenantGraph
+from ..passwords import generate_password
+from .journal import Journal
+
+log = logging.getLogger(__name__)
+
+MEMBERS_PER_PATCH = 20
+ALREADY_MEMBER = "already exist"
+
+
+class Progress:
+    """Counts finished steps for tqdm and for an optional callback (the dashboard's bar)."""
+
+    def __init__(self, total: int, show: bool, callback: Callable[[int, int], None] | None):
+        self.total, self.done, self.callback = total, 0, callback
+        self.bar = None
+        if show and total:
+            from tqdm.auto import tqdm
+            self.bar = tqdm(total=total, desc="bulk", unit="step")
+
+    def advance(self, n: int) -> None:
+        self.done += n
+        if self.bar is not None:
+            self.bar.update(n)
+        if self.callback:
+            self.callback(self.done, self.total)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _error_text(resp) -> str:
+    err = resp.error()
+    return f"{err.status} {err.code}: {err.graph_message}" if err else ""
+
+
+class OnboardRunner:
+    def __init__(self, m365, journal: Journal, job_id: str, rows: list[dict],
+                 progress: Progress, password_sink: Callable[[str, str], None]):
+        self.m365, self.journal, self.job_id = m365, journal, job_id
+        self.rows = {r["row"]: r for r in rows}
+        self.progress, self.password_sink = progress, password_sink
+
+    def _client(self, tenant_id: str) -> TenantGraph:
+        return self.m365.graph.tenant(tenant_id)
+
+    def run(self, typed_passwords: dict[int, str] | None = None) -> None:
+        typed_passwords = typed_passwords or {}
+        self._creates(typed_passwords)
+        self._roles()
+        self._licenses()
+        self._groups()
+        self._managers()
+
+    def _pending(self, step: str) -> pd.DataFrame:
+        steps = self.journal.steps(self.job_id)
+        return steps[(steps["step"] == step) & (steps["status"].isin(["pending", "failed"]))]
+
+    def _user_ids(self) -> dict[int, str]:
+        steps = self.journal.steps(self.job_id)
+        created = steps[(steps["step"] == "create") & steps["object_id"].notna()]
+        return dict(zip(created["row"], created["object_id"]))
+
+    def _finish(self, outcomes: list[tuple[int, str, str | None, str | None]]) -> None:
+        self.journal.record(self.job_id, outcomes)
+        self.progress.advance(len(outcomes))
+
+    def _creates(self, typed: dict[int, str]) -> None:
+        pending = self._pending("create")
+        for tenant_id, group in pending.groupby("tenant_id"):
+            client = self._client(tenant_id)
+            todo, outcomes = [], []
+            for rec in group.itertuples():
+                row = self.rows[rec.row]
+                if row.get("exists_id"):
+                    outcomes.append((rec.seq, "skipped", "already created by an earlier bulk job",
+                                     row["exists_id"]))
+                    continue
+                todo.append((rec, row))
+            self._finish(outcomes)
+            for start in range(0, len(todo), 20):
+                chunk = todo[start:start + 20]
+                passwords = {rec.seq: typed.get(rec.row) or generate_password() for rec, _ in chunk}
+                requests = [{"method": "POST", "url": "/users", "body": {
+                    **row["body"], "passwordProfile": {"password": passwords[rec.seq],
+                                                       "forceChangePasswordNextSignIn": True}}}
+                    for rec, row in chunk]
+                answers = client.batch(requests)
+                outcomes = []
+                for (rec, row), resp in zip(chunk, answers):
+                    if resp.ok:
+                        self.password_sink(row["upn"], passwords[rec.seq])
+                        outcomes.append((rec.seq, "done", None, resp.body["id"]))
+                    elif resp.status == 400 and "already exists" in _error_text(resp):
+                        outcomes.append(self._adopt_existing(client, rec, row))
+                    else:
+                        outcomes.append((rec.seq, "failed", _error_text(resp), None))
+                self._finish(outcomes)
+
+    def _adopt_existing(self, client: TenantGraph, rec, row) -> tuple:
+        """Our earlier attempt landed but its answer was lost: find the user instead of failing."""
+        try:
+            user = client.get(f"users/{row['upn']}", params={"$select": "id,userPrincipalName"})
+        except GraphError as exc:
+            return (rec.seq, "failed", f"user name already taken and lookup failed: {exc}", None)
+        return (rec.seq, "done", None, user["id"])
+
+    def _dependent_steps(self, step: str):
+        """Pending steps of this kind, split into those whose user exists and those whose does not."""
+        ids = self._user_ids()
+        ready, blocked = [], []
+        for rec in self._pending(step).itertuples():
+            (ready if rec.row in ids else blocked).append((rec, ids.get(rec.row)))
+        if blocked:
+            self._finish([(rec.seq, "skipped", "the user was not created", None) for rec, _ in blocked])
+        return ready
+
+    def _run_batched(self, tenant_id: str, items: list, make_request, ok_statuses=()) -> None:
+        client = self._client(tenant_id)
+        for start in range(0, len(items), 20):
+            chunk = items[start:start + 20]
+            answers = client.batch([make_request(rec, uid) for rec, uid in chunk])
+            outcomes = []
+            for (rec, uid), resp in zip(chunk, answers):
+                if resp.ok or resp.status in ok_statuses:
+                    outcomes.append((rec.seq, "done", None, None))
+                else:
+                    outcomes.append((rec.seq, "failed", _error_text(resp), None))
+            self._finish(outcomes)
+
+    def _roles(self) -> None:
+        by_tenant = defaultdict(list)
+        for rec, uid in self._dependent_steps("role"):
+            by_tenant[rec.tenant_id].append((rec, uid))
+        for tenant_id, items in by_tenant.items():
+            self._run_batched(tenant_id, items, lambda rec, uid: {
+                "method": "POST", "url": "/roleManagement/directory/roleAssignments",
+                "body": {"roleDefinitionId": rec.target, "principalId": uid, "directoryScopeId": "/"}},
+                ok_statuses=(409,))
+
+    def _managers(self) -> None:
+        by_tenant = defaultdict(list)
+        for rec, uid in self._dependent_steps("manager"):
+            by_tenant[rec.tenant_id].append((rec, uid))
+        for tenant_id, items in by_tenant.items():
+            base = self._client(tenant_id).base
+            self._run_batched(tenant_id, items, lambda rec, uid: {
+                "method": "PUT", "url": f"/users/{uid}/manager/$ref",
+                "body": {"@odata.id": f"{base}/users/{rec.target}"}})
+
+    def _licenses(self) -> None:
+        by_tenant = defaultdict(list)
+        for rec, uid in self._dependent_steps("license"):
+            by_tenant[rec.tenant_id].append((rec, uid))
+        for tenant_id, items in by_tenant.items():
+            self._run_batched(tenant_id, items, lambda rec, uid: {
+                "method": "POST", "url": f"/users/{uid}/assignLicense",
+                "body": {"addLicenses": [{"skuId": s, "disabledPlans": []} for s in rec.target.split(";")],
+                         "removeLicenses": []}})
+
+    def _groups(self) -> None:
+        by_group = defaultdict(list)
+        for rec, uid in self._dependent_steps("group"):
+            by_group[(rec.tenant_id, rec.target)].append((rec, uid))
+        by_tenant = defaultdict(list)
+        for (tenant_id, group_id), members in by_group.items():
+            for start in range(0, len(members), MEMBERS_PER_PATCH):
+                by_tenant[tenant_id].append((group_id, members[start:start + MEMBERS_PER_PATCH]))
+        for tenant_id, patches in by_tenant.items():
+            client = self._client(tenant_id)
+            base = client.base
+            for start in range(0, len(patches), 20):
+                chunk = patches[start:start + 20]
+                answers = client.batch([{
+                    "method": "PATCH", "url": f"/groups/{gid}",
+                    "body": {"members@odata.bind": [f"{base}/directoryObjects/{uid}" for _, uid in members]}}
+                    for gid, members in chunk])
+                for (gid, members), resp in zip(chunk, answers):
+                    if resp.ok:
+                        self._finish([(rec.seq, "done", None, None) for rec, _ in members])
+                    else:
+                        # All-or-nothing: one member already in (a resumed job) fails the PATCH,
+                        # so add these one by one and count "already a member" as done.
+                        self._groups_one_by_one(client, gid, members)
+
+    def _groups_one_by_one(self, client: TenantGraph, group_id: str, members: list) -> None:
+        answers = client.batch([{
+            "method": "POST", "url": f"/groups/{group_id}/members/$ref",
+            "body": {"@odata.id": f"{client.base}/directoryObjects/{uid}"}} for _, uid in members])
+        outcomes = []
+        for (rec, _), resp in zip(members, answers):
+            if resp.ok or (resp.status == 400 and ALREADY_MEMBER in _error_text(resp)):
+                outcomes.append((rec.seq, "done", None, None))
+            else:
+                outcomes.append((rec.seq, "failed", _error_text(resp), None))
+        self._finish(outcomes)
