@@ -1,0 +1,87 @@
+"""User lifecycle workflows: onboard, edit, offboard, restore. Plans first, then apply.
+
+`WorkflowsMixin` gives the `M365` object its workflow methods. It needs from its host: `graph`
+(the Graph hub), `actor`, `store.engine`, `resolve_tenant(arg)`, `tenants()` (for
+`deleted_users()` across all tenants) and, optionally, `sync_tenant(tenant_id)` to refresh the
+store after an apply.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from .. import audit as _audit
+from ..errors import PermissionDenied
+from .edit import plan_edit
+from .offboarding import plan_offboarding
+from .onboarding import plan_onboarding
+from .plan import DONE, FAILED, SKIPPED, Plan, PlanHasProblems, Problem, Result
+from .restore import deleted_users, plan_restore
+
+__all__ = ["WorkflowsMixin", "Plan", "PlanHasProblems", "Problem", "Result", "DONE", "FAILED",
+           "SKIPPED"]
+
+
+class WorkflowsMixin:
+    """Workflow methods of the `M365` object; every plan is applied with `plan.apply()`."""
+
+    def plan_onboarding(self, tenant, user: dict | None = None, licenses=None, groups=None,
+                        roles=None) -> Plan:
+        """Plan a new user. `user` holds given_name, surname, display_name, username, domain,
+        password (else generated), force_change_password, usage_location, job_title, department,
+        office_location, business_phone, mobile_phone, manager. Licenses are SKU part numbers or
+        product names (or {"sku": ..., "disabled_plans": [...]}); groups and roles names or ids."""
+        return plan_onboarding(self, tenant, user, licenses, groups, roles)
+
+    def plan_edit(self, tenant, user, changes: dict | None = None, add_licenses=None,
+                  remove_licenses=None, add_groups=None, remove_groups=None, add_roles=None,
+                  remove_roles=None) -> Plan:
+        """Plan changes to a user (object id or UPN); only values that differ are written."""
+        return plan_edit(self, tenant, user, changes, add_licenses, remove_licenses, add_groups,
+                         remove_groups, add_roles, remove_roles)
+
+    def plan_offboarding(self, tenant, user, delete=False, remove_licenses=False,
+                         remove_groups=False, block_sign_in=False, revoke_sessions=False,
+                         reset_password=False, reveal_password=False) -> Plan:
+        """Plan an offboarding; a reset password is shown only with reveal_password=True."""
+        return plan_offboarding(self, tenant, user, delete, remove_licenses, remove_groups,
+                                block_sign_in, revoke_sessions, reset_password, reveal_password)
+
+    def plan_restore(self, tenant, user, reapply: bool = True) -> Plan:
+        """Plan restoring a user deleted less than 30 days ago, re-applying its recorded
+        licenses and groups unless reapply=False."""
+        return plan_restore(self, tenant, user, reapply)
+
+    def deleted_users(self, tenant=None) -> pd.DataFrame:
+        """Deleted users (live from Graph): tenant_id, id, user_principal_name, display_name,
+        deleted (UTC), days_left, restorable, has_record."""
+        return deleted_users(self, tenant)
+
+    def audit_log(self, tenant=None, user: str | None = None, action: str | None = None,
+                  actor: str | None = None, outcome: str | None = None, since=None, until=None,
+                  limit: int | None = None) -> pd.DataFrame:
+        """The audit log, newest first: time, actor, role, tenant_id, user, action, outcome, detail."""
+        tenant_id = None
+        if tenant is not None:
+            try:
+                tenant_id = self.resolve_tenant(tenant)
+            except (ValueError, KeyError, LookupError):
+                tenant_id = str(tenant)      # a tenant no longer configured still has history
+        return _audit.read(self.store.engine, tenant_id=tenant_id, user=user, action=action,
+                           actor=actor, outcome=outcome, since=since, until=until, limit=limit)
+
+    def audit(self, *, action: str, outcome: str, tenant_id: str = "", user: str = "",
+              detail: dict | None = None) -> None:
+        """Write one audit entry as the current actor (secrets are scrubbed from `detail`)."""
+        _audit.record(self.store.engine, actor=self.actor.name, role=self.actor.role,
+                      action=action, outcome=outcome, tenant_id=tenant_id or "", user=user or "",
+                      detail=detail)
+
+    def require_role(self, permission: str, *, action: str | None = None, tenant_id: str = "",
+                     user: str = "", detail: dict | None = None) -> None:
+        """Raise PermissionDenied (and audit it as denied) unless the actor may `permission`."""
+        try:
+            self.actor.require(permission)
+        except PermissionDenied:
+            self.audit(action=action or permission, outcome="denied", tenant_id=tenant_id,
+                       user=user, detail={**(detail or {}), "needs": permission})
+            raise

@@ -1,0 +1,184 @@
+"""Editing a user: PATCH only what differs, licenses in one assignLicense, groups and roles.
+
+The current values are read live and compared with the desired ones, so the plan lists exactly
+the changes that will be made, and an edit that changes nothing is refused with that reason. The
+tenant of a user cannot be changed: that would be a new account in another directory.
+"""
+from __future__ import annotations
+
+from ..errors import GraphError, NotFound
+from . import steps as S
+from .plan import Plan, Problem
+from .resolve import (as_names, get_user, license_sources, load_facts, member_groups,
+                      resolve_tenant, role_assignments, user_exists)
+from .validation import (PROPERTIES, current_value, graph_value, group_requests, license_requests,
+                         property_problems, role_requests, seat_problem, upn_issue)
+
+EDIT_FIELDS = set(PROPERTIES) | {"user_principal_name", "manager"}
+
+
+def plan_edit(m365, tenant, user, changes: dict | None = None, add_licenses=None,
+              remove_licenses=None, add_groups=None, remove_groups=None, add_roles=None,
+              remove_roles=None) -> Plan:
+    changes = dict(changes or {})
+    lists = {k: (as_names(v) if k != "add_licenses" or isinstance(v, str) else list(v or []))
+             for k, v in (("add_licenses", add_licenses), ("remove_licenses", remove_licenses),
+                          ("add_groups", add_groups), ("remove_groups", remove_groups),
+                          ("add_roles", add_roles), ("remove_roles", remove_roles))}
+    tenant_id, tenant_problem = resolve_tenant(m365, tenant)
+    plan = Plan(m365, kind="edit", permission="edit", tenant_id=tenant_id, user=str(user),
+                parameters={"tenant": str(tenant), "user": str(user), "changes": changes, **lists})
+    if tenant_problem:
+        plan.problems.append(Problem("tenant", tenant_problem))
+        return plan
+    problems, warnings = plan.problems, plan.warnings
+    if "tenant" in changes:
+        other, _ = resolve_tenant(m365, changes.pop("tenant"))
+        if other != tenant_id:
+            problems.append(Problem("tenant", "a user cannot be moved to another tenant; onboard "
+                                              "a new user there and offboard this one instead"))
+    client = m365.graph.tenant(tenant_id)
+    current = get_user(client, str(user))
+    if current is None:
+        problems.append(Problem("user", f"no user '{user}' in this tenant; use an object id or "
+                                        "user principal name"))
+        return plan
+    plan.user, plan.user_id = current["userPrincipalName"], current["id"]
+    facts = load_facts(client)
+
+    for name in sorted(set(changes) - EDIT_FIELDS):
+        problems.append(Problem(name, "cannot be edited here; editable fields are: "
+                                      + ", ".join(sorted(EDIT_FIELDS))))
+    problems.extend(property_problems({k: v for k, v in changes.items() if k in PROPERTIES}))
+    desired, shown = {}, []
+    for name, value in changes.items():
+        if name not in PROPERTIES:
+            continue
+        new, old = graph_value(name, value), current_value(name, current)
+        if new != old and not (new in (None, []) and old in (None, [])):
+            desired[PROPERTIES[name][0]] = new
+            shown.append(f"{name}: {old if old not in (None, []) else '(empty)'} -> "
+                         f"{new if new not in (None, []) else '(empty)'}")
+    new_upn = str(changes.get("user_principal_name") or "").strip()
+    if new_upn and new_upn.lower() != current["userPrincipalName"].lower():
+        issue = upn_issue(new_upn, facts.verified_domains)
+        if issue:
+            problems.append(Problem("user_principal_name", issue[1]))
+        elif user_exists(client, new_upn):
+            problems.append(Problem("user_principal_name", f"{new_upn} is already taken; pick another"))
+        else:
+            desired["userPrincipalName"] = new_upn
+            shown.append(f"user_principal_name: {current['userPrincipalName']} -> {new_upn}")
+    manager_id = _manager_change(client, current["id"], changes.get("manager"), problems)
+
+    sources = license_sources(current)
+    usage = desired.get("usageLocation", current.get("usageLocation"))
+    adds, add_problems = license_requests(facts, lists["add_licenses"], "add_licenses", check_seats=False)
+    problems.extend(add_problems)
+    new_adds = []
+    for sku, plans in adds:
+        entry = sources.get(sku, {})
+        if entry.get("direct") and sorted(entry["disabled_plans"]) == sorted(plans):
+            warnings.append(Problem("add_licenses", f"already has {facts.sku_name(sku)}"))
+            continue
+        if not entry.get("direct"):
+            message = seat_problem(facts, sku)
+            if message:
+                problems.append(Problem("add_licenses", message))
+                continue
+        new_adds.append((sku, plans))
+    if new_adds and not usage:
+        problems.append(Problem("usage_location", "the user has no usage location, which a license "
+                                                  "needs: add usage_location (e.g. US) to changes"))
+    removes = _license_removals(facts, lists["remove_licenses"], sources, problems, warnings)
+
+    members = {g["id"].lower() for g in member_groups(client, current["id"])}
+    group_adds, group_problems = group_requests(facts, lists["add_groups"], "add_groups")
+    problems.extend(group_problems)
+    group_removes, group_problems = group_requests(facts, lists["remove_groups"], "remove_groups")
+    problems.extend(group_problems)
+    roles_now = {a.get("roleDefinitionId") for a in role_assignments(client, current["id"])}
+    role_adds, role_problems = role_requests(facts, lists["add_roles"], "add_roles")
+    problems.extend(role_problems)
+    role_removes, role_problems = role_requests(facts, lists["remove_roles"], "remove_roles")
+    problems.extend(role_problems)
+
+    if desired:
+        plan.add(S.update_properties(desired, "; ".join(shown)))
+    if manager_id:
+        plan.add(S.set_manager(manager_id, str(changes["manager"])))
+    for role in role_adds:
+        if role["id"] in roles_now:
+            warnings.append(Problem("add_roles", f"already has the role {role.get('displayName')}"))
+        else:
+            plan.add(S.assign_role(role))
+    for role in role_removes:
+        if role["id"] not in roles_now:
+            warnings.append(Problem("remove_roles", f"does not have the role {role.get('displayName')}"))
+        else:
+            plan.add(S.remove_role(role))
+    if new_adds or removes:
+        names = {sku: facts.sku_name(sku) for sku in [s for s, _ in new_adds] + removes}
+        plan.add(S.change_licenses(new_adds, removes, names))
+    for group in group_adds:
+        if group["id"].lower() in members:
+            warnings.append(Problem("add_groups", f"already a member of {group.get('displayName')}"))
+        else:
+            plan.add(S.add_to_group(group))
+    for group in group_removes:
+        if group["id"].lower() not in members:
+            warnings.append(Problem("remove_groups", f"not a member of {group.get('displayName')}"))
+        else:
+            plan.add(S.remove_from_group(group))
+    if not plan._steps and not problems:
+        why = "; ".join(str(w) for w in warnings) or "no change was asked for"
+        problems.append(Problem("changes", f"nothing to change: {why}"))
+    return plan
+
+
+def _manager_change(client, user_id: str, manager, problems: list[Problem]) -> str | None:
+    """The new manager's id when it differs from the current one; problems for unknown users."""
+    if not manager:
+        return None
+    manager_id = user_exists(client, str(manager).strip())
+    if not manager_id:
+        problems.append(Problem("manager", f"no user '{manager}' in this tenant; use the manager's "
+                                           "object id or user principal name"))
+        return None
+    if manager_id.lower() == user_id.lower():
+        problems.append(Problem("manager", "a user cannot be their own manager"))
+        return None
+    try:
+        current = client.get(f"users/{user_id}/manager", params={"$select": "id"})
+    except NotFound:
+        current = None
+    except GraphError as exc:
+        problems.append(Problem("manager", f"the current manager could not be read ({exc.graph_message})"))
+        return None
+    if current and current.get("id", "").lower() == manager_id.lower():
+        return None
+    return manager_id
+
+
+def _license_removals(facts, names, sources, problems, warnings) -> list[str]:
+    """Directly assigned SKUs to remove; an inherited one is a problem naming its group."""
+    out = []
+    resolved, resolve_problems = license_requests(facts, names, "remove_licenses", check_seats=False)
+    problems.extend(resolve_problems)
+    for sku, _plans in resolved:
+        entry = sources.get(sku)
+        name = facts.sku_name(sku)
+        if not entry:
+            warnings.append(Problem("remove_licenses", f"does not have {name}"))
+            continue
+        groups = [facts.groups.get(g, {}).get("displayName") or g for g in entry["groups"]]
+        if entry["direct"]:
+            out.append(sku)
+            if groups:
+                warnings.append(Problem("remove_licenses", f"{name} is also inherited from "
+                                        f"{', '.join(groups)}; the user keeps it through that group"))
+        else:
+            problems.append(Problem("remove_licenses", f"{name} is inherited from group "
+                                    f"{', '.join(groups)}; remove the user from that group "
+                                    "(remove_groups) instead"))
+    return out

@@ -1,0 +1,136 @@
+"""Onboarding: create a user, then assign roles, licenses (one assignLicense) and groups ($batch).
+
+Everything is validated first, against the tenant as it is now, and every problem is reported at
+once, field by field. Applying creates the user, then runs the rest; a step that fails (the last
+seat was taken since planning, say) is reported with Graph's reason and re-applying the same plan
+does only what is missing: it finds the user it created instead of creating another.
+"""
+from __future__ import annotations
+
+from ..errors import GraphError
+from ..passwords import check_password
+from . import steps as S
+from .plan import Plan, Problem
+from .resolve import as_names, load_facts, nickname_taken, resolve_tenant, user_exists
+from .validation import (PROPERTIES, graph_value, group_requests, license_requests, mail_nickname,
+                         property_problems, role_requests, upn_issue)
+
+IDENTITY_FIELDS = {"username", "domain", "user_principal_name", "password",
+                   "force_change_password", "manager"}
+KNOWN_FIELDS = IDENTITY_FIELDS | set(PROPERTIES)
+
+
+def _upn(user: dict) -> str:
+    if user.get("user_principal_name"):
+        return str(user["user_principal_name"]).strip()
+    username = str(user.get("username") or "").strip()
+    domain = str(user.get("domain") or "").strip().lstrip("@")
+    if "@" in username and not domain:
+        return username
+    return f"{username}@{domain}" if username or domain else ""
+
+
+def _display_name(user: dict) -> str:
+    given = str(user.get("display_name") or "").strip()
+    if given:
+        return given
+    return " ".join(p for p in (str(user.get("given_name") or "").strip(),
+                                str(user.get("surname") or "").strip()) if p)
+
+
+def _public_parameters(tenant, user: dict, licenses, groups, roles) -> dict:
+    shown = dict(user)
+    if shown.get("password"):
+        shown["password"] = "[typed, not recorded]"
+    return {"tenant": str(tenant), "user": shown, "licenses": licenses, "groups": groups,
+            "roles": roles}
+
+
+def plan_onboarding(m365, tenant, user: dict | None = None, licenses=None, groups=None,
+                    roles=None) -> Plan:
+    user = dict(user or {})
+    licenses = list(licenses or []) if not isinstance(licenses, str) else as_names(licenses)
+    groups, roles = as_names(groups), as_names(roles)
+    upn = _upn(user)
+    typed = user.get("password") or None
+    tenant_id, tenant_problem = resolve_tenant(m365, tenant)
+    plan = Plan(m365, kind="onboard", permission="onboard", tenant_id=tenant_id, user=upn,
+                parameters=_public_parameters(tenant, user, licenses, groups, roles), secret=typed)
+    if tenant_problem:
+        plan.problems.append(Problem("tenant", tenant_problem))
+        return plan
+    client = m365.graph.tenant(tenant_id)
+    facts = load_facts(client)
+    problems = plan.problems
+
+    for name in sorted(set(user) - KNOWN_FIELDS):
+        problems.append(Problem(name, "is not a user field; use one of: " + ", ".join(sorted(KNOWN_FIELDS))))
+    display = _display_name(user)
+    if not display:
+        problems.append(Problem("display_name", "give a first and last name, or a display name"))
+    if not upn:
+        problems.append(Problem("username", "a user name and a domain are required "
+                                            "(username='jane.doe', domain='contoso.com')"))
+    else:
+        issue = upn_issue(upn, facts.verified_domains)
+        if issue:
+            problems.append(Problem(*issue))
+        else:
+            _check_free(client, upn, problems)
+    problems.extend(property_problems(user))
+    if typed is not None:
+        message = check_password(str(typed), upn.split("@", 1)[0])
+        if message:
+            problems.append(Problem("password", message))
+    force = user.get("force_change_password", True)
+    if not isinstance(force, bool):
+        problems.append(Problem("force_change_password", "must be true or false"))
+    manager_id = None
+    if user.get("manager"):
+        manager_id = user_exists(client, str(user["manager"]).strip())
+        if not manager_id:
+            problems.append(Problem("manager", f"no user '{user['manager']}' in this tenant; use "
+                                               "the manager's object id or user principal name"))
+    sku_list, license_problems = license_requests(facts, licenses)
+    problems.extend(license_problems)
+    if licenses and not str(user.get("usage_location") or "").strip():
+        problems.append(Problem("usage_location", "a license needs a usage location: set the "
+                                                  "two-letter country where the user works, e.g. US"))
+    group_list, group_problems = group_requests(facts, groups)
+    problems.extend(group_problems)
+    role_list, role_problems = role_requests(facts, roles)
+    problems.extend(role_problems)
+
+    body = {"accountEnabled": user.get("account_enabled", True), "displayName": display,
+            "userPrincipalName": upn, "mailNickname": mail_nickname(upn)}
+    for name in PROPERTIES:
+        if name in ("display_name", "account_enabled") or user.get(name) in (None, ""):
+            continue
+        body[PROPERTIES[name][0]] = graph_value(name, user[name])
+    create = plan.add(S.create_user(upn, body, typed, bool(force)))
+    if manager_id:
+        plan.add(S.set_manager(manager_id, str(user["manager"]), after=(create,)))
+    for role in role_list:
+        plan.add(S.assign_role(role, after=(create,)))
+    if sku_list:
+        names = {sku: facts.sku_name(sku) for sku, _ in sku_list}
+        plan.add(S.change_licenses(sku_list, [], names, after=(create,)))
+    for group in group_list:
+        plan.add(S.add_to_group(group, after=(create,)))
+    return plan
+
+
+def _check_free(client, upn: str, problems: list[Problem]) -> None:
+    """The UPN and mail nickname must not belong to anyone yet (checked live)."""
+    try:
+        if user_exists(client, upn):
+            problems.append(Problem("username", f"{upn} is already taken in this tenant; pick "
+                                                "another user name"))
+            return
+        nickname = mail_nickname(upn)
+        if nickname_taken(client, nickname):
+            problems.append(Problem("username", f"the mail nickname '{nickname}' is already used "
+                                                "by another account; pick another user name"))
+    except GraphError as exc:
+        problems.append(Problem("username", f"could not check whether {upn} is free "
+                                            f"({exc.graph_message}); try again"))

@@ -1,0 +1,219 @@
+"""Live tenant facts for planning: domains, SKUs with seats, groups, roles, and one user's state.
+
+Plans are checked against Graph as it is now, not against the last sync: seats and memberships
+change between syncs, and a plan built on stale data would fail at apply. Domains, SKUs and role
+definitions come in one `$batch`; groups are paged (one request for up to 999 groups).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..errors import GraphError, NotFound
+from ..graph import TenantGraph
+from ..skus import product_name
+
+GROUP_SELECT = ("id,displayName,groupTypes,mailEnabled,securityEnabled,membershipRule,"
+                "resourceProvisioningOptions")
+USER_SELECT = ("id,userPrincipalName,displayName,givenName,surname,mailNickname,accountEnabled,"
+               "usageLocation,jobTitle,department,officeLocation,businessPhones,mobilePhone,"
+               "faxNumber,streetAddress,city,state,postalCode,country,otherMails,"
+               "assignedLicenses,licenseAssignmentStates")
+SEAT_STATES = {"Enabled", "Warning"}       # capabilityStatus values that accept new assignments
+
+
+def group_kind(group: dict) -> str:
+    if "Unified" in (group.get("groupTypes") or []):
+        return "microsoft365"
+    if group.get("mailEnabled"):
+        return "mail_security" if group.get("securityEnabled") else "distribution"
+    return "security"
+
+
+def group_write_refusal(group: dict) -> str | None:
+    """Why Graph will not change this group's members, or None when it will."""
+    kind = group_kind(group)
+    if kind == "distribution":
+        return ("is a distribution list; Graph cannot change its members (use the Exchange admin "
+                "center)")
+    if kind == "mail_security":
+        return ("is a mail-enabled security group; Graph cannot change its members (use the "
+                "Exchange admin center)")
+    if group.get("membershipRule") or "DynamicMembership" in (group.get("groupTypes") or []):
+        return "is a dynamic group; its members come from its membership rule, not by hand"
+    return None
+
+
+@dataclass
+class TenantFacts:
+    tenant_id: str
+    domains: dict[str, dict] = field(default_factory=dict)     # lower-case name -> domain
+    skus: dict[str, dict] = field(default_factory=dict)        # lower-case sku id -> subscribedSku
+    groups: dict[str, dict] = field(default_factory=dict)      # lower-case group id -> group
+    roles: dict[str, dict] = field(default_factory=dict)       # role definition id -> definition
+
+    @property
+    def verified_domains(self) -> set[str]:
+        return {name for name, d in self.domains.items() if d.get("isVerified")}
+
+    def sku_name(self, sku_id: str) -> str:
+        sku = self.skus.get(sku_id.lower(), {})
+        return product_name(sku_id, sku.get("skuPartNumber", "")) or sku.get("skuPartNumber") or sku_id
+
+    def seats(self, sku_id: str) -> tuple[int, int, int]:
+        """(purchased, used, left) of a SKU; left can be negative after a subscription shrank."""
+        sku = self.skus[sku_id.lower()]
+        purchased = int((sku.get("prepaidUnits") or {}).get("enabled", 0))
+        used = int(sku.get("consumedUnits", 0))
+        return purchased, used, purchased - used
+
+    def find_sku(self, name: str) -> tuple[str | None, str | None]:
+        """(sku id, None) or (None, why not): by SKU id, part number or product name."""
+        wanted = str(name).strip().lower()
+        for sku_id, sku in self.skus.items():
+            part = sku.get("skuPartNumber", "")
+            if wanted in (sku_id, part.lower(), self.sku_name(sku_id).lower()):
+                return sku_id, None
+        have = ", ".join(sorted(f"{s.get('skuPartNumber')} ({self.sku_name(i)})"
+                                for i, s in self.skus.items())) or "none"
+        return None, (f"no license '{name}' in this tenant; use a SKU part number or product "
+                      f"name the tenant has: {have}")
+
+    def find_plans(self, sku_id: str, names: list[str]) -> tuple[list[str], list[str]]:
+        """Service plan ids for names or ids within a SKU, and the names that matched none."""
+        plans = self.skus[sku_id.lower()].get("servicePlans") or []
+        ids, unknown = [], []
+        for name in names:
+            wanted = str(name).strip().lower()
+            match = next((p["servicePlanId"] for p in plans
+                          if wanted in (str(p.get("servicePlanId", "")).lower(),
+                                        str(p.get("servicePlanName", "")).lower())), None)
+            (ids.append(match) if match else unknown.append(str(name)))
+        return ids, unknown
+
+    def find_group(self, name: str) -> tuple[dict | None, str | None]:
+        wanted = str(name).strip().lower()
+        if wanted in self.groups:
+            return self.groups[wanted], None
+        matches = [g for g in self.groups.values() if (g.get("displayName") or "").lower() == wanted]
+        if len(matches) == 1:
+            return matches[0], None
+        if matches:
+            ids = ", ".join(g["id"] for g in matches)
+            return None, f"{len(matches)} groups are named '{name}'; use the group id ({ids})"
+        return None, f"no group '{name}' in this tenant; check the name or use the group id"
+
+    def find_role(self, name: str) -> tuple[dict | None, str | None]:
+        wanted = str(name).strip().lower()
+        for role in self.roles.values():
+            if wanted in (role["id"].lower(), (role.get("templateId") or "").lower(),
+                          (role.get("displayName") or "").lower()):
+                return role, None
+        return None, (f"no directory role '{name}'; use a role name such as 'User Administrator' "
+                      "or a role definition id")
+
+
+def load_facts(client: TenantGraph, *, groups: bool = True) -> TenantFacts:
+    facts = TenantFacts(client.tenant_id)
+    answers = client.batch([
+        {"method": "GET", "url": "/domains?$select=id,isVerified,isDefault"},
+        {"method": "GET", "url": "/subscribedSkus"},
+        {"method": "GET", "url": "/roleManagement/directory/roleDefinitions"
+                                 "?$select=id,displayName,templateId,isBuiltIn"},
+    ])
+    for answer in answers:
+        err = answer.error(tenant_id=client.tenant_id, method="GET", url="$batch")
+        if err:
+            raise err
+    domains, skus, roles = (a.body.get("value", []) for a in answers)
+    facts.domains = {d["id"].lower(): d for d in domains}
+    facts.skus = {s["skuId"].lower(): s for s in skus if s.get("appliesTo", "User") == "User"}
+    facts.roles = {r["id"]: r for r in roles}
+    if groups:
+        for group in client.pages("groups", params={"$select": GROUP_SELECT, "$top": "999"}):
+            facts.groups[group["id"].lower()] = group
+    return facts
+
+
+def get_user(client: TenantGraph, user: str) -> dict | None:
+    """The user by object id or UPN with the properties plans compare, or None if absent."""
+    try:
+        return client.get(f"users/{user}", params={"$select": USER_SELECT})
+    except NotFound:
+        return None
+
+
+def user_exists(client: TenantGraph, upn_or_id: str) -> str | None:
+    try:
+        return client.get(f"users/{upn_or_id}", params={"$select": "id"})["id"]
+    except NotFound:
+        return None
+
+
+def nickname_taken(client: TenantGraph, nickname: str) -> bool:
+    quoted = nickname.replace("'", "''")
+    body = client.get("users", params={"$filter": f"mailNickname eq '{quoted}'", "$select": "id",
+                                       "$top": "1"})
+    return bool(body.get("value"))
+
+
+def member_groups(client: TenantGraph, user_id: str) -> list[dict]:
+    """The groups a user is directly a member of (roles and administrative units left out)."""
+    out = []
+    for obj in client.pages(f"users/{user_id}/memberOf"):
+        if obj.get("@odata.type", "#microsoft.graph.group") == "#microsoft.graph.group":
+            out.append(obj)
+    return out
+
+
+def role_assignments(client: TenantGraph, user_id: str) -> list[dict]:
+    return list(client.pages("roleManagement/directory/roleAssignments",
+                             params={"$filter": f"principalId eq '{user_id}'"}))
+
+
+def license_sources(user: dict) -> dict[str, dict]:
+    """sku id -> {"direct": bool, "groups": [group ids], "disabled_plans": [...]}.
+
+    From `licenseAssignmentStates` when Graph gives it (group-based licensing shows there), else
+    every assigned license counts as direct.
+    """
+    out: dict[str, dict] = {}
+    states = user.get("licenseAssignmentStates")
+    if states is None:
+        states = [{"skuId": a["skuId"], "assignedByGroup": None,
+                   "disabledPlans": a.get("disabledPlans", [])} for a in user.get("assignedLicenses") or []]
+    for state in states:
+        sku_id = state["skuId"].lower()
+        entry = out.setdefault(sku_id, {"direct": False, "groups": [], "disabled_plans": []})
+        if state.get("assignedByGroup"):
+            entry["groups"].append(state["assignedByGroup"].lower())
+        else:
+            entry["direct"] = True
+            entry["disabled_plans"] = list(state.get("disabledPlans") or [])
+    return out
+
+
+def safe_lookup(fn, *args) -> tuple[object, str | None]:
+    """Run a read-only lookup; a Graph failure becomes a message instead of an exception."""
+    try:
+        return fn(*args), None
+    except GraphError as exc:
+        return None, f"could not be checked: {exc.graph_message}"
+
+
+def as_names(value) -> list[str]:
+    """A list of names from None, a list, or a "; "-separated string (CSV cells, CLI flags)."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(";") if v.strip()]
+    return [v for v in value if not (isinstance(v, str) and not v.strip())]
+
+
+def resolve_tenant(m365, tenant) -> tuple[str | None, str | None]:
+    """(tenant id, None) or (None, why not) for a tenant id, verified domain or display name."""
+    if not tenant:
+        return None, "a tenant is required: its id, a verified domain or its display name"
+    try:
+        return m365.resolve_tenant(tenant), None
+    except (ValueError, KeyError, LookupError) as exc:
+        return None, f"unknown tenant '{tenant}' ({exc}); use a tenant id, verified domain or display name"
