@@ -55,7 +55,7 @@ def plan_onboarding(m365, tenant, user: dict | None = None, licenses=None, group
     typed = user.get("password") or None
     tenant_id, tenant_problem = resolve_tenant(m365, tenant)
     plan = Plan(m365, kind="onboard", permission="onboard", tenant_id=tenant_id, user=upn,
-                parameters=_public_parameters(tenant, user, licenses, groups, roles), secret=typed)
+                parameters=_public_parameters(tenant, user, licenses, groups, roles))
     if tenant_problem:
         plan.problems.append(Problem("tenant", tenant_problem))
         return plan

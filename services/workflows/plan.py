@@ -151,7 +151,7 @@ class Plan:
     def __init__(self, m365, *, kind: str, permission: str, tenant_id: str | None, user: str,
                  parameters: dict, steps: list[Step] | None = None,
                  problems: list[Problem] | None = None, warnings: list[Problem] | None = None,
-                 user_id: str | None = None, secret: str | None = None,
+                 user_id: str | None = None,
                  before_apply: Callable[[ApplyContext], None] | None = None,
                  reveal_password: bool = True):
         self.m365 = m365
@@ -165,7 +165,6 @@ class Plan:
         self._steps: list[Step] = []
         for step in steps or []:
             self.add(step)
-        self._secret = secret                 # a typed password: kept here only, never shown
         self._before_apply = before_apply
         self._reveal_password = reveal_password
 

@@ -160,7 +160,9 @@ def member_groups(client: TenantGraph, user_id: str) -> list[dict]:
     """The groups a user is directly a member of (roles and administrative units left out)."""
     out = []
     for obj in client.pages(f"users/{user_id}/memberOf"):
-        if obj.get("@odata.type", "#microsoft.graph.group") == "#microsoft.graph.group":
+        kind = obj.get("@odata.type")
+        # Graph tags every member with its type; without a tag, only groups carry groupTypes.
+        if kind == "#microsoft.graph.group" or (kind is None and "groupTypes" in obj):
             out.append(obj)
     return out
 
