@@ -1,0 +1,268 @@
+"""`connect()` and the `M365` object: the Python API notebooks, the CLI and the dashboard use.
+
+Listings read the local store (fast, no Graph call); `sync()` refreshes the store from Graph.
+Workflow and bulk methods come from their mixins, which use `graph`, `store`, `actor`,
+`resolve_tenant()` and `sync_tenant()` from here.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+import pandas as pd
+import sqlalchemy as sa
+
+from .actors import Actor, default_actor
+from .bulk import BulkMixin
+from .config import Config, load_config
+from .graph import Graph
+from .store import Store
+from .store import listings as L
+from .store import schema as S
+from .sync import SyncFailed, Syncer, SyncReport, TenantResult
+from .workflows import WorkflowsMixin
+
+log = logging.getLogger(__name__)
+
+HOW_TO_FIND = ("use a tenant id, a verified domain or a display name as listed by m365.tenants() "
+               "(run m365.sync() first if that list is empty)")
+
+
+def connect(config: str | os.PathLike | Config | None = None, actor: Actor | None = None) -> "M365":
+    """Open the store and the Graph client for `config` (a path, a Config, or None for the
+    default lookup: $M365DASH_CONFIG, else $M365DASH_HOME/m365dash.toml)."""
+    if not isinstance(config, Config):
+        config = load_config(config)
+    return M365(config, actor or default_actor())
+
+
+def _ensure_sqlite_folder(url: str) -> None:
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+class M365(WorkflowsMixin, BulkMixin):
+    """One MSP's view of its tenants: synced listings, sync, and workflows."""
+
+    def __init__(self, config: Config, actor: Actor, *, graph: Graph | None = None,
+                 store: Store | None = None):
+        self.config = config
+        self.actor = actor
+        self.graph = graph or Graph(config.graph)
+        if store is None:
+            _ensure_sqlite_folder(config.store_url)
+            store = Store(config.store_url)
+        self.store = store
+        self.syncer = Syncer(self.graph, self.store, config)
+        self._discovered = False
+
+    def __repr__(self) -> str:
+        return f"<M365 actor={self.actor.name} ({self.actor.role}) store={self.store!r}>"
+
+    def __enter__(self) -> "M365":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.graph.close()
+        self.store.close()
+
+    # ---- sync ------------------------------------------------------------------------------
+
+    def discover(self) -> pd.DataFrame:
+        """Refresh the tenant list from the config or the partner's GDAP relationships."""
+        self.syncer.discover()
+        self._discovered = True
+        return self.tenants()
+
+    def sync(self, tenant=None, full: bool = False, progress: bool = True) -> SyncReport:
+        """Sync every tenant whose sync is on (after discovery), or the given tenant(s), which
+        are synced even when their sync is off. Incremental unless `full` or first time."""
+        ids = None if tenant is None else self._tenant_ids(tenant)
+        report = self.syncer.run(ids, full=full, progress=progress)
+        if tenant is None:
+            self._discovered = True
+        return report
+
+    def sync_tenant(self, tenant, full: bool = False) -> TenantResult:
+        """Sync one tenant now (incremental); raises SyncFailed with the reason if it fails."""
+        tenant_id = self.resolve_tenant(tenant)
+        result = self.syncer.sync_tenant(tenant_id, full=full)
+        if not result.ok:
+            raise SyncFailed(result)
+        return result
+
+    def set_sync_enabled(self, tenant, enabled: bool) -> None:
+        """Switch a tenant's sync on or off; the choice is stored and survives restarts."""
+        tenant_id = self.resolve_tenant(tenant)
+        self.require_role("sync_settings", tenant_id=tenant_id, detail={"enabled": bool(enabled)})
+        self.store.set_sync_enabled(tenant_id, bool(enabled))
+        self.audit(action="sync_settings", outcome="done", tenant_id=tenant_id,
+                   detail={"enabled": bool(enabled)})
+
+    # ---- resolution ------------------------------------------------------------------------
+
+    def resolve_tenant(self, tenant) -> str:
+        """The tenant id for a tenant id, a verified domain or a display name (any case)."""
+        if tenant is None or not str(tenant).strip():
+            raise ValueError(f"tenant must not be empty; {HOW_TO_FIND}")
+        found = self._match_tenant(str(tenant).strip())
+        if found is None and not self._discovered:
+            # A tenant added since the last discovery (or a store never synced): look once.
+            try:
+                self.discover()
+            except Exception as exc:  # noqa: BLE001 - resolution still fails with its own message
+                log.info("tenant discovery while resolving %r failed: %s", tenant, exc)
+                self._discovered = True
+            found = self._match_tenant(str(tenant).strip())
+        if found is None:
+            raise ValueError(f"tenant={tenant!r} matches no known tenant; {HOW_TO_FIND}")
+        return found
+
+    def _match_tenant(self, text: str) -> str | None:
+        wanted = text.lower()
+        rows = self.store.tenant_rows(active_only=False)
+        active = [r for r in rows if r["active"]]
+        for r in rows:
+            if r["tenant_id"].lower() == wanted:
+                return r["tenant_id"]
+        for r in active:
+            if wanted in ((r["default_domain"] or "").lower(), (r["initial_domain"] or "").lower()):
+                return r["tenant_id"]
+        d = S.domains
+        with self.store.engine.connect() as conn:
+            by_domain = conn.execute(sa.select(d.c.tenant_id).where(
+                sa.func.lower(d.c.name) == wanted, d.c.is_verified == sa.true())).scalars().all()
+        active_ids = {r["tenant_id"] for r in active}
+        by_domain = [t for t in by_domain if t in active_ids]
+        if by_domain:
+            return by_domain[0]
+        named = [r["tenant_id"] for r in active if (r["display_name"] or "").lower() == wanted]
+        if len(named) > 1:
+            raise ValueError(f"tenant={text!r} is the display name of {len(named)} tenants "
+                             f"({', '.join(named)}); use the tenant id or a verified domain")
+        return named[0] if named else None
+
+    def _tenant_ids(self, tenant) -> list[str]:
+        if isinstance(tenant, (list, tuple, set, pd.Series, pd.Index)):
+            return list(dict.fromkeys(self.resolve_tenant(t) for t in tenant))
+        return [self.resolve_tenant(tenant)]
+
+    def _scope(self, tenant) -> list[str] | None:
+        """Tenant ids for a listing: the given tenant(s), else every active tenant."""
+        if tenant is not None:
+            return self._tenant_ids(tenant)
+        rows = self.store.tenant_rows(active_only=False)
+        if all(r["active"] for r in rows):
+            return None      # no filter: the plain query is the fastest
+        return [r["tenant_id"] for r in rows if r["active"]]
+
+    def resolve_user(self, tenant, user) -> dict:
+        """The stored user (a users() row as a dict) for an object id or a user principal name."""
+        tenant_id = self.resolve_tenant(tenant)
+        wanted = str(user or "").strip().lower()
+        u = S.users
+        with self.store.engine.connect() as conn:
+            uid = conn.execute(sa.select(u.c.id).where(
+                u.c.tenant_id == tenant_id,
+                sa.or_(sa.func.lower(u.c.id) == wanted,
+                       sa.func.lower(u.c.user_principal_name) == wanted))).scalar()
+            if uid is None:
+                raise ValueError(f"user={user!r} is not a user of tenant {tenant_id} in the store; "
+                                 "use an object id or user principal name (m365.users(tenant) "
+                                 "lists them; m365.sync_tenant(tenant) refreshes the store)")
+            df = L.users(conn, [tenant_id])
+        return df[df["id"] == uid].iloc[0].to_dict()
+
+    # ---- listings ----------------------------------------------------------------------------
+
+    def _read(self, fn, tenant, *args) -> pd.DataFrame:
+        scope = self._scope(tenant)
+        with self.store.engine.connect() as conn:
+            return fn(conn, scope, *args)
+
+    def tenants(self) -> pd.DataFrame:
+        """One row per tenant: tenant_id, display_name, default_domain, synced (sync on),
+        last_sync, users, licensed_users, seats_total, seats_consumed, seats_available,
+        skus_out_of_seats, then initial_domain, source, last_attempt, last_error, groups."""
+        return self._read(L.tenants, None)
+
+    def users(self, tenant=None) -> pd.DataFrame:
+        """One row per user: tenant_id, tenant_name, id, user_principal_name, display_name,
+        given_name, surname, account_enabled, usage_location, department, job_title, licenses,
+        created, last_sign_in, then license_sources, mail, office_location, phones, ..."""
+        return self._read(L.users, tenant)
+
+    def licenses(self, tenant=None) -> pd.DataFrame:
+        """One row per subscribed SKU with seats: enabled, consumed, available (may be
+        negative), suspended, warning, utilization (consumed / enabled; NaN when none enabled)."""
+        return self._read(L.licenses, tenant)
+
+    def user_licenses(self, tenant=None) -> pd.DataFrame:
+        """One row per user and SKU held, with whether it is direct or from which groups."""
+        return self._read(L.user_licenses, tenant)
+
+    def groups(self, tenant=None) -> pd.DataFrame:
+        """One row per group: kind, is_team, is_dynamic, writable, members, apps, ..."""
+        return self._read(L.groups, tenant)
+
+    def roles(self, tenant=None) -> pd.DataFrame:
+        """One row per directory role definition with the number of principals holding it."""
+        return self._read(L.roles, tenant)
+
+    def domains(self, tenant, verified_only: bool = True) -> pd.DataFrame:
+        """The tenant's domains (verified ones by default), the default domain first."""
+        tenant_id = self.resolve_tenant(tenant)
+        d = S.domains
+        stmt = sa.select(d).where(d.c.tenant_id == tenant_id)
+        if verified_only:
+            stmt = stmt.where(d.c.is_verified == sa.true())
+        with self.store.engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(stmt).mappings()]
+        df = pd.DataFrame(rows, columns=["tenant_id", "name", "is_default", "is_initial",
+                                         "is_verified", "authentication_type"])
+        df = df.rename(columns={"name": "domain"})
+        df = df.sort_values(["is_default", "domain"], ascending=[False, True],
+                            ignore_index=True)
+        return df.astype({"is_default": "boolean", "is_initial": "boolean", "is_verified": "boolean"})
+
+    def role_definitions(self, tenant) -> pd.DataFrame:
+        """Directory roles that can be assigned: role_definition_id, display_name, description,
+        is_built_in, template_id (from the last sync)."""
+        df = self.roles(self.resolve_tenant(tenant))
+        return df[["role_definition_id", "display_name", "description", "is_built_in",
+                   "template_id"]].reset_index(drop=True)
+
+    def user_groups(self, tenant, user) -> pd.DataFrame:
+        """The groups a user is a direct member of (groups() columns)."""
+        tenant_id, uid = self._user_key(tenant, user)
+        m = S.group_members
+        with self.store.engine.connect() as conn:
+            ids = conn.execute(sa.select(m.c.group_id).where(
+                m.c.tenant_id == tenant_id, m.c.member_id == uid)).scalars().all()
+            return L.groups(conn, [tenant_id], ids).reset_index(drop=True)
+
+    def user_roles(self, tenant, user) -> pd.DataFrame:
+        """The directory roles assigned to a user: assignment id, role, scope."""
+        tenant_id, uid = self._user_key(tenant, user)
+        a, d = S.role_assignments, S.role_definitions
+        stmt = (sa.select(a.c.id.label("assignment_id"), a.c.role_definition_id,
+                          d.c.display_name, a.c.directory_scope_id)
+                .select_from(a.outerjoin(d, (d.c.tenant_id == a.c.tenant_id)
+                                         & (d.c.id == a.c.role_definition_id)))
+                .where(a.c.tenant_id == tenant_id, a.c.principal_id == uid)
+                .order_by(d.c.display_name))
+        with self.store.engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+        return pd.DataFrame(rows, columns=["assignment_id", "role_definition_id", "display_name",
+                                           "directory_scope_id"])
+
+    def _user_key(self, tenant, user) -> tuple[str, str]:
+        row = self.resolve_user(tenant, user)
+        return str(row["tenant_id"]), row["id"]
+
+
+__all__ = ["connect", "M365", "SyncReport", "SyncFailed", "TenantResult"]

@@ -1,0 +1,167 @@
+"""The local store: the synced snapshot of every tenant, in any SQLAlchemy database.
+
+`Store(url)` opens the engine (SQLite in WAL mode by default), creates and upgrades the schema on
+first use, and offers the few operations sync and the API need: the tenant registry (discovered
+tenants and their sync switch), per-resource sync state, and the one-transaction snapshot write.
+Listings (DataFrames) are read by `services.store.listings`.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from ..db import make_engine
+from . import schema as S
+from .rows import utc_now
+from .schema import create_schema
+from .snapshot import Change, GroupChange, TenantSnapshot
+from .write import record_failure, write_snapshot
+
+__all__ = ["Store", "SyncState", "TenantSnapshot", "Change", "GroupChange", "create_schema"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SyncState:
+    delta_link: str | None
+    full_at: str | None        # ISO UTC of the last full read of the resource
+    updated: str | None
+
+
+class Store:
+    def __init__(self, url: str | None = None, *, engine: Engine | None = None):
+        if engine is None and not url:
+            raise ValueError("Store needs a database URL or an engine")
+        self.url = url or str(engine.url)
+        self.engine = engine or make_engine(url)
+        create_schema(self.engine)
+        # SQLite has one writer at a time; queueing sync threads here is cheaper than letting
+        # them spin on SQLITE_BUSY. Other databases take concurrent transactions.
+        self._write_lock = threading.Lock() if self.engine.dialect.name == "sqlite" else None
+
+    def __repr__(self) -> str:
+        return f"Store({self.engine.url.render_as_string(hide_password=True)!r})"
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def _writing(self):
+        return self._write_lock or _NoLock()
+
+    # ---- snapshot -------------------------------------------------------------------------
+
+    def write(self, snapshot: TenantSnapshot, *, now: str | None = None, before_commit=None) -> None:
+        """Write one tenant's snapshot in one transaction (all of it, or nothing).
+
+        `before_commit(conn)` runs inside the transaction after every write; tests use it to
+        prove that a failure at that point leaves the previous snapshot intact.
+        """
+        now = now or utc_now()
+        with self._writing(), self.engine.begin() as conn:
+            write_snapshot(conn, snapshot, now)
+            if before_commit is not None:
+                before_commit(conn)
+
+    def record_failure(self, tenant_id: str, reason: str) -> None:
+        with self._writing(), self.engine.begin() as conn:
+            record_failure(conn, tenant_id, reason, utc_now())
+
+    def sync_state(self, tenant_id: str) -> dict[str, SyncState]:
+        st = S.sync_state
+        with self.engine.connect() as conn:
+            result = conn.execute(sa.select(st.c.resource, st.c.delta_link, st.c.full_at,
+                                            st.c.updated).where(st.c.tenant_id == tenant_id))
+            return {r.resource: SyncState(r.delta_link, r.full_at, r.updated) for r in result}
+
+    def group_ids(self, tenant_id: str) -> list[str]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(sa.select(S.groups.c.id)
+                                     .where(S.groups.c.tenant_id == tenant_id)).scalars())
+
+    def counts(self, tenant_id: str) -> tuple[int, int]:
+        """(users, groups) stored for the tenant."""
+        with self.engine.connect() as conn:
+            n_users = conn.execute(sa.select(sa.func.count()).select_from(S.users)
+                                   .where(S.users.c.tenant_id == tenant_id)).scalar_one()
+            n_groups = conn.execute(sa.select(sa.func.count()).select_from(S.groups)
+                                    .where(S.groups.c.tenant_id == tenant_id)).scalar_one()
+        return int(n_users), int(n_groups)
+
+    def forget_tenant(self, tenant_id: str) -> None:
+        """Drop a tenant's snapshot and sync state (its audit history stays)."""
+        with self._writing(), self.engine.begin() as conn:
+            for table in S.SNAPSHOT_TABLES:
+                conn.execute(table.delete().where(table.c.tenant_id == tenant_id))
+            conn.execute(S.tenants.delete().where(S.tenants.c.tenant_id == tenant_id))
+
+    # ---- tenant registry --------------------------------------------------------------------
+
+    def tenant_rows(self, *, active_only: bool = True) -> list[dict]:
+        t = S.tenants
+        stmt = sa.select(t).order_by(t.c.display_name, t.c.tenant_id)
+        if active_only:
+            stmt = stmt.where(t.c.active == sa.true())
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(stmt).mappings()]
+
+    def tenant(self, tenant_id: str) -> dict | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(S.tenants).where(S.tenants.c.tenant_id == tenant_id)
+                               ).mappings().first()
+            return dict(row) if row else None
+
+    def save_discovered(self, found: Iterable, *, authoritative: bool = True) -> None:
+        """Record discovered tenants; new ones start with sync on, known ones keep their switch.
+
+        With `authoritative`, tenants the discovery no longer lists are marked inactive (their
+        data stays, hidden from listings) rather than deleted: a relationship that lapsed for a
+        day should not cost a full history.
+        """
+        now = utc_now()
+        t = S.tenants
+        found = list(found)
+        with self._writing(), self.engine.begin() as conn:
+            known = {r.tenant_id: r for r in conn.execute(
+                sa.select(t.c.tenant_id, t.c.display_name, t.c.default_domain, t.c.last_sync))}
+            for item in found:
+                row = known.get(item.tenant_id)
+                if row is None:
+                    conn.execute(t.insert().values(
+                        tenant_id=item.tenant_id, display_name=item.display_name,
+                        default_domain=item.default_domain, source=item.source, active=True,
+                        sync_enabled=True, discovered=now))
+                    continue
+                values = {"active": True, "discovered": now, "source": item.source}
+                # The organization's own name (written by sync) wins over the partner's label.
+                if item.display_name and (not row.display_name or not row.last_sync):
+                    values["display_name"] = item.display_name
+                if item.default_domain and not row.default_domain:
+                    values["default_domain"] = item.default_domain
+                conn.execute(t.update().where(t.c.tenant_id == item.tenant_id).values(**values))
+            if authoritative:
+                seen = [i.tenant_id for i in found]
+                stmt = t.update().values(active=False)
+                if seen:
+                    stmt = stmt.where(t.c.tenant_id.not_in(seen))
+                conn.execute(stmt)
+
+    def set_sync_enabled(self, tenant_id: str, enabled: bool) -> None:
+        with self._writing(), self.engine.begin() as conn:
+            result = conn.execute(S.tenants.update().where(S.tenants.c.tenant_id == tenant_id)
+                                  .values(sync_enabled=bool(enabled)))
+            if result.rowcount == 0:
+                raise KeyError(tenant_id)
+
+
+class _NoLock:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False

@@ -1,0 +1,280 @@
+"""The DataFrame listings of DESIGN.md, read from the store.
+
+Each function takes an open connection and a tenant scope (a list of tenant ids, or None for
+every tenant) and returns the documented columns first, then extras. Per-user values that repeat
+(license sets, their sources) are stored compactly and decoded once per distinct value, which
+keeps `users()` over 100,000 users well under a second.
+"""
+from __future__ import annotations
+
+import json
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from .. import skus as sku_names
+from . import schema as S
+from .frames import apply_dtypes, frame, tenant_filter, tenant_names
+
+TENANTS = ["tenant_id", "display_name", "default_domain", "synced", "last_sync", "users",
+           "licensed_users", "seats_total", "seats_consumed", "seats_available", "skus_out_of_seats"]
+TENANTS_EXTRA = ["initial_domain", "source", "last_attempt", "last_error", "groups"]
+USERS = ["tenant_id", "tenant_name", "id", "user_principal_name", "display_name", "given_name",
+         "surname", "account_enabled", "usage_location", "department", "job_title", "licenses",
+         "created", "last_sign_in"]
+USERS_EXTRA = ["license_sources", "mail", "office_location", "mobile_phone", "business_phones",
+               "user_type", "mail_nickname", "last_non_interactive_sign_in"]
+LICENSES = ["tenant_id", "tenant_name", "sku_id", "sku_part_number", "product_name",
+            "capability_status", "enabled", "consumed", "available", "suspended", "warning",
+            "utilization"]
+LICENSES_EXTRA = ["applies_to", "locked_out"]
+USER_LICENSES = ["tenant_id", "user_id", "user_principal_name", "sku_id", "sku_part_number",
+                 "product_name"]
+USER_LICENSES_EXTRA = ["assigned_directly", "assigned_by_group", "assigned_by_group_name",
+                       "state", "error", "tenant_name"]
+GROUPS = ["tenant_id", "id", "display_name", "kind", "is_team", "is_dynamic", "writable",
+          "members", "apps"]
+GROUPS_EXTRA = ["tenant_name", "mail", "group_types", "description", "mail_enabled",
+                "security_enabled", "membership_rule", "on_premises_sync", "read_only_reason"]
+ROLES = ["tenant_id", "role_definition_id", "display_name", "members"]
+ROLES_EXTRA = ["tenant_name", "is_built_in", "description", "template_id", "member_ids"]
+
+READ_ONLY_REASONS = {
+    "distribution": "distribution list: Graph cannot change its members (Exchange admin center)",
+    "mail_security": "mail-enabled security group: Graph cannot change its members "
+                     "(Exchange admin center)",
+}
+
+
+def _part_numbers(conn: Connection, scope) -> dict[tuple[str, str], str]:
+    k = S.skus
+    return {(r.tenant_id, r.sku_id): r.sku_part_number or "" for r in conn.execute(
+        sa.select(k.c.tenant_id, k.c.sku_id, k.c.sku_part_number).where(tenant_filter(k, scope)))}
+
+
+def _product(parts: dict, tenant_id: str, sku_id: str) -> str:
+    return sku_names.product_name(sku_id, parts.get((tenant_id, sku_id)))
+
+
+def _group_names(conn: Connection, scope) -> dict[tuple[str, str], str]:
+    g = S.groups
+    return {(r.tenant_id, r.id): r.display_name or r.id for r in conn.execute(
+        sa.select(g.c.tenant_id, g.c.id, g.c.display_name).where(tenant_filter(g, scope)))}
+
+
+# ---- tenants ---------------------------------------------------------------------------------
+
+def tenants(conn: Connection, scope: Iterable[str] | None = None) -> pd.DataFrame:
+    t, u, k, g = S.tenants, S.users, S.skus, S.groups
+    stmt = sa.select(t).where(t.c.active == sa.true(), tenant_filter(t, scope)) \
+        .order_by(t.c.display_name, t.c.tenant_id)
+    base = [dict(r) for r in conn.execute(stmt).mappings()]
+    licensed = sa.case((sa.func.coalesce(u.c.sku_ids, "") != "", 1), else_=0)
+    counts = {r.tenant_id: (r.n, r.licensed) for r in conn.execute(
+        sa.select(u.c.tenant_id, sa.func.count().label("n"), sa.func.sum(licensed).label("licensed"))
+        .where(tenant_filter(u, scope)).group_by(u.c.tenant_id))}
+    out_of_seats = sa.case(((k.c.enabled > 0) & (k.c.enabled - k.c.consumed <= 0), 1), else_=0)
+    seats = {r.tenant_id: (r.total, r.consumed, r.out) for r in conn.execute(
+        sa.select(k.c.tenant_id, sa.func.sum(k.c.enabled).label("total"),
+                  sa.func.sum(k.c.consumed).label("consumed"), sa.func.sum(out_of_seats).label("out"))
+        .where(tenant_filter(k, scope)).group_by(k.c.tenant_id))}
+    n_groups = {r.tenant_id: r.n for r in conn.execute(
+        sa.select(g.c.tenant_id, sa.func.count().label("n")).where(tenant_filter(g, scope))
+        .group_by(g.c.tenant_id))}
+    rows = []
+    for r in base:
+        tid = r["tenant_id"]
+        n, lic = counts.get(tid, (0, 0))
+        total, consumed, out = seats.get(tid, (0, 0, 0))
+        synced = r["last_sync"] is not None
+        rows.append({
+            "tenant_id": tid, "display_name": r["display_name"] or tid,
+            "default_domain": r["default_domain"], "synced": bool(r["sync_enabled"]),
+            "last_sync": r["last_sync"],
+            "users": n if synced else None, "licensed_users": lic or 0 if synced else None,
+            "seats_total": total or 0 if synced else None,
+            "seats_consumed": consumed or 0 if synced else None,
+            "seats_available": (total or 0) - (consumed or 0) if synced else None,
+            "skus_out_of_seats": out or 0 if synced else None,
+            "initial_domain": r["initial_domain"], "source": r["source"],
+            "last_attempt": r["last_attempt"], "last_error": r["last_error"],
+            "groups": n_groups.get(tid, 0) if synced else None})
+    df = frame(rows, TENANTS + TENANTS_EXTRA)
+    return apply_dtypes(df, {
+        "tenant_id": "str", "display_name": "str", "default_domain": "str", "synced": "bool",
+        "last_sync": "utc", "users": "Int64", "licensed_users": "Int64", "seats_total": "Int64",
+        "seats_consumed": "Int64", "seats_available": "Int64", "skus_out_of_seats": "Int64",
+        "initial_domain": "str", "source": "str", "last_attempt": "utc", "last_error": "str",
+        "groups": "Int64"})
+
+
+# ---- users -----------------------------------------------------------------------------------
+
+def users(conn: Connection, scope: Iterable[str] | None = None) -> pd.DataFrame:
+    u = S.users
+    stored = ["tenant_id", "id", "user_principal_name", "display_name", "given_name", "surname",
+              "account_enabled", "usage_location", "department", "job_title", "sku_ids",
+              "created", "last_sign_in", "license_sources", "mail", "office_location",
+              "mobile_phone", "business_phones", "user_type", "mail_nickname",
+              "last_non_interactive_sign_in", "on_premises_sync"]
+    stmt = sa.select(*[u.c[c] for c in stored]).where(tenant_filter(u, scope)) \
+        .order_by(u.c.tenant_id, u.c.user_principal_name)
+    df = frame(conn.execute(stmt).all(), stored)
+    names = tenant_names(conn)
+    parts = _part_numbers(conn, scope)
+    groups = _group_names(conn, scope)
+    tid = df["tenant_id"].astype("str")
+    df["licenses"] = _decode(tid, df["sku_ids"], lambda t, v: "; ".join(sorted(
+        _product(parts, t, s) for s in v.split(";") if s)))
+    df["license_sources"] = _decode(tid, df["license_sources"],
+                                    lambda t, v: _sources_text(parts, groups, t, v))
+    df["tenant_name"] = tid.map(names)
+    df = df[USERS + USERS_EXTRA]
+    return apply_dtypes(df, {
+        "tenant_id": "category", "tenant_name": "category", "account_enabled": "boolean",
+        "usage_location": "category", "department": "category", "created": "utc",
+        "last_sign_in": "utc", "last_non_interactive_sign_in": "utc",
+        "on_premises_sync": "boolean"})
+
+
+def _decode(tenant_ids: pd.Series, values: pd.Series, decode) -> pd.Series:
+    """decode(tenant_id, value) once per distinct (tenant, value) pair, mapped over all rows."""
+    if values.empty:
+        return pd.Series([], dtype="str", index=values.index)
+    codes, uniques = pd.factorize(tenant_ids + "|" + values.fillna("").astype("str"))
+    texts = np.array([decode(t, v) if v else "" for t, v in (k.split("|", 1) for k in uniques)],
+                     dtype=object)
+    return pd.Series(texts[codes], index=values.index, dtype="str")
+
+
+def _sources_text(parts: dict, groups: dict, tid: str, code: str) -> str:
+    out = []
+    for entry in code.split(";"):
+        sku, _, how = entry.partition("=")
+        labels = []
+        for piece in how.split(","):
+            if piece == "direct":
+                labels.append("direct")
+            elif piece.startswith("g:"):
+                labels.append("group " + groups.get((tid, piece[2:]), piece[2:]))
+        out.append(f"{_product(parts, tid, sku)} ({', '.join(labels) or 'direct'})")
+    return "; ".join(out)
+
+
+# ---- licenses --------------------------------------------------------------------------------
+
+def licenses(conn: Connection, scope: Iterable[str] | None = None) -> pd.DataFrame:
+    k = S.skus
+    stmt = sa.select(k).where(tenant_filter(k, scope)).order_by(k.c.tenant_id, k.c.sku_part_number)
+    names = tenant_names(conn)
+    rows = []
+    for r in conn.execute(stmt).mappings():
+        enabled, consumed = r["enabled"] or 0, r["consumed"] or 0
+        rows.append({"tenant_id": r["tenant_id"], "tenant_name": names.get(r["tenant_id"]),
+                     "sku_id": r["sku_id"], "sku_part_number": r["sku_part_number"],
+                     "product_name": sku_names.product_name(r["sku_id"], r["sku_part_number"]),
+                     "capability_status": r["capability_status"], "enabled": enabled,
+                     "consumed": consumed, "available": enabled - consumed,
+                     "suspended": r["suspended"], "warning": r["warning"],
+                     "utilization": consumed / enabled if enabled else float("nan"),
+                     "applies_to": r["applies_to"], "locked_out": r["locked_out"]})
+    df = frame(rows, LICENSES + LICENSES_EXTRA)
+    return apply_dtypes(df, {
+        "tenant_id": "category", "tenant_name": "category", "capability_status": "category",
+        "enabled": "Int64", "consumed": "Int64", "available": "Int64", "suspended": "Int64",
+        "warning": "Int64", "utilization": "float", "locked_out": "Int64"})
+
+
+def user_licenses(conn: Connection, scope: Iterable[str] | None = None) -> pd.DataFrame:
+    ul, u = S.user_licenses, S.users
+    stmt = (sa.select(ul.c.tenant_id, ul.c.user_id, u.c.user_principal_name, ul.c.sku_id,
+                      ul.c.direct, ul.c.assigned_by_group, ul.c.state, ul.c.error)
+            .join(u, (u.c.tenant_id == ul.c.tenant_id) & (u.c.id == ul.c.user_id))
+            .where(tenant_filter(ul, scope))
+            .order_by(ul.c.tenant_id, u.c.user_principal_name, ul.c.sku_id))
+    parts = _part_numbers(conn, scope)
+    groups = _group_names(conn, scope)
+    names = tenant_names(conn)
+    rows = []
+    for r in conn.execute(stmt):
+        key = (r.tenant_id, r.sku_id)
+        gids = [g for g in (r.assigned_by_group or "").split(";") if g]
+        rows.append({"tenant_id": r.tenant_id, "user_id": r.user_id,
+                     "user_principal_name": r.user_principal_name, "sku_id": r.sku_id,
+                     "sku_part_number": parts.get(key) or sku_names.part_number(r.sku_id),
+                     "product_name": _product(parts, r.tenant_id, r.sku_id),
+                     "assigned_directly": r.direct, "assigned_by_group": "; ".join(gids),
+                     "assigned_by_group_name": "; ".join(groups.get((r.tenant_id, g), g) for g in gids),
+                     "state": r.state, "error": r.error, "tenant_name": names.get(r.tenant_id)})
+    df = frame(rows, USER_LICENSES + USER_LICENSES_EXTRA)
+    return apply_dtypes(df, {"tenant_id": "category", "sku_part_number": "category",
+                             "product_name": "category", "assigned_directly": "boolean",
+                             "tenant_name": "category"})
+
+
+# ---- groups and roles --------------------------------------------------------------------------
+
+def groups(conn: Connection, scope: Iterable[str] | None = None,
+           only_ids: Iterable[str] | None = None) -> pd.DataFrame:
+    g, m, a = S.groups, S.group_members, S.group_apps
+    where = [tenant_filter(g, scope)]
+    if only_ids is not None:
+        where.append(g.c.id.in_(list(only_ids)))
+    stmt = sa.select(g).where(*where).order_by(g.c.tenant_id, g.c.display_name)
+    members = {(r.tenant_id, r.group_id): r.n for r in conn.execute(
+        sa.select(m.c.tenant_id, m.c.group_id, sa.func.count().label("n"))
+        .where(tenant_filter(m, scope)).group_by(m.c.tenant_id, m.c.group_id))}
+    apps: dict[tuple[str, str], set[str]] = {}
+    for r in conn.execute(sa.select(a.c.tenant_id, a.c.group_id, a.c.resource_display_name)
+                          .where(tenant_filter(a, scope))):
+        apps.setdefault((r.tenant_id, r.group_id), set()).add(r.resource_display_name or "")
+    names = tenant_names(conn)
+    rows = []
+    for r in conn.execute(stmt).mappings():
+        key = (r["tenant_id"], r["id"])
+        reason = READ_ONLY_REASONS.get(r["kind"]) or (
+            "dynamic group: members come from its membership rule" if r["is_dynamic"] else
+            "synced from on-premises Active Directory: change it there" if r["on_premises_sync"]
+            else None)
+        rows.append({**{c: r[c] for c in ("tenant_id", "id", "display_name", "kind", "is_team",
+                                          "is_dynamic", "writable", "mail", "description",
+                                          "mail_enabled", "security_enabled", "membership_rule",
+                                          "on_premises_sync")},
+                     "members": members.get(key, 0),
+                     "apps": "; ".join(sorted(x for x in apps.get(key, ()) if x)),
+                     "tenant_name": names.get(r["tenant_id"]),
+                     "group_types": "; ".join(_json_list(r["group_types"])),
+                     "read_only_reason": reason})
+    df = frame(rows, GROUPS + GROUPS_EXTRA)
+    return apply_dtypes(df, {"tenant_id": "category", "kind": "category", "is_team": "boolean",
+                             "is_dynamic": "boolean", "writable": "boolean", "members": "Int64",
+                             "tenant_name": "category", "mail_enabled": "boolean",
+                             "security_enabled": "boolean", "on_premises_sync": "boolean"})
+
+
+def _json_list(text) -> list:
+    return json.loads(text) if text else []
+
+
+def roles(conn: Connection, scope: Iterable[str] | None = None) -> pd.DataFrame:
+    d, a = S.role_definitions, S.role_assignments
+    holders: dict[tuple[str, str], set[str]] = {}
+    for r in conn.execute(sa.select(a.c.tenant_id, a.c.role_definition_id, a.c.principal_id)
+                          .where(tenant_filter(a, scope))):
+        holders.setdefault((r.tenant_id, r.role_definition_id), set()).add(r.principal_id)
+    names = tenant_names(conn)
+    rows = []
+    for r in conn.execute(sa.select(d).where(tenant_filter(d, scope))
+                          .order_by(d.c.tenant_id, d.c.display_name)).mappings():
+        ids = holders.get((r["tenant_id"], r["id"]), set())
+        rows.append({"tenant_id": r["tenant_id"], "role_definition_id": r["id"],
+                     "display_name": r["display_name"], "members": len(ids),
+                     "tenant_name": names.get(r["tenant_id"]), "is_built_in": r["is_built_in"],
+                     "description": r["description"], "template_id": r["template_id"],
+                     "member_ids": "; ".join(sorted(ids))})
+    df = frame(rows, ROLES + ROLES_EXTRA)
+    return apply_dtypes(df, {"tenant_id": "category", "members": "Int64",
+                             "tenant_name": "category", "is_built_in": "boolean"})

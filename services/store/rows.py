@@ -1,0 +1,231 @@
+"""Graph objects -> store rows, and the values derived from them (group kind, license sources).
+
+A delta answer may carry only the properties that changed, so the converters map only the
+properties present in the Graph object; the writer lays them over the stored row. Derived
+values (`kind`, `sku_ids`, the user's license rows) are computed from the merged row.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+from . import schema
+
+# Graph property -> users column; values copied as they are.
+USER_PROPS = {
+    "userPrincipalName": "user_principal_name", "displayName": "display_name",
+    "givenName": "given_name", "surname": "surname", "accountEnabled": "account_enabled",
+    "usageLocation": "usage_location", "department": "department", "jobTitle": "job_title",
+    "mail": "mail", "mailNickname": "mail_nickname", "officeLocation": "office_location",
+    "mobilePhone": "mobile_phone", "userType": "user_type",
+    "onPremisesSyncEnabled": "on_premises_sync",
+}
+USER_SELECT = ",".join(["id", *USER_PROPS, "businessPhones", "createdDateTime",
+                        "assignedLicenses", "licenseAssignmentStates"])
+
+GROUP_PROPS = {
+    "displayName": "display_name", "description": "description", "mail": "mail",
+    "mailEnabled": "mail_enabled", "securityEnabled": "security_enabled",
+    "membershipRule": "membership_rule", "onPremisesSyncEnabled": "on_premises_sync",
+}
+GROUP_SELECT = ",".join(["id", *GROUP_PROPS, "groupTypes", "resourceProvisioningOptions", "members"])
+
+USER_COLUMNS = [c.name for c in schema.users.columns]
+GROUP_COLUMNS = [c.name for c in schema.groups.columns]
+
+
+def utc_now() -> str:
+    return iso(datetime.now(timezone.utc))
+
+
+def iso(value: datetime) -> str:
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def graph_time(value) -> str | None:
+    """Graph's timestamp in one canonical text form (seconds, 'Z'); None stays None."""
+    if not value:
+        return None
+    text = str(value)
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return iso(parsed)
+
+
+def _dumps(value) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _loads(text, default):
+    if text is None or text == "":
+        return default
+    return json.loads(text)
+
+
+# ---- users -------------------------------------------------------------------------------
+
+def user_row(obj: dict) -> dict:
+    """The users columns present in a Graph user (delta answers may be partial)."""
+    row = {"id": obj["id"]}
+    for prop, column in USER_PROPS.items():
+        if prop in obj:
+            row[column] = obj[prop]
+    if "businessPhones" in obj:
+        # Joined text, not JSON: listings show it as is (phone numbers hold no ";").
+        row["business_phones"] = "; ".join(obj["businessPhones"] or [])
+    if "createdDateTime" in obj:
+        row["created"] = graph_time(obj["createdDateTime"])
+    if "assignedLicenses" in obj:
+        assigned = obj["assignedLicenses"] or []
+        row["assigned_licenses"] = _dumps(assigned)
+        row["sku_ids"] = ";".join(sorted({a["skuId"].lower() for a in assigned if a.get("skuId")}))
+    if "licenseAssignmentStates" in obj:
+        row["license_states"] = _dumps(obj["licenseAssignmentStates"] or [])
+    return row
+
+
+def complete(row: dict, columns: list[str]) -> dict:
+    """Every column present (executemany needs the same keys in every row)."""
+    return {c: row.get(c) for c in columns}
+
+
+def sign_in_times(obj: dict) -> tuple[str | None, str | None]:
+    activity = obj.get("signInActivity") or {}
+    return (graph_time(activity.get("lastSignInDateTime")),
+            graph_time(activity.get("lastNonInteractiveSignInDateTime")))
+
+
+def license_rows(tenant_id: str, row: dict) -> list[dict]:
+    """One row per SKU the user holds, saying whether it is direct and which groups give it.
+
+    `assignedLicenses` says which SKUs consume a seat; `licenseAssignmentStates` says where each
+    comes from (`assignedByGroup` null = direct). Without states every license counts as direct.
+    """
+    assigned = _loads(row.get("assigned_licenses"), [])
+    states = _loads(row.get("license_states"), None)
+    out: dict[str, dict] = {}
+    for lic in assigned:
+        sku = (lic.get("skuId") or "").lower()
+        if sku:
+            out[sku] = {"tenant_id": tenant_id, "user_id": row["id"], "sku_id": sku,
+                        "direct": states is None, "groups": [],
+                        "disabled_plans": list(lic.get("disabledPlans") or []),
+                        "state": None, "error": None}
+    for state in states or []:
+        sku = (state.get("skuId") or "").lower()
+        entry = out.get(sku)
+        if entry is None:
+            continue      # a state without an assigned license (being removed) holds no seat
+        if state.get("assignedByGroup"):
+            entry["groups"].append(state["assignedByGroup"].lower())
+        else:
+            entry["direct"] = True
+        if state.get("state") and entry["state"] in (None, "Active"):
+            entry["state"] = state.get("state")
+        if state.get("error") and state.get("error") != "None":
+            entry["error"] = state["error"]
+    return [{**{k: v for k, v in e.items() if k != "groups"},
+             "assigned_by_group": ";".join(sorted(set(e["groups"]))),
+             "disabled_plans": _dumps(e["disabled_plans"])} for e in out.values()]
+
+
+def sources_code(licenses: list[dict]) -> str:
+    """The user's `license_sources` value from its license rows (see schema.users)."""
+    parts = []
+    for lic in sorted(licenses, key=lambda r: r["sku_id"]):
+        how = ["direct"] if lic["direct"] else []
+        if lic["assigned_by_group"]:
+            how.append("g:" + lic["assigned_by_group"].replace(";", ","))
+        parts.append(f"{lic['sku_id']}={','.join(how)}")
+    return ";".join(parts)
+
+
+# ---- groups ------------------------------------------------------------------------------
+
+def group_row(obj: dict) -> dict:
+    row = {"id": obj["id"]}
+    for prop, column in GROUP_PROPS.items():
+        if prop in obj:
+            row[column] = obj[prop]
+    if "groupTypes" in obj:
+        row["group_types"] = _dumps(obj["groupTypes"] or [])
+    if "resourceProvisioningOptions" in obj:
+        row["provisioning_options"] = _dumps(obj["resourceProvisioningOptions"] or [])
+    return row
+
+
+def group_kind(group_types: list, mail_enabled, security_enabled) -> str:
+    """The kind per Graph's table: Unified -> microsoft365; else by mail/security flags."""
+    if "Unified" in group_types:
+        return "microsoft365"
+    if mail_enabled:
+        return "mail_security" if security_enabled else "distribution"
+    return "security"
+
+
+def derive_group(row: dict) -> dict:
+    """Fill kind, is_team, is_dynamic and writable from the (merged) row."""
+    types = _loads(row.get("group_types"), [])
+    options = _loads(row.get("provisioning_options"), [])
+    kind = group_kind(types, row.get("mail_enabled"), row.get("security_enabled"))
+    dynamic = bool(row.get("membership_rule")) or "DynamicMembership" in types
+    row["kind"] = kind
+    row["is_team"] = "Team" in options
+    row["is_dynamic"] = dynamic
+    # Graph refuses member changes for distribution lists, mail-enabled security and dynamic
+    # groups; groups synced from on-premises AD are changed there, not in the cloud.
+    row["writable"] = (kind in ("microsoft365", "security") and not dynamic
+                       and not row.get("on_premises_sync"))
+    return row
+
+
+def member_type(member: dict) -> str:
+    kind = member.get("@odata.type") or "#microsoft.graph.user"
+    return kind.rsplit(".", 1)[-1]
+
+
+# ---- the rest: replaced whole on every sync -------------------------------------------------
+
+def domain_row(tenant_id: str, obj: dict) -> dict:
+    return {"tenant_id": tenant_id, "name": obj["id"], "is_default": obj.get("isDefault"),
+            "is_initial": obj.get("isInitial"), "is_verified": obj.get("isVerified"),
+            "authentication_type": obj.get("authenticationType")}
+
+
+def sku_row(tenant_id: str, obj: dict) -> dict:
+    prepaid = obj.get("prepaidUnits") or {}
+    return {"tenant_id": tenant_id, "sku_id": obj["skuId"].lower(),
+            "sku_part_number": obj.get("skuPartNumber"), "applies_to": obj.get("appliesTo"),
+            "capability_status": obj.get("capabilityStatus"),
+            "consumed": int(obj.get("consumedUnits") or 0),
+            "enabled": int(prepaid.get("enabled") or 0),
+            "suspended": int(prepaid.get("suspended") or 0),
+            "warning": int(prepaid.get("warning") or 0),
+            "locked_out": int(prepaid.get("lockedOut") or 0),
+            "service_plans": _dumps([{k: p.get(k) for k in ("servicePlanId", "servicePlanName",
+                                                             "appliesTo", "provisioningStatus")}
+                                     for p in obj.get("servicePlans") or []])}
+
+
+def role_definition_row(tenant_id: str, obj: dict) -> dict:
+    return {"tenant_id": tenant_id, "id": obj["id"], "display_name": obj.get("displayName"),
+            "description": obj.get("description"), "is_built_in": obj.get("isBuiltIn"),
+            "is_enabled": obj.get("isEnabled"), "template_id": obj.get("templateId")}
+
+
+def role_assignment_row(tenant_id: str, obj: dict) -> dict:
+    return {"tenant_id": tenant_id, "id": obj["id"],
+            "role_definition_id": obj.get("roleDefinitionId"),
+            "principal_id": obj.get("principalId"),
+            "directory_scope_id": obj.get("directoryScopeId")}
+
+
+def app_row(tenant_id: str, group_id: str, obj: dict) -> dict:
+    return {"tenant_id": tenant_id, "id": obj["id"], "group_id": group_id,
+            "resource_id": obj.get("resourceId"),
+            "resource_display_name": obj.get("resourceDisplayName"),
+            "app_role_id": obj.get("appRoleId")}

@@ -1,0 +1,228 @@
+"""Tables of the synced snapshot, and `create_schema()` that creates and upgrades every table.
+
+Plain SQLAlchemy Core types only, so the same schema runs on SQLite and PostgreSQL. Lists and
+nested Graph values are JSON text. Graph timestamps are kept as ISO-8601 UTC text
+("2026-11-26T10:00:00Z"): dialect-neutral, sortable as text, and parsed in one vectorised
+pandas call when a listing is read (per-row datetime conversion dominated reading 100k users).
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+import weakref
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from ..db import metadata
+
+log = logging.getLogger(__name__)
+
+ID = 64        # tenant and object ids are GUIDs; 64 leaves room for other id shapes
+NAME = 400
+
+tenants = sa.Table(
+    "tenants", metadata,
+    sa.Column("tenant_id", sa.String(ID), primary_key=True),
+    sa.Column("display_name", sa.String(NAME)),
+    sa.Column("default_domain", sa.String(NAME)),
+    sa.Column("initial_domain", sa.String(NAME)),
+    sa.Column("source", sa.String(16)),                  # gdap | contract | config
+    sa.Column("active", sa.Boolean, nullable=False, default=True),   # found by the last discovery
+    sa.Column("sync_enabled", sa.Boolean, nullable=False, default=True),
+    sa.Column("discovered", sa.String(32)),              # ISO UTC of the last discovery that saw it
+    sa.Column("last_sync", sa.String(32)),               # ISO UTC of the last complete sync
+    sa.Column("last_attempt", sa.String(32)),
+    sa.Column("last_error", sa.Text),                    # reason of the last failed sync, else NULL
+    sa.Column("has_sign_in_activity", sa.Boolean),       # NULL until a sync found out
+)
+
+domains = sa.Table(
+    "tenant_domains", metadata,
+    sa.Column("tenant_id", sa.String(ID), primary_key=True),
+    sa.Column("name", sa.String(NAME), primary_key=True),
+    sa.Column("is_default", sa.Boolean),
+    sa.Column("is_initial", sa.Boolean),
+    sa.Column("is_verified", sa.Boolean),
+    sa.Column("authentication_type", sa.String(32)),
+)
+
+users = sa.Table(
+    "users", metadata,
+    sa.Column("tenant_id", sa.String(ID), primary_key=True),
+    sa.Column("id", sa.String(ID), primary_key=True),
+    sa.Column("user_principal_name", sa.String(NAME), index=True),
+    sa.Column("display_name", sa.String(NAME)),
+    sa.Column("given_name", sa.String(NAME)),
+    sa.Column("surname", sa.String(NAME)),
+    sa.Column("account_enabled", sa.Boolean),
+    sa.Column("usage_location", sa.String(8)),
+    sa.Column("department", sa.String(NAME)),
+    sa.Column("job_title", sa.String(NAME)),
+    sa.Column("mail", sa.String(NAME)),
+    sa.Column("mail_nickname", sa.String(NAME)),
+    sa.Column("office_location", sa.String(NAME)),
+    sa.Column("mobile_phone", sa.String(64)),
+    sa.Column("business_phones", sa.Text),               # joined by "; "
+    sa.Column("user_type", sa.String(16)),
+    sa.Column("on_premises_sync", sa.Boolean),           # synced from on-premises AD
+    sa.Column("created", sa.String(32)),
+    sa.Column("last_sign_in", sa.String(32)),
+    sa.Column("last_non_interactive_sign_in", sa.String(32)),
+    sa.Column("sku_ids", sa.Text),                       # sorted lower-case SKU ids joined by ";"
+    # Where each license comes from, "sku=direct" / "sku=g:group1,group2", joined by ";": few
+    # distinct values per tenant, so a listing decodes each value once instead of once per user.
+    sa.Column("license_sources", sa.Text),
+    sa.Column("assigned_licenses", sa.Text),             # JSON as Graph gives it
+    sa.Column("license_states", sa.Text),                # JSON licenseAssignmentStates
+)
+
+user_licenses = sa.Table(
+    "user_licenses", metadata,
+    sa.Column("tenant_id", sa.String(ID), primary_key=True),
+    sa.Column("user_id", sa.String(ID), primary_key=True),
+    sa.Column("sku_id", sa.String(ID), primary_key=True),
+    sa.Column("direct", sa.Boolean),                     # assigned to the user itself
+    sa.Column("assigned_by_group", sa.Text),             # group ids joined by ";" ("" if none)
+    sa.Column("disabled_plans", sa.Text),                # JSON list of service plan ids
+    sa.Column("state", sa.String(32)),                   # Active | ActiveWithError | Error ...
+    sa.Column("error", sa.String(64)),                   # e.g. CountViolation
+)
+
+skus = sa.Table(
+    "skus", metadata,
+    sa.Column("tenant_id", sa.String(ID), primary_key=True),
+    sa.Column("sku_id", sa.String(ID), primary_key=True),
+    sa.Column("sku_part_number", sa.String(NAME)),
+    sa.Column("applies_to", sa.String(16)),
+    sa.Column("capability_status", sa.String(16)),
+    sa.Column("consumed", sa.Integer),
+    sa.Column("enabled", sa.Integer),
+    sa.Column("suspended", sa.Integer),
+    sa.Column("warning", sa.Integer),
+    sa.Column("locked_out", sa.Integer),
+    sa.Column("service_plans", sa.Text),                 # JSON [{servicePlanId, servicePlanName, ...}]
+)
+
+groups = sa.Table(
+    "groups", metadata,
+    sa.Column("tenant_id", sa.String(ID), primary_key=True),
+    sa.Column("id", sa.String(ID), primary_key=True),
+    sa.Column("display_name", sa.String(NAME)),
+    sa.Column("description", sa.Text),
+    sa.Column("mail", sa.String(NAME)),
+    sa.Column("group_types", sa.Text),                   # JSON list
+    sa.Column("mail_enabled", sa.Boolean),
+    sa.Column("security_enabled", sa.Boolean),
+    sa.Column("membership_rule", sa.Text),
+    sa.Column("provisioning_options", sa.Text),          # JSON resourceProvisioningOptions
+    sa.Column("on_premises_sync", sa.Boolean),
+    sa.Column("kind", sa.String(16)),                    # microsoft365 | security | mail_security | distribution
+    sa.Column("is_team", sa.Boolean),
+    sa.Column("is_dynamic", sa.Boolean),
+    sa.Column("writable", sa.Boolean),
+)
+
+group_members = sa.Table(
+    "group_members", metadata,
+    sa.Column("tenant_id", sa.String(ID), primary_key=True),
+    sa.Column("group_id", sa.String(ID), primary_key=True),
+    sa.Column("member_id", sa.String(ID), primary_key=True, index=True),
+    sa.Column("member_type", sa.String(32)),             # user | group | device | ...
+)
+
+group_apps = sa.Table(
+    "group_apps", metadata,
+    sa.Column("tenant_id", sa.String(ID), primary_key=True),
+    sa.Column("id", sa.String(128), primary_key=True),   # appRoleAssignment id
+    sa.Column("group_id", sa.String(ID), index=True),
+    sa.Column("resource_id", sa.String(ID)),
+    sa.Column("resource_display_name", sa.String(NAME)),
+    sa.Column("app_role_id", sa.String(ID)),
+)
+
+role_definitions = sa.Table(
+    "role_definitions", metadata,
+    sa.Column("tenant_id", sa.String(ID), primary_key=True),
+    sa.Column("id", sa.String(ID), primary_key=True),
+    sa.Column("display_name", sa.String(NAME)),
+    sa.Column("description", sa.Text),
+    sa.Column("is_built_in", sa.Boolean),
+    sa.Column("is_enabled", sa.Boolean),
+    sa.Column("template_id", sa.String(ID)),
+)
+
+role_assignments = sa.Table(
+    "role_assignments", metadata,
+    sa.Column("tenant_id", sa.String(ID), primary_key=True),
+    sa.Column("id", sa.String(128), primary_key=True),
+    sa.Column("role_definition_id", sa.String(ID), index=True),
+    sa.Column("principal_id", sa.String(ID), index=True),
+    sa.Column("directory_scope_id", sa.String(NAME)),
+)
+
+# Per tenant and resource: the delta link to continue from ("users", "groups"), or only when a
+# periodically refreshed resource ("sign_ins", "apps") was last read in full.
+sync_state = sa.Table(
+    "sync_state", metadata,
+    sa.Column("tenant_id", sa.String(ID), primary_key=True),
+    sa.Column("resource", sa.String(32), primary_key=True),
+    sa.Column("delta_link", sa.Text),
+    sa.Column("full_at", sa.String(32)),                 # ISO UTC of the last full read
+    sa.Column("updated", sa.String(32)),
+)
+
+SNAPSHOT_TABLES = (domains, users, user_licenses, skus, groups, group_members, group_apps,
+                   role_definitions, role_assignments, sync_state)
+
+# Modules of other packages that put their tables on `metadata`; imported so one create_all()
+# makes every table even when a caller has not imported them yet.
+_TABLE_MODULES = ("services.audit", "services.workflows.records", "services.bulk.journal")
+
+_done: "weakref.WeakKeyDictionary[Engine, bool]" = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+
+
+def _import_table_modules() -> None:
+    for name in _TABLE_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            # A package not present in this build has no tables to create.
+            if not (exc.name and name.startswith(exc.name)):
+                raise
+
+
+def create_schema(engine: Engine) -> None:
+    """Create missing tables and add missing columns (a simple additive migration).
+
+    Runs once per engine and process. Columns are only ever added, never changed or dropped,
+    so an older store opens with a newer version and keeps its data; added columns are nullable.
+    """
+    with _lock:
+        if _done.get(engine):
+            return
+        _import_table_modules()
+        metadata.create_all(engine, checkfirst=True)
+        inspector = sa.inspect(engine)
+        for table in metadata.sorted_tables:
+            present = {c["name"] for c in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name in present:
+                    continue
+                ddl = sa.schema.CreateColumn(column).compile(dialect=engine.dialect)
+                log.info("store upgrade: adding column %s.%s", table.name, column.name)
+                with engine.begin() as conn:
+                    conn.execute(sa.text(f"ALTER TABLE {_quote(engine, table.name)} ADD COLUMN "
+                                         f"{_strip_not_null(str(ddl))}"))
+        _done[engine] = True
+
+
+def _quote(engine: Engine, name: str) -> str:
+    return engine.dialect.identifier_preparer.quote(name)
+
+
+def _strip_not_null(ddl: str) -> str:
+    # An added column must accept the existing rows, which have no value for it.
+    return ddl.replace(" NOT NULL", "")

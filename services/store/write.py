@@ -1,0 +1,214 @@
+"""Writing one tenant's staged snapshot in a single transaction.
+
+Everything a sync read for a tenant, its delta links included, commits together or not at all:
+a crash or error part-way leaves the previous complete snapshot readable, and the stored delta
+links still match the stored rows, so the next sync continues from a consistent point.
+Only portable Core statements are used (delete + insert instead of dialect-specific upserts).
+"""
+from __future__ import annotations
+
+from typing import Iterable, Iterator
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from . import rows as R
+from . import schema as S
+from .snapshot import Change, GroupChange, TenantSnapshot
+
+CHUNK = 500      # ids per IN (...) list: well inside every backend's bind-parameter limit
+
+
+def _chunks(items: list, size: int = CHUNK) -> Iterator[list]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def _insert(conn: Connection, table: sa.Table, rows: list[dict]) -> None:
+    if rows:
+        conn.execute(table.insert(), rows)
+
+
+def _delete_ids(conn: Connection, table: sa.Table, tenant_id: str, column, ids: Iterable[str]) -> None:
+    ids = list(ids)
+    for part in _chunks(ids):
+        conn.execute(table.delete().where(table.c.tenant_id == tenant_id, column.in_(part)))
+
+
+def _replace(conn: Connection, table: sa.Table, tenant_id: str, rows: list[dict]) -> None:
+    conn.execute(table.delete().where(table.c.tenant_id == tenant_id))
+    _insert(conn, table, rows)
+
+
+def _stored(conn: Connection, table: sa.Table, tenant_id: str, ids: list[str]) -> dict[str, dict]:
+    out = {}
+    for part in _chunks(ids):
+        result = conn.execute(sa.select(table).where(table.c.tenant_id == tenant_id,
+                                                     table.c.id.in_(part)))
+        for row in result.mappings():
+            out[row["id"]] = dict(row)
+    return out
+
+
+def write_snapshot(conn: Connection, snap: TenantSnapshot, now: str) -> None:
+    """Apply `snap` inside the caller's transaction `conn`."""
+    tid = snap.tenant_id
+    if snap.domains is not None:
+        _replace(conn, S.domains, tid, snap.domains)
+    if snap.skus is not None:
+        _replace(conn, S.skus, tid, snap.skus)
+    if snap.role_definitions is not None:
+        _replace(conn, S.role_definitions, tid, snap.role_definitions)
+    if snap.role_assignments is not None:
+        _replace(conn, S.role_assignments, tid, snap.role_assignments)
+    if snap.users is not None:
+        _write_users(conn, tid, snap.users, snap.sign_ins)
+    if snap.sign_ins is not None and (snap.users is None or not snap.users.full):
+        _update_sign_ins(conn, tid, snap.sign_ins)
+    if snap.groups is not None:
+        _write_groups(conn, tid, snap.groups)
+    if snap.apps is not None:
+        _write_apps(conn, tid, snap.apps, snap.apps_full)
+    _write_state(conn, snap, now)
+    _write_tenant(conn, snap, now)
+
+
+def _write_users(conn: Connection, tid: str, change: Change, sign_ins) -> None:
+    if change.full:
+        rows = []
+        for partial in change.rows:
+            row = R.complete(partial, R.USER_COLUMNS)
+            row["tenant_id"] = tid
+            if sign_ins is not None:
+                row["last_sign_in"], row["last_non_interactive_sign_in"] = \
+                    sign_ins.get(row["id"], (None, None))
+            rows.append(row)
+        licenses = _licenses(tid, rows)
+        _replace(conn, S.users, tid, rows)
+        _replace(conn, S.user_licenses, tid, licenses)
+        return
+    changed = [r["id"] for r in change.rows]
+    stored = _stored(conn, S.users, tid, changed)
+    rows = []
+    for partial in change.rows:
+        # A delta answer may hold only what changed: lay it over what the store has.
+        row = R.complete({**stored.get(partial["id"], {}), **partial}, R.USER_COLUMNS)
+        row["tenant_id"] = tid
+        rows.append(row)
+    licenses = _licenses(tid, rows)
+    gone = set(change.removed) | set(changed)
+    _delete_ids(conn, S.users, tid, S.users.c.id, gone)
+    _delete_ids(conn, S.user_licenses, tid, S.user_licenses.c.user_id, gone)
+    _insert(conn, S.users, rows)
+    _insert(conn, S.user_licenses, licenses)
+    if change.removed:
+        # A deleted user is no longer anyone's member, even before the groups delta says so.
+        _delete_ids(conn, S.group_members, tid, S.group_members.c.member_id, change.removed)
+
+
+def _licenses(tid: str, rows: list[dict]) -> list[dict]:
+    """The user_licenses rows of `rows`, filling each user's `license_sources` on the way."""
+    out = []
+    for row in rows:
+        mine = R.license_rows(tid, row)
+        row["license_sources"] = R.sources_code(mine)
+        out.extend(mine)
+    return out
+
+
+def _update_sign_ins(conn: Connection, tid: str, sign_ins: dict) -> None:
+    stmt = (S.users.update()
+            .where(S.users.c.tenant_id == sa.bindparam("t_id"), S.users.c.id == sa.bindparam("u_id"))
+            .values(last_sign_in=sa.bindparam("ls"), last_non_interactive_sign_in=sa.bindparam("lni")))
+    params = [{"t_id": tid, "u_id": uid, "ls": ls, "lni": lni} for uid, (ls, lni) in sign_ins.items()]
+    for part in _chunks(params, 5000):
+        conn.execute(stmt, part)
+
+
+def _write_groups(conn: Connection, tid: str, change: GroupChange) -> None:
+    if change.full:
+        rows = [R.derive_group({**R.complete(r, R.GROUP_COLUMNS), "tenant_id": tid})
+                for r in change.rows]
+        _replace(conn, S.groups, tid, rows)
+        _replace(conn, S.group_members, tid, [
+            {"tenant_id": tid, "group_id": gid, "member_id": mid, "member_type": kind}
+            for gid, members in change.members.items() for mid, kind in members.items()])
+        return
+    changed = [r["id"] for r in change.rows]
+    stored = _stored(conn, S.groups, tid, changed)
+    rows = [R.derive_group({**R.complete({**stored.get(r["id"], {}), **r}, R.GROUP_COLUMNS),
+                            "tenant_id": tid}) for r in change.rows]
+    _delete_ids(conn, S.groups, tid, S.groups.c.id, set(changed) | set(change.removed))
+    _insert(conn, S.groups, rows)
+    if change.removed:
+        _delete_ids(conn, S.group_members, tid, S.group_members.c.group_id, change.removed)
+        _delete_ids(conn, S.group_apps, tid, S.group_apps.c.group_id, change.removed)
+    removed_groups = set(change.removed)
+    pairs = {(g, m) for g, m in change.dropped} | {(g, m) for g, m, _ in change.added}
+    by_group: dict[str, list[str]] = {}
+    for gid, mid in pairs:
+        by_group.setdefault(gid, []).append(mid)
+    for gid, mids in by_group.items():
+        for part in _chunks(mids):
+            conn.execute(S.group_members.delete().where(
+                S.group_members.c.tenant_id == tid, S.group_members.c.group_id == gid,
+                S.group_members.c.member_id.in_(part)))
+    dropped = set(change.dropped)
+    added = {(g, m): kind for g, m, kind in change.added
+             if (g, m) not in dropped and g not in removed_groups}
+    _insert(conn, S.group_members, [{"tenant_id": tid, "group_id": g, "member_id": m,
+                                     "member_type": kind} for (g, m), kind in added.items()])
+
+
+def _write_apps(conn: Connection, tid: str, apps: dict[str, list[dict]], full: bool) -> None:
+    if full:
+        conn.execute(S.group_apps.delete().where(S.group_apps.c.tenant_id == tid))
+    else:
+        _delete_ids(conn, S.group_apps, tid, S.group_apps.c.group_id, list(apps))
+    _insert(conn, S.group_apps, [row for rows in apps.values() for row in rows])
+
+
+def _write_state(conn: Connection, snap: TenantSnapshot, now: str) -> None:
+    tid = snap.tenant_id
+    updates: dict[str, dict] = {}
+    for name, change in (("users", snap.users), ("groups", snap.groups)):
+        if change is not None:
+            updates[name] = {"delta_link": change.delta_link, "full": change.full}
+    if snap.sign_ins is not None:
+        updates["sign_ins"] = {"delta_link": None, "full": True}
+    if snap.apps is not None and snap.apps_full:
+        updates["apps"] = {"delta_link": None, "full": True}
+    if not updates:
+        return
+    stored = {r.resource: r.full_at for r in conn.execute(
+        sa.select(S.sync_state.c.resource, S.sync_state.c.full_at)
+        .where(S.sync_state.c.tenant_id == tid))}
+    conn.execute(S.sync_state.delete().where(S.sync_state.c.tenant_id == tid,
+                                             S.sync_state.c.resource.in_(list(updates))))
+    _insert(conn, S.sync_state, [
+        {"tenant_id": tid, "resource": name, "delta_link": u["delta_link"],
+         "full_at": now if u["full"] else stored.get(name), "updated": now}
+        for name, u in updates.items()])
+
+
+def _write_tenant(conn: Connection, snap: TenantSnapshot, now: str) -> None:
+    values = {"last_sync": now, "last_attempt": now, "last_error": None}
+    if snap.organization:
+        values.update({k: v for k, v in snap.organization.items() if v})
+    if snap.has_sign_in_activity is not None:
+        values["has_sign_in_activity"] = snap.has_sign_in_activity
+    result = conn.execute(S.tenants.update().where(S.tenants.c.tenant_id == snap.tenant_id)
+                          .values(**values))
+    if result.rowcount == 0:
+        conn.execute(S.tenants.insert().values(tenant_id=snap.tenant_id, active=True,
+                                               sync_enabled=True, source="direct", **values))
+
+
+def record_failure(conn: Connection, tenant_id: str, reason: str, now: str) -> None:
+    """Note a failed sync on the tenant; its previous snapshot and last_sync stay as they were."""
+    result = conn.execute(S.tenants.update().where(S.tenants.c.tenant_id == tenant_id)
+                          .values(last_attempt=now, last_error=reason[:2000]))
+    if result.rowcount == 0:
+        conn.execute(S.tenants.insert().values(tenant_id=tenant_id, active=True, sync_enabled=True,
+                                               source="direct", last_attempt=now,
+                                               last_error=reason[:2000]))

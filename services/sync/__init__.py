@@ -1,0 +1,146 @@
+"""Syncing tenants into the store: discovery, a bounded pool of tenant workers, the report.
+
+Each tenant is read completely into memory (`reader.TenantReader`) and then written in one
+transaction (`Store.write`). Tenants run in parallel (I/O bound: Graph answers are the wait);
+one tenant failing (no consent, 403, outage) is recorded with its reason on that tenant and in
+the report, and never stops the others.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import Iterable
+
+from ..config import Config
+from ..discovery import DiscoveredTenant, discover
+from ..errors import AuthFailure, GraphError, M365DashError, PermissionDeniedByGraph, Transient
+from ..graph import Graph
+from ..store import Store
+from .reader import TenantReader
+from .report import SyncFailed, SyncReport, TenantResult
+
+__all__ = ["Syncer", "SyncReport", "SyncFailed", "TenantResult", "MAX_WORKERS"]
+
+log = logging.getLogger(__name__)
+
+MAX_WORKERS = 16
+
+
+def failure_reason(exc: BaseException) -> str:
+    """A one-line reason a technician can act on; never holds a token or secret."""
+    if isinstance(exc, AuthFailure):
+        return f"no access token (consent missing or app not in the tenant?): {exc}"
+    if isinstance(exc, PermissionDeniedByGraph):
+        return f"permission denied by Graph (admin consent or GDAP role missing?): {exc}"
+    if isinstance(exc, Transient):
+        return f"Graph unavailable: {exc}"
+    if isinstance(exc, (GraphError, M365DashError)):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+class Syncer:
+    def __init__(self, graph: Graph, store: Store, config: Config, *, max_workers: int = MAX_WORKERS):
+        self.graph, self.store, self.config = graph, store, config
+        self.max_workers = max_workers
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def _tenant_lock(self, tenant_id: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(tenant_id, threading.Lock())
+
+    def discover(self) -> list[DiscoveredTenant]:
+        """Refresh the store's tenant registry from the config or the partner's relationships."""
+        found = discover(self.graph, self.config)
+        self.store.save_discovered(found)
+        return found
+
+    def run(self, tenant_ids: Iterable[str] | None = None, *, full: bool = False,
+            progress: bool = True) -> SyncReport:
+        """Sync the given tenants, or every discovered tenant whose sync is on."""
+        started = time.monotonic()
+        before = self.graph.stats.total()
+        report = SyncReport()
+        if tenant_ids is None:
+            try:
+                self.discover()
+            except GraphError as exc:
+                # Discovery failed: sync the tenants already known rather than nothing.
+                log.warning("tenant discovery failed: %s", exc)
+                report.errors["discovery"] = failure_reason(exc)
+            ids = [r["tenant_id"] for r in self.store.tenant_rows() if r["sync_enabled"]]
+        else:
+            ids = list(dict.fromkeys(tenant_ids))
+        report.results = self._run_all(ids, full, progress)
+        for result in report.results:
+            report.objects += result.objects
+            if result.ok:
+                report.tenants += 1
+            else:
+                report.errors[result.tenant_id] = result.error or "failed"
+        report.requests = self.graph.stats.total() - before
+        report.seconds = time.monotonic() - started
+        return report
+
+    def _run_all(self, ids: list[str], full: bool, progress: bool) -> list[TenantResult]:
+        from tqdm.auto import tqdm     # tqdm.auto: a widget in notebooks, a bar in terminals
+
+        names = {r["tenant_id"]: r["display_name"] for r in self.store.tenant_rows(active_only=False)}
+        results: dict[str, TenantResult] = {}
+        bar = tqdm(total=len(ids), desc="sync", unit="tenant", disable=not progress, leave=True)
+        try:
+            with ThreadPoolExecutor(max_workers=max(1, min(self.max_workers, len(ids) or 1)),
+                                    thread_name_prefix="sync") as pool:
+                futures = {pool.submit(self.sync_tenant, tid, full=full, name=names.get(tid)): tid
+                           for tid in ids}
+                failed = 0
+                for future in as_completed(futures):
+                    result = future.result()
+                    results[result.tenant_id] = result
+                    failed += not result.ok
+                    bar.update(1)
+                    if failed:
+                        bar.set_postfix(failed=failed)
+        finally:
+            bar.close()
+        return [results[tid] for tid in ids]
+
+    def sync_tenant(self, tenant_id: str, *, full: bool = False, name: str | None = None) -> TenantResult:
+        """Read and write one tenant; any failure becomes the result's `error`."""
+        result = TenantResult(tenant_id, name)
+        started = time.monotonic()
+        client = self.graph.tenant(tenant_id)
+        with self._tenant_lock(tenant_id):
+            before = client.request_count
+            try:
+                snapshot = TenantReader(client, self.store, full=full).read()
+                self.store.write(snapshot)
+            except Exception as exc:  # noqa: BLE001 - one tenant's failure must not stop the rest
+                result.error = failure_reason(exc)
+                if isinstance(exc, M365DashError):
+                    log.warning("sync of tenant %s failed: %s", tenant_id, result.error)
+                else:
+                    log.exception("sync of tenant %s failed unexpectedly", tenant_id)
+                self._note_failure(tenant_id, result.error)
+            else:
+                result.ok = True
+                result.warnings = snapshot.warnings
+                result.objects = snapshot.objects
+                modes = set(snapshot.resources().values())
+                result.mode = modes.pop() if len(modes) == 1 else "mixed"
+                org = snapshot.organization or {}
+                result.display_name = org.get("display_name") or name
+                result.users, result.groups = self.store.counts(tenant_id)
+            finally:
+                result.requests = client.request_count - before
+                result.seconds = time.monotonic() - started
+        return result
+
+    def _note_failure(self, tenant_id: str, reason: str) -> None:
+        try:
+            self.store.record_failure(tenant_id, reason)
+        except Exception as exc:  # noqa: BLE001 - the store may be what failed; report both
+            log.error("could not record the failure of tenant %s in the store: %s", tenant_id, exc)
