@@ -1,0 +1,100 @@
+"""`m365dash sync [--tenant ID]... [--full]` and `m365dash licenses [--tenant ID] [--format F]`.
+
+Exit status: 0 success, 1 some tenant failed (the summary says which and why), 2 bad usage or
+configuration (an unknown tenant, a missing or invalid config file).
+"""
+from __future__ import annotations
+
+import json
+import sys
+
+from .errors import ConfigError
+
+REPORT_COLUMNS = ["tenant_name", "tenant_id", "sku_part_number", "product_name", "enabled",
+                  "consumed", "available", "utilization", "capability_status"]
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("sync", help="sync tenants into the local store (incremental by default)")
+    p.add_argument("--config", metavar="FILE", help="m365dash.toml (default: the usual lookup)")
+    p.add_argument("--tenant", action="append", metavar="ID",
+                   help="only this tenant (id, verified domain or name); repeatable")
+    p.add_argument("--full", action="store_true", help="read everything again instead of deltas")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run_sync)
+    p = subparsers.add_parser("licenses", help="license utilization report from the store")
+    p.add_argument("--config", metavar="FILE", help="m365dash.toml (default: the usual lookup)")
+    p.add_argument("--tenant", metavar="ID", help="only this tenant (id, verified domain or name)")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.set_defaults(func=run_licenses)
+
+
+def _connect(args):
+    from .api import connect
+    return connect(args.config)
+
+
+def _usage(message: str) -> int:
+    print(f"m365dash: {message}", file=sys.stderr)
+    return 2
+
+
+def run_sync(args) -> int:
+    try:
+        m365 = _connect(args)
+    except ConfigError as exc:
+        return _usage(f"configuration error: {exc}")
+    try:
+        try:
+            tenants = [m365.resolve_tenant(t) for t in args.tenant] if args.tenant else None
+        except ValueError as exc:
+            return _usage(str(exc))
+        report = m365.sync(tenant=tenants, full=args.full, progress=not args.no_progress)
+    finally:
+        m365.close()
+    frame = report.to_frame()
+    if len(frame):
+        frame["status"] = frame["ok"].map({True: "ok", False: "FAILED"})
+        frame["tenant"] = frame["display_name"].fillna(frame["tenant_id"])
+        frame["seconds"] = frame["seconds"].round(1)
+        shown = frame[["tenant", "status", "mode", "users", "groups", "objects", "requests",
+                       "seconds"]]
+        print(shown.to_string(index=False))
+    print(report.summary())
+    for tenant_id, reason in report.errors.items():
+        print(f"  {tenant_id}: {reason}", file=sys.stderr)
+    if not len(frame) and not report.errors:
+        print("no tenants to sync: check [[tenants]] or partner_tenant_id, and that sync is on",
+              file=sys.stderr)
+    return 1 if report.errors else 0
+
+
+def run_licenses(args) -> int:
+    try:
+        m365 = _connect(args)
+    except ConfigError as exc:
+        return _usage(f"configuration error: {exc}")
+    try:
+        try:
+            frame = m365.licenses(args.tenant)
+        except ValueError as exc:
+            return _usage(str(exc))
+    finally:
+        m365.close()
+    frame = frame[REPORT_COLUMNS].copy()
+    if frame.empty:
+        print("no licenses in the store yet: run `m365dash sync` first", file=sys.stderr)
+    if args.format == "csv":
+        from .exports import to_csv
+        sys.stdout.write(to_csv(frame))
+    elif args.format == "json":
+        records = json.loads(frame.to_json(orient="records"))
+        print(json.dumps(records, indent=2))
+    else:
+        shown = frame.copy()
+        shown["utilization"] = (shown["utilization"] * 100).round(0).map(
+            lambda v: "" if v != v else f"{v:.0f}%")
+        shown["out_of_seats"] = ((shown["enabled"] > 0) & (shown["available"] <= 0)).map(
+            {True: "yes", False: ""})
+        print(shown.to_string(index=False) if len(shown) else "(no licenses)")
+    return 0
