@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 
 from .. import skus as sku_names
 from . import schema as S
-from .frames import apply_dtypes, frame, tenant_filter, tenant_names
+from .frames import apply_dtypes, frame, raw_rows, tenant_filter, tenant_names
 
 TENANTS = ["tenant_id", "display_name", "default_domain", "synced", "last_sync", "users",
            "licensed_users", "seats_total", "seats_consumed", "seats_available", "skus_out_of_seats"]
@@ -26,7 +26,7 @@ USERS = ["tenant_id", "tenant_name", "id", "user_principal_name", "display_name"
          "surname", "account_enabled", "usage_location", "department", "job_title", "licenses",
          "created", "last_sign_in"]
 USERS_EXTRA = ["license_sources", "mail", "office_location", "mobile_phone", "business_phones",
-               "user_type", "mail_nickname", "last_non_interactive_sign_in"]
+               "user_type", "last_non_interactive_sign_in", "on_premises_sync"]
 LICENSES = ["tenant_id", "tenant_name", "sku_id", "sku_part_number", "product_name",
             "capability_status", "enabled", "consumed", "available", "suspended", "warning",
             "utilization"]
@@ -113,25 +113,32 @@ def tenants(conn: Connection, scope: Iterable[str] | None = None) -> pd.DataFram
 
 # ---- users -----------------------------------------------------------------------------------
 
-def users(conn: Connection, scope: Iterable[str] | None = None) -> pd.DataFrame:
+def users(conn: Connection, scope: Iterable[str] | None = None,
+          only_ids: Iterable[str] | None = None) -> pd.DataFrame:
     u = S.users
     stored = ["tenant_id", "id", "user_principal_name", "display_name", "given_name", "surname",
               "account_enabled", "usage_location", "department", "job_title", "sku_ids",
               "created", "last_sign_in", "license_sources", "mail", "office_location",
-              "mobile_phone", "business_phones", "user_type", "mail_nickname",
-              "last_non_interactive_sign_in", "on_premises_sync"]
-    stmt = sa.select(*[u.c[c] for c in stored]).where(tenant_filter(u, scope)) \
-        .order_by(u.c.tenant_id, u.c.user_principal_name)
-    df = frame(conn.execute(stmt).all(), stored)
-    names = tenant_names(conn)
+              "mobile_phone", "business_phones", "user_type", "last_non_interactive_sign_in",
+              "on_premises_sync"]
+    where = [tenant_filter(u, scope)]
+    if only_ids is not None:
+        where.append(u.c.id.in_(list(only_ids)))
+    stmt = sa.select(*[u.c[c] for c in stored]).where(*where) \
+        .order_by(u.c.tenant_id, u.c.user_principal_name)      # ix_users_tenant_upn order
+    df = frame(raw_rows(conn, stmt), stored)
+    tenant = pd.Categorical(df["tenant_id"])
     parts = _part_numbers(conn, scope)
     groups = _group_names(conn, scope)
-    tid = df["tenant_id"].astype("str")
-    df["licenses"] = _decode(tid, df["sku_ids"], lambda t, v: "; ".join(sorted(
+    df["tenant_id"] = tenant
+    df["licenses"] = _decode(tenant, df["sku_ids"], lambda t, v: "; ".join(sorted(
         _product(parts, t, s) for s in v.split(";") if s)))
-    df["license_sources"] = _decode(tid, df["license_sources"],
+    df["license_sources"] = _decode(tenant, df["license_sources"],
                                     lambda t, v: _sources_text(parts, groups, t, v))
-    df["tenant_name"] = tid.map(names)
+    names = tenant_names(conn)
+    df["tenant_name"] = tenant.rename_categories([names.get(t, t) for t in tenant.categories]) \
+        if len(set(names.get(t, t) for t in tenant.categories)) == len(tenant.categories) \
+        else pd.Categorical([names.get(t, t) for t in df["tenant_id"]])
     df = df[USERS + USERS_EXTRA]
     return apply_dtypes(df, {
         "tenant_id": "category", "tenant_name": "category", "account_enabled": "boolean",
@@ -140,14 +147,16 @@ def users(conn: Connection, scope: Iterable[str] | None = None) -> pd.DataFrame:
         "on_premises_sync": "boolean"})
 
 
-def _decode(tenant_ids: pd.Series, values: pd.Series, decode) -> pd.Series:
+def _decode(tenant: pd.Categorical, values: pd.Series, decode) -> pd.Series:
     """decode(tenant_id, value) once per distinct (tenant, value) pair, mapped over all rows."""
     if values.empty:
         return pd.Series([], dtype="str", index=values.index)
-    codes, uniques = pd.factorize(tenant_ids + "|" + values.fillna("").astype("str"))
-    texts = np.array([decode(t, v) if v else "" for t, v in (k.split("|", 1) for k in uniques)],
-                     dtype=object)
-    return pd.Series(texts[codes], index=values.index, dtype="str")
+    vcodes, vuniques = pd.factorize(values.fillna("").to_numpy(dtype=object))
+    width = len(vuniques) + 1
+    kcodes, keys = pd.factorize(tenant.codes.astype(np.int64) * width + vcodes)
+    texts = np.array([decode(tenant.categories[k // width], vuniques[k % width])
+                      if vuniques[k % width] else "" for k in keys], dtype=object)
+    return pd.Series(texts[kcodes], index=values.index, dtype="str")
 
 
 def _sources_text(parts: dict, groups: dict, tid: str, code: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
-from . import schema
+
 
 # Graph property -> users column; values copied as they are.
 USER_PROPS = {
@@ -30,8 +30,6 @@ GROUP_PROPS = {
 }
 GROUP_SELECT = ",".join(["id", *GROUP_PROPS, "groupTypes", "resourceProvisioningOptions", "members"])
 
-USER_COLUMNS = [c.name for c in schema.users.columns]
-GROUP_COLUMNS = [c.name for c in schema.groups.columns]
 
 
 def utc_now() -> str:
@@ -61,15 +59,18 @@ def _dumps(value) -> str:
 
 
 def _loads(text, default):
-    if text is None or text == "":
-        return default
-    return json.loads(text)
+    return json.loads(text) if text else default
 
 
 # ---- users -------------------------------------------------------------------------------
 
 def user_row(obj: dict) -> dict:
-    """The users columns present in a Graph user (delta answers may be partial)."""
+    """The users columns present in a Graph user (delta answers may be partial).
+
+    When the object carries its licenses, `_licenses` holds the user's license rows (without
+    tenant and user ids) and `sku_ids`/`license_sources` summarise them; without them the stored
+    licenses stay as they are.
+    """
     row = {"id": obj["id"]}
     for prop, column in USER_PROPS.items():
         if prop in obj:
@@ -79,18 +80,12 @@ def user_row(obj: dict) -> dict:
         row["business_phones"] = "; ".join(obj["businessPhones"] or [])
     if "createdDateTime" in obj:
         row["created"] = graph_time(obj["createdDateTime"])
-    if "assignedLicenses" in obj:
-        assigned = obj["assignedLicenses"] or []
-        row["assigned_licenses"] = _dumps(assigned)
-        row["sku_ids"] = ";".join(sorted({a["skuId"].lower() for a in assigned if a.get("skuId")}))
-    if "licenseAssignmentStates" in obj:
-        row["license_states"] = _dumps(obj["licenseAssignmentStates"] or [])
+    if "assignedLicenses" in obj or "licenseAssignmentStates" in obj:
+        entries = license_entries(obj.get("assignedLicenses") or [], obj.get("licenseAssignmentStates"))
+        row["_licenses"] = entries
+        row["sku_ids"] = ";".join(e["sku_id"] for e in entries)
+        row["license_sources"] = sources_code(entries)
     return row
-
-
-def complete(row: dict, columns: list[str]) -> dict:
-    """Every column present (executemany needs the same keys in every row)."""
-    return {c: row.get(c) for c in columns}
 
 
 def sign_in_times(obj: dict) -> tuple[str | None, str | None]:
@@ -99,44 +94,42 @@ def sign_in_times(obj: dict) -> tuple[str | None, str | None]:
             graph_time(activity.get("lastNonInteractiveSignInDateTime")))
 
 
-def license_rows(tenant_id: str, row: dict) -> list[dict]:
-    """One row per SKU the user holds, saying whether it is direct and which groups give it.
+def license_entries(assigned: list, states: list | None) -> list[dict]:
+    """One entry per SKU the user holds (sorted by SKU id): direct or from which groups.
 
     `assignedLicenses` says which SKUs consume a seat; `licenseAssignmentStates` says where each
     comes from (`assignedByGroup` null = direct). Without states every license counts as direct.
     """
-    assigned = _loads(row.get("assigned_licenses"), [])
-    states = _loads(row.get("license_states"), None)
     out: dict[str, dict] = {}
     for lic in assigned:
         sku = (lic.get("skuId") or "").lower()
         if sku:
-            out[sku] = {"tenant_id": tenant_id, "user_id": row["id"], "sku_id": sku,
-                        "direct": states is None, "groups": [],
-                        "disabled_plans": list(lic.get("disabledPlans") or []),
-                        "state": None, "error": None}
-    for state in states or []:
-        sku = (state.get("skuId") or "").lower()
-        entry = out.get(sku)
+            out[sku] = {"sku_id": sku, "direct": states is None, "groups": [],
+                        "disabled_plans": lic.get("disabledPlans") or [], "state": None,
+                        "error": None}
+    for state in states or ():
+        entry = out.get((state.get("skuId") or "").lower())
         if entry is None:
             continue      # a state without an assigned license (being removed) holds no seat
-        if state.get("assignedByGroup"):
-            entry["groups"].append(state["assignedByGroup"].lower())
+        group = state.get("assignedByGroup")
+        if group:
+            entry["groups"].append(group.lower())
         else:
             entry["direct"] = True
         if state.get("state") and entry["state"] in (None, "Active"):
-            entry["state"] = state.get("state")
-        if state.get("error") and state.get("error") != "None":
+            entry["state"] = state["state"]
+        if state.get("error") and state["error"] != "None":
             entry["error"] = state["error"]
-    return [{**{k: v for k, v in e.items() if k != "groups"},
+    return [{"sku_id": e["sku_id"], "direct": e["direct"],
              "assigned_by_group": ";".join(sorted(set(e["groups"]))),
-             "disabled_plans": _dumps(e["disabled_plans"])} for e in out.values()]
+             "disabled_plans": _dumps(e["disabled_plans"]), "state": e["state"], "error": e["error"]}
+            for _, e in sorted(out.items())]
 
 
-def sources_code(licenses: list[dict]) -> str:
-    """The user's `license_sources` value from its license rows (see schema.users)."""
+def sources_code(entries: list[dict]) -> str:
+    """The user's `license_sources` value from its license entries (see schema.users)."""
     parts = []
-    for lic in sorted(licenses, key=lambda r: r["sku_id"]):
+    for lic in entries:
         how = ["direct"] if lic["direct"] else []
         if lic["assigned_by_group"]:
             how.append("g:" + lic["assigned_by_group"].replace(";", ","))
