@@ -13,6 +13,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Iterable
 
+from sqlalchemy.exc import StatementError
+
 from ..config import Config
 from ..discovery import DiscoveredTenant, discover
 from ..errors import AuthFailure, GraphError, M365DashError, PermissionDeniedByGraph, Transient
@@ -30,6 +32,10 @@ MAX_WORKERS = 16
 
 def failure_reason(exc: BaseException) -> str:
     """A one-line reason a technician can act on; never holds a token or secret."""
+    if isinstance(exc, StatementError):
+        # SQLAlchemy's text carries the statement's parameters (whole user rows): leave them out.
+        orig = exc.orig or exc
+        return f"store error: {type(orig).__name__}: {str(orig)[:300]}"
     if isinstance(exc, AuthFailure):
         return f"no access token (consent missing or app not in the tenant?): {exc}"
     if isinstance(exc, PermissionDeniedByGraph):
@@ -119,7 +125,7 @@ class Syncer:
                 snapshot = TenantReader(client, self.store, full=full).read()
                 self.store.write(snapshot)
             except Exception as exc:  # noqa: BLE001 - one tenant's failure must not stop the rest
-                result.error = failure_reason(exc)
+                result.error = failure_reason(exc)[:1000]
                 if isinstance(exc, M365DashError):
                     log.warning("sync of tenant %s failed: %s", tenant_id, result.error)
                 else:

@@ -1,7 +1,8 @@
 """Reading one tenant from Graph into a `TenantSnapshot` (nothing is written here).
 
 Request economy, since a sync spans hundreds of tenants:
-- organization, domains, subscribedSkus, role definitions and role assignments: one `$batch`;
+- organization, domains, subscribedSkus, role definitions, role assignments and the first page
+  of every delta: one `$batch`;
 - users and groups: `delta` queries, so later syncs fetch only what changed (an expired token,
   410, falls back to a full read of that resource alone);
 - last sign-in (`signInActivity`, not available through delta, `$top` at most 500): read in full
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta, timezone
-from urllib.parse import urlsplit
 
 from ..errors import BadRequest, Gone, GraphError, NotFound, PermissionDeniedByGraph
 from ..graph import TenantGraph
@@ -40,6 +40,7 @@ CORE = {
                         "?$select=id,roleDefinitionId,principalId,directoryScopeId",
 }
 APP_SELECT = "id,resourceId,resourceDisplayName,appRoleId"
+SIGN_INS = f"/users?$select=id,signInActivity&$top={SIGN_IN_PAGE}"
 
 
 def _parse(ts: str | None) -> datetime | None:
@@ -49,7 +50,13 @@ def _parse(ts: str | None) -> datetime | None:
 
 
 class TenantReader:
-    """Stages everything one sync of `client`'s tenant needs; `read()` returns the snapshot."""
+    """Stages everything one sync of `client`'s tenant needs; `read()` returns the snapshot.
+
+    The first `$batch` asks for everything at once: the core resources, the users and groups
+    deltas (their stored links made relative, or the start of a full read) and, when due, the
+    sign-in activity. An incremental sync of a quiet tenant is therefore one HTTP request; pages
+    beyond the first are followed outside the batch.
+    """
 
     def __init__(self, client: TenantGraph, store: Store, *, full: bool = False,
                  now: datetime | None = None):
@@ -62,10 +69,11 @@ class TenantReader:
         self.snap = TenantSnapshot(self.tid)
 
     def read(self) -> TenantSnapshot:
-        self._core()
-        self._users()
-        self._sign_ins()
-        self._groups()
+        first = self._first_round()
+        self._core(first)
+        self._users(first["users"])
+        self._sign_ins(first.get("sign_ins"))
+        self._groups(first["groups"])
         self._apps()
         return self.snap
 
@@ -80,34 +88,52 @@ class TenantReader:
         last = _parse(state.full_at) if state else None
         return last is None or self.now - last >= max_age
 
-    def _delta_link(self, resource: str) -> str | None:
+    def _relative_delta_link(self, resource: str) -> str | None:
+        """The stored delta link as a `$batch` URL, or None when there is none we can follow."""
         state = self.state.get(resource)
         link = state.delta_link if state else None
-        if not link:
-            return None
+        base = self.client.base
         # A link minted by another Graph endpoint (the config moved) cannot be followed here.
-        if urlsplit(link).netloc != urlsplit(self.client.base).netloc:
+        if not link or not link.startswith(base + "/"):
             return None
-        return link
+        return link[len(base):]
 
-    def _rest(self, body: dict) -> list[dict]:
-        """A batch answer's items, following its nextLink outside the batch when it pages."""
+    def _items(self, body: dict, headers: dict | None = None) -> tuple[list[dict], str | None]:
+        """A first page's items plus the pages after it, and the final delta link if any."""
         items = list(body.get("value", []))
         link = body.get("@odata.nextLink")
-        if link:
-            items.extend(self.client.pages(link))
-        return items
+        if not link:
+            return items, body.get("@odata.deltaLink")
+        pager = self.client.pages(link, headers=headers)
+        items.extend(pager)
+        return items, pager.delta_link
 
-    # ---- organization, domains, SKUs, roles: one $batch -------------------------------------
+    def _error(self, answer, name: str) -> GraphError | None:
+        return answer.error(tenant_id=self.tid, method="GET", url=name)
 
-    def _core(self) -> None:
-        names = list(CORE)
-        answers = self.client.batch([{"id": name, "method": "GET", "url": CORE[name]} for name in names])
+    # ---- the first round: one $batch -----------------------------------------------------------
+
+    def _first_round(self) -> dict:
+        requests = [{"id": name, "method": "GET", "url": url} for name, url in CORE.items()]
+        self.users_link = self._relative_delta_link("users")
+        self.groups_link = self._relative_delta_link("groups")
+        requests.append({"id": "users", "method": "GET", "headers": PREFER,
+                         "url": self.users_link or f"/users/delta?$select={R.USER_SELECT}"})
+        requests.append({"id": "groups", "method": "GET", "headers": PREFER,
+                         "url": self.groups_link or f"/groups/delta?$select={R.GROUP_SELECT}"})
+        if self.users_link is None or self._due("sign_ins", SIGN_IN_MAX_AGE):
+            requests.append({"id": "sign_ins", "method": "GET", "url": SIGN_INS})
+        return {r["id"]: answer for r, answer in zip(requests, self.client.batch(requests))}
+
+    # ---- organization, domains, SKUs, roles ---------------------------------------------------
+
+    def _core(self, first: dict) -> None:
         values: dict[str, list[dict] | None] = {}
-        for name, answer in zip(names, answers):
-            err = answer.error(tenant_id=self.tid, method="GET", url=CORE[name].split("?")[0])
+        for name, url in CORE.items():
+            answer = first[name]
+            err = self._error(answer, url.split("?")[0])
             if err is None:
-                values[name] = self._rest(answer.body or {})
+                values[name] = self._items(answer.body or {})[0]
             elif name != "organization" and err.status in UNAVAILABLE:
                 self._warn(f"{name} not read ({err.status} {err.code}): {err.graph_message}")
                 values[name] = None
@@ -125,8 +151,8 @@ class TenantReader:
         elif verified:
             # Without /domains, the organization's verified domains are the next best list.
             snap.domains = [{"tenant_id": tid, "name": d["name"], "is_default": d.get("isDefault"),
-                             "is_initial": d.get("isInitial"), "is_verified": True,
-                             "authentication_type": None} for d in verified]
+                             "is_initial": d.get("isInitial"), "is_verified": True}
+                            for d in verified]
         if values["skus"] is not None:
             snap.skus = [R.sku_row(tid, s) for s in values["skus"]]
         if values["role_definitions"] is not None:
@@ -135,24 +161,40 @@ class TenantReader:
             snap.role_assignments = [R.role_assignment_row(tid, r) for r in values["role_assignments"]]
         snap.objects += sum(len(v) for v in values.values() if v)
 
-    # ---- users ---------------------------------------------------------------------------
+    # ---- users and groups: delta ---------------------------------------------------------------
 
-    def _users(self) -> None:
-        link = self._delta_link("users")
-        if link:
+    def _users(self, answer) -> None:
+        self.snap.users = self._delta_or_full(answer, "users", self.users_link, R.user_row, Change,
+                                              f"users/delta?$select={R.USER_SELECT}")
+
+    def _groups(self, answer) -> None:
+        self.snap.groups = self._delta_or_full(answer, "groups", self.groups_link, R.group_row,
+                                               GroupChange, f"groups/delta?$select={R.GROUP_SELECT}")
+
+    def _delta_or_full(self, answer, name: str, link: str | None, convert, kind, full_path: str):
+        if link is not None:
             try:
-                self.snap.users = self._delta(link, R.user_row, Change(full=False))
-                return
+                err = self._error(answer, f"{name}/delta")
+                if err is not None:
+                    raise err
+                return self._delta(answer.body or {}, convert, kind(full=False))
             except Gone:
-                self._warn("users: delta token expired (410); read in full")
-        self.snap.users = self._delta("users/delta", R.user_row, Change(full=True),
-                                      params={"$select": R.USER_SELECT})
+                # The token expired (Graph keeps them for days, not forever): read this
+                # resource in full; the others keep their deltas.
+                self._warn(f"{name}: delta token expired (410); read in full")
+            pager = self.client.pages(full_path, headers=PREFER)
+            first = {"value": list(pager), "@odata.deltaLink": pager.delta_link}
+            return self._delta(first, convert, kind(full=True))
+        err = self._error(answer, f"{name}/delta")
+        if err is not None:
+            raise err
+        return self._delta(answer.body or {}, convert, kind(full=True))
 
-    def _delta(self, path: str, convert, change: Change, params: dict | None = None) -> Change:
-        pager = self.client.pages(path, params=params, headers=PREFER)
+    def _delta(self, body: dict, convert, change: Change) -> Change:
+        items, delta_link = self._items(body, PREFER)
         by_id: dict[str, dict] = {}
         removed: dict[str, None] = {}
-        for obj in pager:
+        for obj in items:
             self.snap.objects += 1
             oid = obj.get("id")
             if not oid:
@@ -169,50 +211,18 @@ class TenantReader:
                 self._members(change, oid, obj.get("members@delta"))
         change.rows = list(by_id.values())
         change.removed = [] if change.full else list(removed)
-        change.delta_link = pager.delta_link
+        change.delta_link = delta_link
         return change
-
-    def _sign_ins(self) -> None:
-        users_full = self.snap.users is not None and self.snap.users.full
-        if not users_full and not self._due("sign_ins", SIGN_IN_MAX_AGE):
-            return
-        out: dict[str, tuple[str | None, str | None]] = {}
-        try:
-            for obj in self.client.pages("users", params={"$select": "id,signInActivity",
-                                                          "$top": str(SIGN_IN_PAGE)}):
-                out[obj["id"]] = R.sign_in_times(obj)
-        except (PermissionDeniedByGraph, BadRequest) as exc:
-            # Needs Entra ID P1 and AuditLog.Read.All; tenants without them sync without it.
-            log.info("tenant %s: no signInActivity (%s %s)", self.tid, exc.status, exc.code)
-            self.snap.has_sign_in_activity = False
-            self.snap.sign_ins = {}
-            return
-        self.snap.has_sign_in_activity = True
-        self.snap.sign_ins = out
-
-    # ---- groups ---------------------------------------------------------------------------
-
-    def _groups(self) -> None:
-        link = self._delta_link("groups")
-        if link:
-            try:
-                self.snap.groups = self._delta(link, R.group_row, GroupChange(full=False))
-                return
-            except Gone:
-                self._warn("groups: delta token expired (410); read in full")
-        self.snap.groups = self._delta("groups/delta", R.group_row, GroupChange(full=True),
-                                       params={"$select": R.GROUP_SELECT})
 
     @staticmethod
     def _members(change: GroupChange, gid: str, members: list | None) -> None:
-        if not members:
-            return
-        for member in members:
+        if change.full:
+            current = change.members.setdefault(gid, {})
+        for member in members or ():
             mid = member.get("id")
             if not mid:
                 continue
             if change.full:
-                current = change.members.setdefault(gid, {})
                 if "@removed" in member:
                     current.pop(mid, None)
                 else:
@@ -221,8 +231,32 @@ class TenantReader:
                 change.dropped.append((gid, mid))
             else:
                 change.added.append((gid, mid, R.member_type(member)))
-        if change.full:
-            change.members.setdefault(gid, {})
+
+    # ---- last sign-in --------------------------------------------------------------------------
+
+    def _sign_ins(self, answer) -> None:
+        if answer is None:
+            if not self.snap.users.full:
+                return                    # not due, and the users were read incrementally
+            try:
+                items = list(self.client.pages(SIGN_INS))
+            except (PermissionDeniedByGraph, BadRequest) as exc:
+                return self._no_sign_ins(exc)
+        else:
+            err = self._error(answer, "users?$select=signInActivity")
+            if isinstance(err, (PermissionDeniedByGraph, BadRequest)):
+                return self._no_sign_ins(err)
+            if err is not None:
+                raise err
+            items = self._items(answer.body or {})[0]
+        self.snap.has_sign_in_activity = True
+        self.snap.sign_ins = {obj["id"]: R.sign_in_times(obj) for obj in items if obj.get("id")}
+
+    def _no_sign_ins(self, exc: GraphError) -> None:
+        # Needs Entra ID P1 and AuditLog.Read.All; tenants without them sync without it.
+        log.info("tenant %s: no signInActivity (%s %s)", self.tid, exc.status, exc.code)
+        self.snap.has_sign_in_activity = False
+        self.snap.sign_ins = {}
 
     # ---- app role assignments of groups --------------------------------------------------------
 
@@ -235,7 +269,9 @@ class TenantReader:
                 current -= set(groups.removed)
             ids, full = sorted(current), True
         else:
-            ids, full = sorted({r["id"] for r in groups.rows} - set(groups.removed)), False
+            # Groups whose own properties changed (new ones included); a members-only change
+            # says nothing about the apps assigned to the group.
+            ids, full = sorted(r["id"] for r in groups.rows if len(r) > 1), False
         if not ids and not full:
             return
         requests = [{"id": str(i), "method": "GET",
@@ -243,9 +279,9 @@ class TenantReader:
                     for i, gid in enumerate(ids)]
         apps: dict[str, list[dict]] = {}
         for gid, answer in zip(ids, self.client.batch(requests) if requests else []):
-            err = answer.error(tenant_id=self.tid, method="GET", url="groups/appRoleAssignments")
+            err = self._error(answer, "groups/appRoleAssignments")
             if err is None:
-                items = self._rest(answer.body or {})
+                items = self._items(answer.body or {})[0]
                 self.snap.objects += len(items)
                 apps[gid] = [R.app_row(self.tid, gid, a) for a in items]
             elif isinstance(err, NotFound):
