@@ -8,7 +8,7 @@ Request economy, since a sync spans hundreds of tenants:
 - last sign-in (`signInActivity`, not available through delta, `$top` at most 500): read in full
   with every full user read and otherwise at most every SIGN_IN_MAX_AGE;
 - app role assignments of groups (not tracked by groups/delta): `$batch`ed 20 groups a call,
-  for every group on full reads or every APPS_MAX_AGE, else for the groups that changed.
+  for every group on full reads or every APPS_MAX_AGE, else for new groups only.
 """
 from __future__ import annotations
 
@@ -269,9 +269,10 @@ class TenantReader:
                 current -= set(groups.removed)
             ids, full = sorted(current), True
         else:
-            # Groups whose own properties changed (new ones included); a members-only change
-            # says nothing about the apps assigned to the group.
-            ids, full = sorted(r["id"] for r in groups.rows if len(r) > 1), False
+            # Only new groups: app assignments are not part of the groups delta (a property or
+            # member change says nothing about them), so existing groups wait for APPS_MAX_AGE.
+            known = set(self.store.group_ids(self.tid))
+            ids, full = sorted(r["id"] for r in groups.rows if r["id"] not in known), False
         if not ids and not full:
             return
         requests = [{"id": str(i), "method": "GET",
