@@ -1,0 +1,6 @@
+"""`python -m services.emulator`: the same as `m365dash emulator`."""
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,254 @@
+"""`Emulator`: the whole emulated Microsoft 365 in a background thread, as a context manager.
+
+    with Emulator(tenants=3, users_per_tenant=50, seed=7) as emu:
+        m365 = connect(emu.config_path)
+
+It builds (or loads) the world before it listens, binds the port in the caller's thread so
+`graph_url` is known at once, serves on its own asyncio/Tornado loop, saves changed tenants
+every few seconds and at exit, and writes a ready-to-use `m365dash.toml` (mode 0600).
+"""
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import requests
+import tornado.httpserver
+import tornado.ioloop
+import tornado.netutil
+
+from .faults import Faults, Stats
+from .identity import Identity, ensure_certificate
+from .server import ServerState, make_app, ssl_context
+from .world import World
+
+log = logging.getLogger(__name__)
+SAVE_EVERY_MS = 2000
+
+
+class EmulatorSession(requests.Session):
+    """A session for one tenant: bearer token kept fresh, the emulator's CA always verified.
+
+    `REQUESTS_CA_BUNDLE` in the environment overrides `Session.verify`, so the CA file is passed
+    on every request instead.
+    """
+
+    def __init__(self, emulator: "Emulator", tenant_id: str):
+        super().__init__()
+        self._emulator, self._tenant_id = emulator, tenant_id
+        self._ca = str(emulator.ca_file)
+        self._expires = 0.0
+        self._refresh()
+
+    def _refresh(self) -> None:
+        lifetime = self._emulator.token_lifetime
+        self.headers["Authorization"] = f"Bearer {self._emulator.token(self._tenant_id)}"
+        self._expires = time.time() + lifetime
+
+    def request(self, method, url, **kwargs):
+        if kwargs.get("verify") in (None, True):
+            kwargs["verify"] = self._ca
+        if time.time() > self._expires - min(60.0, self._emulator.token_lifetime / 2):
+            self._refresh()
+        kwargs.setdefault("timeout", 60)
+        return super().request(method, url, **kwargs)
+
+
+class Emulator:
+    def __init__(self, tenants: int = 6, users_per_tenant: int | None = None, seed: int = 7,
+                 groups_per_tenant: int = 20, state_dir=None, host: str = "127.0.0.1",
+                 port: int = 0, latency_ms: float = 0, throttle_rate: float = 0.0,
+                 error_rate: float = 0.0, drop_after_write_rate: float = 0.0,
+                 token_lifetime: int = 3600):
+        if tenants < 0 or (users_per_tenant is not None and users_per_tenant < 1):
+            raise ValueError("tenants must be >= 0 and users_per_tenant >= 1")
+        self.tenants, self.users_per_tenant, self.seed = tenants, users_per_tenant, seed
+        self.groups_per_tenant, self.host, self.port = groups_per_tenant, host, port
+        self.token_lifetime = int(token_lifetime)
+        self._faults = Faults(seed, latency_ms=latency_ms, throttle_rate=throttle_rate,
+                              error_rate=error_rate, drop_after_write_rate=drop_after_write_rate)
+        self._stats = Stats()
+        self._state_dir, self._temporary = state_dir, state_dir is None
+        self._thread: threading.Thread | None = None
+        self._loop: tornado.ioloop.IOLoop | None = None
+        self._stopped = threading.Event()
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def start(self) -> "Emulator":
+        if self._thread is not None:
+            raise RuntimeError("the emulator is already running")
+        if self._temporary:
+            self._state_dir = tempfile.mkdtemp(prefix="m365emu-")
+        self.state_dir = Path(self._state_dir).expanduser().resolve()
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        started = time.monotonic()
+        cert, key = ensure_certificate(self.state_dir, hosts=(self.host,))
+        self.ca_file = cert
+        self.identity = Identity(self.state_dir, self.token_lifetime)
+        self.world = World(seed=self.seed, tenants=self.tenants,
+                           users_per_tenant=self.users_per_tenant,
+                           groups_per_tenant=self.groups_per_tenant, state_dir=self.state_dir)
+        self.world.build_all()
+        sockets = tornado.netutil.bind_sockets(self.port, self.host)
+        self.port = sockets[0].getsockname()[1]
+        shown = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+        shown = f"[{shown}]" if ":" in shown else shown
+        self.authority_host = f"https://{shown}:{self.port}"
+        self.graph_url = f"{self.authority_host}/v1.0"
+        self._server_state = ServerState(self.world, self.identity, self._faults, self._stats,
+                                         self.graph_url, self.authority_host)
+        self.config_path = self._write_config()
+        ready = threading.Event()
+        failure: list[BaseException] = []
+        self._thread = threading.Thread(target=self._serve, args=(sockets, ready, failure),
+                                        name="m365-emulator", daemon=True)
+        self._thread.start()
+        ready.wait()
+        if failure:
+            self._thread.join()
+            self._thread = None
+            raise RuntimeError("the emulator could not start") from failure[0]
+        self.start_seconds = time.monotonic() - started
+        log.info("emulator ready at %s (%d tenants)", self.graph_url, len(self.world.served))
+        return self
+
+    def _serve(self, sockets, ready: threading.Event, failure: list) -> None:
+        asyncio.set_event_loop(asyncio.new_event_loop())
+        loop = tornado.ioloop.IOLoop.current()
+        try:
+            app = make_app(self._server_state)
+            server = tornado.httpserver.HTTPServer(
+                app, ssl_options=ssl_context(self.ca_file, self.state_dir / "emulator-ca.key"),
+                idle_connection_timeout=120, max_body_size=64 * 1024 * 1024)
+            server.add_sockets(sockets)
+            saver = tornado.ioloop.PeriodicCallback(self.world.save, SAVE_EVERY_MS)
+            saver.start()
+        except Exception as exc:  # reported to start(), which raises it in the caller's thread
+            failure.append(exc)
+            ready.set()
+            return
+        self._loop = loop
+        self._http = server
+        self._saver = saver
+        ready.set()
+        try:
+            loop.start()
+        finally:
+            loop.close(all_fds=True)
+            self._stopped.set()
+
+    async def _shutdown(self) -> None:
+        self._saver.stop()
+        self._http.stop()
+        await self._http.close_all_connections()
+        self.world.save()
+        self._loop.stop()
+
+    def stop(self) -> None:
+        if self._thread is None:
+            return
+        if self._loop is not None:
+            self._loop.add_callback(self._shutdown)
+        self._thread.join(timeout=30)
+        self._thread = None
+        if self._temporary:
+            shutil.rmtree(self.state_dir, ignore_errors=True)
+
+    def __enter__(self) -> "Emulator":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def _call(self, fn, *args):
+        """Run `fn` on the server thread (where the world lives) and return its result."""
+        if self._loop is None or self._thread is None:
+            return fn(*args)
+        future: concurrent.futures.Future = concurrent.futures.Future()
+
+        def run():
+            try:
+                future.set_result(fn(*args))
+            except Exception as exc:  # handed back to the calling thread
+                future.set_exception(exc)
+        self._loop.add_callback(run)
+        return future.result(timeout=60)
+
+    # -- what clients need ------------------------------------------------------------------
+    @property
+    def client_id(self) -> str:
+        return self.identity.client_id
+
+    @property
+    def client_secret(self) -> str:
+        return self.identity.client_secret
+
+    @property
+    def partner_tenant_id(self) -> str:
+        return self.world.partner.id
+
+    @property
+    def tenant_ids(self) -> list[str]:
+        return [info.id for info in self.world.customers]
+
+    def token(self, tenant_id: str, lifetime: int | None = None) -> str:
+        """A valid access token for a tenant (a negative lifetime gives an expired one)."""
+        return self.identity.issue(tenant_id, lifetime)[0]
+
+    def session(self, tenant_id: str) -> EmulatorSession:
+        return EmulatorSession(self, tenant_id)
+
+    def _write_config(self) -> Path:
+        path = self.state_dir / "m365dash.toml"
+        q = json.dumps          # a JSON string is a valid TOML basic string
+        text = (
+            "# Written by the m365dash emulator; points the dashboard at it.\n"
+            "[graph]\n"
+            f"authority_host = {q(self.authority_host)}\n"
+            f"graph_url = {q(self.graph_url)}\n"
+            f"client_id = {q(self.client_id)}\n"
+            f"client_secret = {q(self.client_secret)}\n"
+            f"partner_tenant_id = {q(self.partner_tenant_id)}\n"
+            f"ca_file = {q(str(self.ca_file))}\n"
+            "[store]\n"
+            f"url = {q('sqlite:///' + str(self.state_dir / 'store.db'))}\n")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(path, 0o600)
+        return path
+
+    # -- runtime controls -------------------------------------------------------------------
+    def stats(self) -> dict:
+        return self._stats.snapshot()
+
+    def set_faults(self, *, latency_ms=None, throttle_rate=None, error_rate=None,
+                   drop_after_write_rate=None) -> None:
+        self._faults.set(latency_ms=latency_ms, throttle_rate=throttle_rate,
+                         error_rate=error_rate, drop_after_write_rate=drop_after_write_rate)
+
+    def faults(self) -> dict:
+        return self._faults.settings()
+
+    def deny_tenant(self, tenant_id: str, status: int = 403) -> None:
+        """Every Graph call of this tenant answers `status` (403: no consent) until allowed."""
+        self._server_state.denied[tenant_id] = int(status)
+
+    def allow_tenant(self, tenant_id: str) -> None:
+        self._server_state.denied.pop(tenant_id, None)
+
+    def expire_delta_tokens(self) -> None:
+        """Every delta and skip token handed out so far answers 410 Gone from now on."""
+        self._call(self.world.expire_delta_tokens)
+
+    def save(self) -> int:
+        """Write changed tenants to the state folder now; returns how many."""
+        return self._call(self.world.save)

@@ -1,0 +1,161 @@
+"""The login endpoints of each tenant: OIDC discovery, signing keys, the v2.0 token endpoint.
+
+Answers and errors follow Entra ID (AADSTS codes, `error_codes`, trace and correlation ids), so
+msal's `ConfidentialClientApplication` works against it unchanged. Only client credentials with
+a client secret are supported. Faults never apply here.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from datetime import datetime, timezone
+from urllib.parse import unquote
+
+import tornado.web
+
+GRAPH_SCOPES = ("https://graph.microsoft.com/.default", "https://graph.microsoft.com//.default",
+                "00000003-0000-0000-c000-000000000000/.default")
+IGNORED_SCOPES = ("openid", "profile", "offline_access", "email")
+TENANT_NOT_FOUND = ("Tenant '{t}' not found. Check to make sure you have the correct tenant ID and "
+                    "are signing into the correct cloud. Check with your subscription "
+                    "administrator, this may happen if there are no active subscriptions for the "
+                    "tenant.")
+
+
+class IdentityHandler(tornado.web.RequestHandler):
+    def initialize(self, server):
+        self.server = server
+
+    def set_default_headers(self):
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.set_header("Cache-Control", "no-store, no-cache")
+
+    def compute_etag(self):
+        return None
+
+    def _json(self, status: int, body: dict) -> None:
+        self.set_status(status)
+        self.finish(json.dumps(body))
+
+    def aad_error(self, status: int, error: str, code: int, text: str) -> None:
+        trace, correlation = str(uuid.uuid4()), self.request.headers.get(
+            "client-request-id") or str(uuid.uuid4())
+        stamp = datetime.now(timezone.utc)
+        description = (f"AADSTS{code}: {text}\r\nTrace ID: {trace}\r\nCorrelation ID: {correlation}"
+                       f"\r\nTimestamp: {stamp:%Y-%m-%d %H:%M:%S}Z")
+        self._json(status, {"error": error, "error_description": description, "error_codes": [code],
+                            "timestamp": f"{stamp:%Y-%m-%d %H:%M:%S}Z", "trace_id": trace,
+                            "correlation_id": correlation,
+                            "error_uri": f"https://login.microsoftonline.com/error?code={code}"})
+
+    def tenant_info(self, name: str):
+        return self.server.world.resolve(unquote(name))
+
+
+class DiscoveryHandler(IdentityHandler):
+    def get(self, tenant: str, version: str | None = None):
+        info = self.tenant_info(tenant)
+        if info is None:
+            return self.aad_error(400, "invalid_tenant", 90002, TENANT_NOT_FOUND.format(t=tenant))
+        host, tid = self.server.authority_host, info.id
+        v2 = "/v2.0" if version else ""
+        self._json(200, {
+            "token_endpoint": f"{host}/{tid}/oauth2{v2}/token",
+            "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt",
+                                                      "client_secret_basic"],
+            "jwks_uri": f"{host}/{tid}/discovery{v2}/keys",
+            "response_modes_supported": ["query", "fragment", "form_post"],
+            "subject_types_supported": ["pairwise"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+            "scopes_supported": ["openid", "profile", "email", "offline_access"],
+            "issuer": f"{host}/{tid}{v2}" if v2 else f"https://sts.windows.net/{tid}/",
+            "request_uri_parameter_supported": False,
+            "userinfo_endpoint": "https://graph.microsoft.com/oidc/userinfo",
+            "authorization_endpoint": f"{host}/{tid}/oauth2{v2}/authorize",
+            "device_authorization_endpoint": f"{host}/{tid}/oauth2{v2}/devicecode",
+            "http_logout_supported": True, "frontchannel_logout_supported": True,
+            "end_session_endpoint": f"{host}/{tid}/oauth2{v2}/logout",
+            "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "acr", "nonce",
+                                 "tid", "ver", "oid", "roles"],
+            "tenant_region_scope": "EU", "cloud_instance_name": "microsoftonline.com",
+            "cloud_graph_host_name": "graph.windows.net", "msgraph_host": "graph.microsoft.com",
+            "rbac_url": "https://pas.windows.net",
+        })
+
+
+class KeysHandler(IdentityHandler):
+    def get(self, tenant: str, version: str | None = None):
+        if self.tenant_info(tenant) is None:
+            return self.aad_error(400, "invalid_tenant", 90002, TENANT_NOT_FOUND.format(t=tenant))
+        self._json(200, self.server.identity.jwks())
+
+
+class TokenHandler(IdentityHandler):
+    def check_xsrf_cookie(self):
+        return None
+
+    def post(self, tenant: str):
+        server = self.server
+        server.stats.add("tokens")
+        info = self.tenant_info(tenant)
+        if info is None:
+            return self.aad_error(400, "invalid_request", 90002, TENANT_NOT_FOUND.format(t=tenant))
+        form = {k: v[-1].decode("utf-8", "replace") for k, v in self.request.body_arguments.items()}
+        client_id, secret = form.get("client_id"), form.get("client_secret")
+        basic = self.request.headers.get("Authorization", "")
+        if basic.lower().startswith("basic "):
+            try:
+                client_id, _, secret = base64.b64decode(basic[6:]).decode().partition(":")
+            except (ValueError, UnicodeDecodeError):
+                return self.aad_error(401, "invalid_client", 7000216, "Invalid client credentials.")
+        grant = form.get("grant_type")
+        if not grant:
+            return self.aad_error(400, "invalid_request", 900144,
+                                  "The request body must contain the following parameter: 'grant_type'.")
+        if grant != "client_credentials":
+            return self.aad_error(400, "unsupported_grant_type", 70003,
+                                  f"The app requested an unsupported grant type '{grant}'. The "
+                                  "emulator supports client credentials only.")
+        if not client_id:
+            return self.aad_error(400, "invalid_request", 900144,
+                                  "The request body must contain the following parameter: 'client_id'.")
+        identity = server.identity
+        if client_id != identity.client_id or info.kind == "former":
+            return self.aad_error(400, "unauthorized_client", 700016,
+                                  f"Application with identifier '{client_id}' was not found in the "
+                                  f"directory '{info.display_name}'. This can happen if the "
+                                  "application has not been installed by the administrator of the "
+                                  "tenant or consented to by any user in the tenant. You may have "
+                                  "sent your authentication request to the wrong tenant.")
+        if form.get("client_assertion"):
+            return self.aad_error(401, "invalid_client", 700027,
+                                  "Client assertion failed signature validation: the emulator "
+                                  "accepts the app's client secret only.")
+        if not secret:
+            return self.aad_error(401, "invalid_client", 7000216,
+                                  "'client_assertion', 'client_secret' or 'request' is required for "
+                                  "the 'client_credentials' grant type.")
+        if not identity.secret_matches(secret):
+            return self.aad_error(401, "invalid_client", 7000215,
+                                  "Invalid client secret provided. Ensure the secret being sent in "
+                                  "the request is the client secret value, not the client secret "
+                                  f"ID, for a secret added to app '{client_id}'.")
+        scopes = [s for s in (form.get("scope") or "").split() if s not in IGNORED_SCOPES]
+        if not scopes:
+            return self.aad_error(400, "invalid_request", 900144,
+                                  "The request body must contain the following parameter: 'scope'.")
+        for scope in scopes:
+            if not scope.endswith("/.default"):
+                return self.aad_error(400, "invalid_scope", 1002012,
+                                      f"The provided value for scope {scope} is not valid. Client "
+                                      "credential flows must have a scope value with /.default "
+                                      "suffixed to the resource identifier (application ID URI).")
+            if scope not in GRAPH_SCOPES:
+                return self.aad_error(400, "invalid_resource", 500011,
+                                      f"The resource principal named {scope[:-9]} was not found in "
+                                      f"the tenant named {info.display_name}.")
+        token, lifetime = identity.issue(info.id)
+        self._json(200, {"token_type": "Bearer", "expires_in": max(0, lifetime - 1),
+                         "ext_expires_in": max(0, lifetime - 1), "access_token": token})

@@ -1,0 +1,158 @@
+"""Who may call: the TLS certificate, the app registration, signed access tokens.
+
+Everything lives in the state folder and survives restarts: `emulator-ca.pem` (a self-signed
+certificate that clients use as their CA file: BasicConstraints CA=true, SAN IP 127.0.0.1 and
+DNS localhost), its key, the RS256 token-signing key and `app.json` with the one multi-tenant
+app registration (client id and secret) that every tenant has consented to.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import ipaddress
+import json
+import os
+import secrets
+import time
+import uuid
+from pathlib import Path
+
+import jwt
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+GRAPH_AUDIENCE = "https://graph.microsoft.com"
+GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
+APP_ROLES = ["User.ReadWrite.All", "Group.ReadWrite.All", "GroupMember.ReadWrite.All",
+             "Directory.ReadWrite.All", "RoleManagement.ReadWrite.Directory", "AuditLog.Read.All",
+             "Organization.Read.All", "Domain.Read.All", "DeviceManagementManagedDevices.Read.All",
+             "DelegatedAdminRelationship.Read.All", "MailboxSettings.ReadWrite"]
+APP_NAME = "M365 Dashboard (emulator)"
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+
+
+def ensure_certificate(folder: Path, hosts=("127.0.0.1", "localhost")) -> tuple[Path, Path]:
+    """(certificate, key) paths; created once per state folder."""
+    cert_path, key_path = folder / "emulator-ca.pem", folder / "emulator-ca.key"
+    if cert_path.exists() and key_path.exists():
+        return cert_path, key_path
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "m365dash emulator local CA"),
+                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "m365dash emulator")])
+    sans = []
+    for host in dict.fromkeys((*hosts, "127.0.0.1", "localhost")):
+        try:
+            sans.append(x509.IPAddress(ipaddress.ip_address(host)))
+        except ValueError:
+            sans.append(x509.DNSName(host))
+    now = dt.datetime.now(dt.timezone.utc)
+    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=3650))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+            .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False,
+                                         key_encipherment=False, data_encipherment=False,
+                                         key_agreement=False, key_cert_sign=True, crl_sign=True,
+                                         encipher_only=False, decipher_only=False), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(ski, critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski),
+                           critical=False)
+            .sign(key, hashes.SHA256()))
+    _write_private(key_path, key.private_bytes(serialization.Encoding.PEM,
+                                               serialization.PrivateFormat.PKCS8,
+                                               serialization.NoEncryption()))
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return cert_path, key_path
+
+
+class TokenError(Exception):
+    """Why a bearer token is refused; the message is Graph's."""
+
+
+class Identity:
+    """The app registration and the token issuer of every emulated tenant."""
+
+    def __init__(self, folder: Path, token_lifetime: int = 3600):
+        self.folder = folder
+        self.token_lifetime = int(token_lifetime)
+        app_path = folder / "app.json"
+        if app_path.exists():
+            app = json.loads(app_path.read_text(encoding="utf-8"))
+        else:
+            app = {"client_id": str(uuid.uuid4()),
+                   "client_secret": "emu~" + secrets.token_urlsafe(30)}
+            _write_private(app_path, json.dumps(app).encode())
+        self.client_id, self.client_secret = app["client_id"], app["client_secret"]
+        key_path = folder / "token-signing.key"
+        if key_path.exists():
+            self._key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+        else:
+            self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            _write_private(key_path, self._key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption()))
+        self._public = self._key.public_key()
+        der = self._public.public_bytes(serialization.Encoding.DER,
+                                        serialization.PublicFormat.SubjectPublicKeyInfo)
+        self.kid = base64.urlsafe_b64encode(hashlib.sha1(der).digest()).decode().rstrip("=")
+        self._verified: dict[str, dict] = {}
+
+    def secret_matches(self, secret: str | None) -> bool:
+        return secret is not None and secrets.compare_digest(secret, self.client_secret)
+
+    def issue(self, tenant_id: str, lifetime: int | None = None) -> tuple[str, int]:
+        """(access token, lifetime seconds) for the app in one tenant."""
+        lifetime = self.token_lifetime if lifetime is None else int(lifetime)
+        now = int(time.time())
+        service_principal = str(uuid.uuid5(uuid.UUID(tenant_id), self.client_id))
+        claims = {
+            "aud": GRAPH_AUDIENCE, "iss": f"https://sts.windows.net/{tenant_id}/", "iat": now,
+            "nbf": now, "exp": now + lifetime, "aio": secrets.token_urlsafe(24),
+            "app_displayname": APP_NAME, "appid": self.client_id, "appidacr": "1",
+            "idp": f"https://sts.windows.net/{tenant_id}/", "idtyp": "app",
+            "oid": service_principal, "rh": secrets.token_urlsafe(16), "roles": APP_ROLES,
+            "sub": service_principal, "tenant_region_scope": "EU", "tid": tenant_id,
+            "uti": secrets.token_urlsafe(16), "ver": "1.0",
+        }
+        token = jwt.encode(claims, self._key, algorithm="RS256",
+                           headers={"kid": self.kid, "x5t": self.kid})
+        return token, lifetime
+
+    def verify(self, token: str) -> dict:
+        """The token's claims; raises TokenError with Graph's message when it is refused."""
+        claims = self._verified.get(token)
+        if claims is None:
+            try:
+                claims = jwt.decode(token, self._public, algorithms=["RS256"],
+                                    options={"verify_exp": False, "verify_aud": False,
+                                             "verify_nbf": False})
+            except jwt.InvalidTokenError:
+                raise TokenError("IDX14100: JWT is not well formed or its signature is invalid.") from None
+            if claims.get("aud") not in (GRAPH_AUDIENCE, GRAPH_AUDIENCE + "/", GRAPH_APP_ID):
+                raise TokenError("Access token validation failure. Invalid audience.")
+            if len(self._verified) > 20000:
+                self._verified.clear()
+            self._verified[token] = claims
+        if claims["exp"] <= time.time():
+            raise TokenError("Lifetime validation failed, the token is expired.")
+        return claims
+
+    def jwks(self) -> dict:
+        numbers = self._public.public_numbers()
+
+        def b64(n: int) -> str:
+            raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+            return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        return {"keys": [{"kty": "RSA", "use": "sig", "kid": self.kid, "x5t": self.kid,
+                          "n": b64(numbers.n), "e": b64(numbers.e)}]}

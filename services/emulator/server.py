@@ -1,0 +1,180 @@
+"""The HTTPS server: Tornado routes, Graph request pipeline, faults, outages, counters.
+
+Every Graph request goes: latency (an async sleep, so concurrent requests overlap) -> bearer
+token (the tenant comes from its `tid` claim) -> tenant outage switch -> fault roll -> the
+route -> optionally a dropped connection after a write. Every answer carries `request-id`.
+Request bodies and Authorization headers are never logged.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+import uuid
+
+import tornado.web
+
+from . import batch
+from .errors import GraphFault, injected
+from .handlers_identity import DiscoveryHandler, KeysHandler, TokenHandler
+from .identity import TokenError
+from .router import Ctx, Reply, dispatch, fault, load_routes
+
+log = logging.getLogger(__name__)
+JSON_TYPE = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
+WRITES = ("POST", "PATCH", "PUT", "DELETE")
+
+
+class ServerState:
+    """What the handlers share; built by the Emulator, used on the IOLoop thread."""
+
+    def __init__(self, world, identity, faults, stats, graph_url: str, authority_host: str):
+        self.world, self.identity, self.faults, self.stats = world, identity, faults, stats
+        self.graph_url, self.authority_host = graph_url, authority_host
+        self.denied: dict[str, int] = {}       # tenant id -> status of its outage
+
+    def execute(self, tenant, method, path, query, headers, body, request_id) -> tuple[Reply, bool]:
+        """Run one Graph request against a tenant: (reply, whether it wrote)."""
+        ctx = Ctx(self, tenant, method, path, query, headers, body, request_id)
+        try:
+            return dispatch(ctx), ctx.wrote
+        except GraphFault as exc:
+            return fault(exc, request_id, headers.get("client-request-id")), False
+
+
+class GraphHandler(tornado.web.RequestHandler):
+    SUPPORTED_METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE")
+
+    def initialize(self, server: ServerState):
+        self.server = server
+
+    def compute_etag(self):
+        return None
+
+    def check_xsrf_cookie(self):
+        return None
+
+    async def get(self, path):
+        await self._handle(path)
+
+    post = patch = put = delete = get
+
+    def _send(self, reply: Reply) -> None:
+        self.server.stats.status(reply.status)
+        self.set_status(reply.status)
+        for name, value in reply.headers.items():
+            self.set_header(name, value)
+        text = reply.text()
+        if text is None:
+            self.finish()
+            return
+        if "Content-Type" not in reply.headers:
+            self.set_header("Content-Type", JSON_TYPE)
+        self.finish(text.encode("utf-8"))
+
+    def _error(self, exc: GraphFault, request_id: str) -> None:
+        self._send(fault(exc, request_id, self.request.headers.get("client-request-id")))
+
+    async def _handle(self, _path):
+        server = self.server
+        request_id = str(uuid.uuid4())
+        self.set_header("request-id", request_id)
+        self.set_header("client-request-id", self.request.headers.get("client-request-id") or request_id)
+        latency = server.faults.latency_ms
+        if latency:
+            await asyncio.sleep(latency / 1000.0)
+        try:
+            claims = self._authenticate()
+        except TokenError as exc:
+            server.stats.request(None)
+            self.set_header("WWW-Authenticate", 'Bearer realm="", authorization_uri="https://'
+                            'login.microsoftonline.com/common/oauth2/authorize", client_id="'
+                            '00000003-0000-0000-c000-000000000000"')
+            return self._error(GraphFault(401, "InvalidAuthenticationToken", str(exc)), request_id)
+        tenant_id = claims["tid"]
+        server.stats.request(tenant_id)
+        if tenant_id in server.denied:
+            server.stats.add("denied")
+            return self._error(injected(server.denied[tenant_id]), request_id)
+        roll = server.faults.roll()
+        if roll is not None:
+            server.stats.add("throttled" if roll.status == 429 else "errors")
+            return self._error(roll, request_id)
+        method = self.request.method
+        path = self.request.path[len("/v1.0/"):]
+        headers = {k.lower(): v for k, v in self.request.headers.items() if k.lower() != "authorization"}
+        tenant = server.world.tenant(tenant_id)
+        try:
+            if path.lower() in ("$batch", "%24batch"):
+                if method != "POST":
+                    raise GraphFault(405, "Request_BadRequest", "Specified HTTP method is not "
+                                     "allowed for the request target.")
+                payload = Ctx(server, tenant, method, "", "", headers, self.request.body, request_id).json()
+                reply, wrote = batch.run(server, tenant, payload, request_id,
+                                         lambda m, p, q, h, b: server.execute(tenant, m, p, q, h, b, request_id))
+            else:
+                reply, wrote = server.execute(tenant, method, path, self.request.query, headers,
+                                              self.request.body, request_id)
+        except GraphFault as exc:
+            return self._error(exc, request_id)
+        if wrote and method in WRITES and server.faults.drop():
+            server.stats.add("dropped")
+            # The write stands; the client sees the connection reset and no answer.
+            self.detach().close()
+            return
+        self._send(reply)
+
+    def _authenticate(self) -> dict:
+        header = self.request.headers.get("Authorization") or ""
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise TokenError("Access token is empty.")
+        claims = self.server.identity.verify(token.strip())
+        if claims.get("tid") not in self.server.world.served:
+            raise TokenError("Access token validation failure. The tenant of the token is unknown.")
+        return claims
+
+    def write_error(self, status_code, **kwargs):
+        # An unexpected exception in a route: Graph's generic 500, without internals.
+        self.set_header("Content-Type", JSON_TYPE)
+        request_id = self._headers.get("request-id") or str(uuid.uuid4())
+        body = GraphFault(500, "generalException", "An unexpected error occurred.").body(request_id)
+        self.finish(Reply(500, body).text())
+
+
+class FallbackHandler(tornado.web.RequestHandler):
+    """Anything else: Graph's answer to an unknown version or path."""
+
+    def prepare(self):
+        self.set_status(400 if self.request.path.count("/") > 1 else 404)
+        self.set_header("Content-Type", JSON_TYPE)
+        request_id = str(uuid.uuid4())
+        self.set_header("request-id", request_id)
+        segment = self.request.path.strip("/").split("/")[0]
+        self.finish(Reply(400, GraphFault(400, "BadRequest", f"Invalid version: {segment}"
+                                          if segment else "Invalid request").body(request_id)).text())
+
+
+def _log_request(handler) -> None:
+    # Method, path (no query string: it may hold long tokens) and status, at debug level.
+    log.debug("%s %s -> %d (%.1f ms)", handler.request.method, handler.request.path,
+              handler.get_status(), 1000.0 * handler.request.request_time())
+
+
+def make_app(server: ServerState) -> tornado.web.Application:
+    load_routes()
+    args = {"server": server}
+    tenant = r"([^/]+)"
+    return tornado.web.Application([
+        (r"/v1\.0/(.*)", GraphHandler, args),
+        (rf"/{tenant}(/v2\.0)?/\.well-known/openid-configuration", DiscoveryHandler, args),
+        (rf"/{tenant}/discovery(/v2\.0)?/keys", KeysHandler, args),
+        (rf"/{tenant}/oauth2/v2\.0/token", TokenHandler, args),
+        (r"/.*", FallbackHandler),
+    ], log_function=_log_request, compress_response=False)
+
+
+def ssl_context(cert_path, key_path) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(cert_path), str(key_path))
+    return context
