@@ -10,8 +10,10 @@ import sys
 
 from .errors import ConfigError
 
-REPORT_COLUMNS = ["tenant_name", "tenant_id", "sku_part_number", "product_name", "enabled",
-                  "consumed", "available", "utilization", "capability_status"]
+REPORT_COLUMNS = ["tenant_name", "tenant_id", "sku_id", "sku_part_number", "product_name",
+                  "capability_status", "enabled", "consumed", "available", "utilization"]
+TABLE_COLUMNS = ["tenant_name", "sku_part_number", "product_name", "capability_status", "enabled",
+                 "consumed", "available", "utilization", "out_of_seats"]
 
 
 def register(subparsers) -> None:
@@ -96,5 +98,5 @@ def run_licenses(args) -> int:
             lambda v: "" if v != v else f"{v:.0f}%")
         shown["out_of_seats"] = ((shown["enabled"] > 0) & (shown["available"] <= 0)).map(
             {True: "yes", False: ""})
-        print(shown.to_string(index=False) if len(shown) else "(no licenses)")
+        print(shown[TABLE_COLUMNS].to_string(index=False) if len(shown) else "(no licenses)")
     return 0
