@@ -93,7 +93,7 @@ def build_tenant(info: TenantInfo, seed: int, groups_per_tenant: int) -> Tenant:
         licensing.refresh_user(tenant, user)
     _settle_seats(tenant, info, skus, rng)
     _roles(tenant, people, rng)
-    _delete_some(tenant, rng)
+    _delete_some(tenant, people, rng)
     tenant.dirty = False
     return tenant
 
@@ -135,7 +135,10 @@ def _users(tenant: Tenant, info: TenantInfo, rng: random.Random) -> dict:
     city, state, country, code, postal, street, phone = info.place
     heads: dict[str, User] = {}
     people = {"all": [], "it": [], "heads": heads, "unlicensed": set()}
-    count = max(1, info.user_count)
+    # Live users are exactly user_count; a few more are made and then deleted (recycle bin).
+    extra = 0 if info.kind == "partner" else max(1, info.user_count // 30)
+    count = max(1, info.user_count) + extra
+    people["extra"] = extra
     departments = ["IT"] if info.kind == "partner" else _departments(rng, count)
     for n in range(count):
         dept = departments[n % len(departments)] if info.kind == "partner" else departments[n]
@@ -300,10 +303,10 @@ def _roles(tenant: Tenant, people: dict, rng: random.Random) -> None:
         assign(heads["Executive"], "Global Reader")
 
 
-def _delete_some(tenant: Tenant, rng: random.Random) -> None:
+def _delete_some(tenant: Tenant, people: dict, rng: random.Random) -> None:
     from .directory import delete_user
     candidates = tenant.user_list[1:]
-    for user in rng.sample(candidates, min(len(candidates) // 2, max(1, len(candidates) // 30))):
+    for user in rng.sample(candidates, min(len(candidates), people["extra"])):
         delete_user(tenant, user)
         when = days_ago(rng.uniform(1, 25))
         user.deleted = user.p["deletedDateTime"] = when
