@@ -80,17 +80,17 @@ def parse_query(args: dict, eventual: bool, kind: Kind, *, max_top: int = 999,
 
 
 def _advanced_rules(q: Query, flags: set, eventual: bool, kind: Kind, filtered: bool) -> None:
-    if q.search and not eventual:
-        raise unsupported(MSG_SEARCH)
-    if q.count and not eventual:
-        raise bad_request(MSG_COUNT)
     advanced = eventual and q.count
     if flags and not advanced:
         first = sorted(flags)[0]
         raise unsupported(_ADVANCED_MSG.get(first, "Unsupported Query."))
-    if q.orderby and not advanced:
+    if q.orderby and not advanced and not (q.search and eventual):
         if filtered or any(name not in kind.orderby_simple for name, _ in q.orderby):
             raise unsupported(MSG_SORT)
+    if q.search and not eventual:
+        raise unsupported(MSG_SEARCH)
+    if q.count and not eventual:
+        raise bad_request(MSG_COUNT)
 
 
 def parse_select(text: str | None, kind: Kind) -> tuple | None:
