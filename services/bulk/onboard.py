@@ -83,8 +83,6 @@ def validate_rows(table: BulkTable, contexts: dict[str, BulkContext], tenant_of:
                 continue
             item.sku_ids.append(sku_id)
             item.labels[sku_id] = name
-            if not exists_id:
-                seats_wanted.setdefault((tenant_id, sku_id), []).append(n)
         if item.sku_ids and not usage:
             problems.append(RowProblem(n, col("usage_location") if "usage_location" in table.headers
                                        else "Usage Location",
@@ -115,6 +113,9 @@ def validate_rows(table: BulkTable, contexts: dict[str, BulkContext], tenant_of:
         if len(problems) == before:
             item.body = _user_body(raw, upn, usage)
             good.append(item)
+            if not exists_id:   # only rows that will be applied take a seat
+                for sku_id in item.sku_ids:
+                    seats_wanted.setdefault((tenant_id, sku_id), []).append(n)
     for (tenant_id, sku_id), rows in seats_wanted.items():
         left = contexts[tenant_id].seats_left(sku_id)
         if len(rows) > left:
