@@ -1,0 +1,268 @@
+"""User workflows against the Graph emulator: onboard, edit, offboard, restore, roles, secrets.
+
+One small emulator world for the module (2 tenants). Tenant A is shared by tests that use SKUs
+with many seats or users they create themselves; tenant B belongs to the last-seat test, which
+needs a SKU with exactly one seat left. "Another technician" is plain HTTP with the tenant's
+token, outside our client.
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+
+import pytest
+import sqlalchemy as sa
+
+from services import Actor, PermissionDenied, connect
+from services.emulator import Emulator
+from services.workflows import PlanHasProblems
+
+ADMIN = Actor("admin@msp.example", role="admin")
+_seq = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def emu(tmp_path_factory):
+    with Emulator(tenants=2, users_per_tenant=16, seed=7,
+                  state_dir=tmp_path_factory.mktemp("workflows-emu")) as emulator:
+        yield emulator
+
+
+@pytest.fixture(scope="module")
+def m365(emu):
+    client = connect(emu.config_path, actor=ADMIN)
+    client.sync(progress=False)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def tid(emu):
+    return emu.tenant_ids[0]
+
+
+class Raw:
+    """Graph seen by another technician: plain HTTP with the tenant's token."""
+
+    def __init__(self, emu, tenant_id):
+        self.emu, self.session = emu, emu.session(tenant_id)
+
+    def __call__(self, method, path, **kw):
+        return self.session.request(method, f"{self.emu.graph_url}/{path}",
+                                    verify=str(self.emu.ca_file), **kw)
+
+    def json(self, method, path, **kw):
+        resp = self(method, path, **kw)
+        assert resp.status_code < 400, resp.text
+        return resp.json() if resp.content else None
+
+    def user(self, upn_or_id, select="id,userPrincipalName,accountEnabled,department,jobTitle,"
+                                      "mobilePhone,usageLocation,assignedLicenses"):
+        resp = self("GET", f"users/{upn_or_id}", params={"$select": select})
+        return resp.json() if resp.status_code == 200 else None
+
+    def count_upn(self, upn):
+        body = self.json("GET", "users", params={"$filter": f"userPrincipalName eq '{upn}'",
+                                                 "$select": "id"})
+        return len(body["value"])
+
+    def group_ids(self, user_id):
+        return {g["id"] for g in self.json("GET", f"users/{user_id}/memberOf")["value"]
+                if g.get("@odata.type") == "#microsoft.graph.group"}
+
+    def role_ids(self, user_id):
+        body = self.json("GET", "roleManagement/directory/roleAssignments",
+                         params={"$filter": f"principalId eq '{user_id}'"})
+        return {a["roleDefinitionId"] for a in body["value"]}
+
+
+@pytest.fixture(scope="module")
+def raw(emu, tid):
+    return Raw(emu, tid)
+
+
+def domain(m365, tenant_id):
+    return m365.domains(tenant_id).iloc[0]["domain"]        # the default domain comes first
+
+
+def new_user(m365, tenant_id, **extra):
+    n = next(_seq)
+    user = {"given_name": "Test", "surname": f"Person{n}", "username": f"wf.test{n}",
+            "domain": domain(m365, tenant_id), "usage_location": "US", "department": "QA"}
+    user.update(extra)
+    return user
+
+
+def upn_of(user):
+    return f"{user['username']}@{user['domain']}"
+
+
+def sku(m365, tenant_id, part):
+    lic = m365.licenses(tenant_id).set_index("sku_part_number")
+    return lic.loc[part]
+
+
+def groups_of(m365, tenant_id, **where):
+    groups = m365.groups(tenant_id)
+    for column, value in where.items():
+        groups = groups[groups[column] == value]
+    return groups
+
+
+def plain_groups(m365, tenant_id, n=2):
+    groups = groups_of(m365, tenant_id, writable=True, is_dynamic=False)
+    groups = groups[~groups["display_name"].str.startswith("SG-License")]
+    return groups["display_name"].head(n).tolist()
+
+
+def audit_for(m365, upn):
+    return m365.audit_log(user=upn)
+
+
+# -- onboarding -----------------------------------------------------------------------------------
+
+def test_onboarding_applies_every_step_and_reapplying_creates_no_duplicate(m365, tid, raw):
+    user = new_user(m365, tid, job_title="Engineer", business_phone="+1 425 555 0100")
+    names = plain_groups(m365, tid)
+    plan = m365.plan_onboarding(tid, user=user, licenses=["FLOW_FREE"], groups=names,
+                                roles=["User Administrator"])
+    assert plan.problems == []
+    assert list(plan.steps["action"]) == ["create user", "assign role", "assign licenses",
+                                          "add to group", "add to group"]
+    result = plan.apply()
+    assert result.ok, result
+    assert set(result.steps["status"]) == {"done"}
+    assert result.password and len(result.password) >= 16
+    created = raw.user(upn_of(user))
+    assert created["id"] == result.user_id and created["jobTitle"] == "Engineer"
+    assert created["usageLocation"] == "US"
+    assert [lic["skuId"] for lic in created["assignedLicenses"]] == [sku(m365, tid, "FLOW_FREE")["sku_id"]]
+    wanted_groups = set(groups_of(m365, tid).set_index("display_name").loc[names, "id"])
+    assert wanted_groups <= raw.group_ids(result.user_id)
+    assert len(raw.role_ids(result.user_id)) == 1
+    listed = m365.users(tid).set_index("user_principal_name").loc[upn_of(user)]
+    assert "Power Automate" in listed["licenses"] or listed["licenses"]     # store refreshed
+
+    again = plan.apply()
+    assert again.ok and set(again.steps["status"]) == {"skipped"}
+    assert again.password is None
+    assert raw.count_upn(upn_of(user)) == 1
+    entries = audit_for(m365, upn_of(user))
+    assert list(entries["action"]) == ["onboard", "onboard"]
+    assert list(entries["outcome"]) == ["done", "done"]
+    assert entries.iloc[1]["actor"] == ADMIN.name and entries.iloc[1]["role"] == "admin"
+    assert [s["status"] for s in entries.iloc[1]["detail"]["steps"]] == ["done"] * 5
+
+
+def test_license_without_usage_location_is_a_problem_and_nothing_is_written(m365, tid, raw):
+    user = new_user(m365, tid)
+    del user["usage_location"]
+    plan = m365.plan_onboarding(tid, user=user, licenses=["FLOW_FREE"])
+    assert [p.field for p in plan.problems] == ["usage_location"]
+    assert "usage location" in plan.problems[0].message
+    with pytest.raises(PlanHasProblems) as info:
+        plan.apply()
+    assert isinstance(info.value, ValueError) and "nothing was changed" in str(info.value)
+    assert raw.user(upn_of(user)) is None
+    assert audit_for(m365, upn_of(user)).empty
+
+
+def test_validation_reports_every_problem_at_once(m365, tid):
+    existing = m365.users(tid).iloc[1]["user_principal_name"]
+    dl = groups_of(m365, tid, kind="distribution").iloc[0]["display_name"]
+    mail_sec = groups_of(m365, tid, kind="mail_security").iloc[0]["display_name"]
+    dynamic = groups_of(m365, tid, is_dynamic=True).iloc[0]["display_name"]
+    lic = m365.licenses(tid)
+    no_seats = lic[lic["available"] < 1]
+    no_seats = no_seats[no_seats["capability_status"] == "Enabled"].iloc[0]["sku_part_number"]
+    suspended = lic[lic["capability_status"] == "Suspended"].iloc[0]["sku_part_number"]
+    plan = m365.plan_onboarding(tid, user={
+        "given_name": "Dup", "surname": "User", "username": existing.split("@")[0],
+        "domain": existing.split("@")[1], "password": "short", "usage_location": "XX",
+        "mobile_phone": "call me", "manager": "nobody@nowhere.example", "shoe_size": 44,
+    }, licenses=[no_seats, suspended, "NO_SUCH_SKU"], groups=[dl, mail_sec, dynamic, "No such group"],
+        roles=["Chief Wizard"])
+    by_field = {}
+    for p in plan.problems:
+        by_field.setdefault(p.field, []).append(p.message)
+    assert set(by_field) == {"username", "password", "usage_location", "mobile_phone", "manager",
+                             "shoe_size", "licenses", "groups", "roles"}
+    assert "already taken" in by_field["username"][0]
+    licenses = " | ".join(by_field["licenses"])
+    assert "no seats left" in licenses and "Suspended" in licenses and "NO_SUCH_SKU" in licenses
+    groups = " | ".join(by_field["groups"])
+    assert "distribution list" in groups and "mail-enabled security" in groups
+    assert "dynamic" in groups and "No such group" in groups
+    assert len(plan.problems) == 14
+
+    other_domain = m365.domains(tid).iloc[1]["domain"]
+    plan = m365.plan_onboarding(tid, user={"given_name": "Nick", "surname": "Taken",
+                                           "username": existing.split("@")[0], "domain": other_domain})
+    assert [p.field for p in plan.problems] == ["username"]
+    assert "mail nickname" in plan.problems[0].message
+    plan = m365.plan_onboarding(tid, user={"given_name": "A", "surname": "B", "username": "a.b",
+                                           "domain": "not-ours.example"})
+    assert [p.field for p in plan.problems] == ["domain"]
+    assert domain(m365, tid) in plan.problems[0].message
+
+
+def test_a_distribution_list_among_the_groups_is_a_problem(m365, tid, raw):
+    user = new_user(m365, tid)
+    dl = groups_of(m365, tid, kind="distribution").iloc[0]["display_name"]
+    plan = m365.plan_onboarding(tid, user=user, groups=[plain_groups(m365, tid, 1)[0], dl])
+    assert len(plan.problems) == 1 and plan.problems[0].field == "groups"
+    assert dl in plan.problems[0].message and "Exchange admin center" in plan.problems[0].message
+    with pytest.raises(PlanHasProblems):
+        plan.apply()
+    assert raw.user(upn_of(user)) is None
+
+
+def test_last_seat_taken_between_plan_and_apply_then_reapply_completes(m365, emu):
+    tenant_b = emu.tenant_ids[1]
+    other = Raw(emu, tenant_b)
+    lic = m365.licenses(tenant_b)
+    last = lic[(lic["available"] == 1) & (lic["capability_status"] == "Enabled")].iloc[0]
+    user = new_user(m365, tenant_b)
+    group = plain_groups(m365, tenant_b, 1)
+    plan = m365.plan_onboarding(tenant_b, user=user, licenses=[last["sku_part_number"]], groups=group)
+    assert plan.problems == []
+
+    # Another technician gives the last seat to someone else between plan and apply.
+    users = m365.users(tenant_b)
+    taker = users[~users["licenses"].str.contains(last["product_name"], regex=False)
+                  & users["account_enabled"].astype(bool)].iloc[0]["id"]
+    other.json("POST", f"users/{taker}/assignLicense", json={
+        "addLicenses": [{"skuId": last["sku_id"], "disabledPlans": []}], "removeLicenses": []})
+
+    result = plan.apply()
+    assert not result.ok
+    assert list(result.steps["status"]) == ["done", "failed", "done"]
+    error = result.steps.loc[1, "error"]
+    assert "does not have any available licenses" in error and last["product_name"] in error
+    assert other.user(upn_of(user))["assignedLicenses"] == []
+    assert audit_for(m365, upn_of(user)).iloc[0]["outcome"] == "partial"
+
+    other.json("POST", f"users/{taker}/assignLicense", json={"addLicenses": [],
+                                                            "removeLicenses": [last["sku_id"]]})
+    again = plan.apply()
+    assert again.ok, again
+    assert list(again.steps["status"]) == ["skipped", "done", "skipped"]
+    assert other.count_upn(upn_of(user)) == 1
+    assert [x["skuId"] for x in other.user(upn_of(user))["assignedLicenses"]] == [last["sku_id"]]
+    assert sku(m365, tenant_b, last["sku_part_number"])["available"] == 0
+
+
+def test_dropped_connection_after_create_makes_one_user(m365, tid, raw, emu):
+    user = new_user(m365, tid)
+    plan = m365.plan_onboarding(tid, user=user)
+    dropped = emu.stats()["dropped"]
+    emu.set_faults(drop_after_write_rate=1.0)
+    try:
+        result = plan.apply()
+    finally:
+        emu.set_faults(drop_after_write_rate=0.0)
+    assert emu.stats()["dropped"] == dropped + 1
+    assert result.ok and list(result.steps["status"]) == ["done"]
+    assert raw.count_upn(upn_of(user)) == 1
+    assert raw.user(upn_of(user))["id"] == result.user_id
+    assert plan.apply().steps["status"].tolist() == ["skipped"]
