@@ -266,3 +266,193 @@ def test_dropped_connection_after_create_makes_one_user(m365, tid, raw, emu):
     assert raw.count_upn(upn_of(user)) == 1
     assert raw.user(upn_of(user))["id"] == result.user_id
     assert plan.apply().steps["status"].tolist() == ["skipped"]
+
+
+# -- edit -----------------------------------------------------------------------------------------
+
+def onboarded(m365, tid, **kw):
+    """A fresh user of our own, created through the workflow."""
+    user = new_user(m365, tid, **kw.pop("user", {}))
+    result = m365.plan_onboarding(tid, user=user, **kw).apply()
+    assert result.ok, result
+    return upn_of(user), result.user_id
+
+
+def test_edit_changes_only_what_differs(m365, tid, raw):
+    first, second = plain_groups(m365, tid, 2)
+    upn, uid = onboarded(m365, tid, user={"job_title": "Engineer"}, licenses=["FLOW_FREE"],
+                         groups=[first], roles=["User Administrator"])
+    plan = m365.plan_edit(tid, upn, changes={"job_title": "Engineer", "department": "Finance",
+                                             "mobile_phone": "+31 6 1234 5678"},
+                          add_licenses=["TEAMS_EXPLORATORY"], remove_licenses=["FLOW_FREE"],
+                          add_groups=[second], remove_groups=[first],
+                          add_roles=["Helpdesk Administrator"], remove_roles=["User Administrator"])
+    assert plan.problems == [], plan
+    steps = plan.steps.set_index("action")
+    assert steps.loc["update properties", "target"] == "department, mobilePhone"    # not jobTitle
+    assert "QA -> Finance" in steps.loc["update properties", "detail"]
+    assert "add " in steps.loc["change licenses", "detail"] and "remove " in steps.loc["change licenses", "detail"]
+    assert {"assign role", "remove role", "add to group", "remove from group"} <= set(plan.steps["action"])
+    result = plan.apply()
+    assert result.ok and set(result.steps["status"]) == {"done"}, result
+    after = raw.user(uid)
+    assert (after["department"], after["jobTitle"], after["mobilePhone"]) == \
+        ("Finance", "Engineer", "+31 6 1234 5678")
+    assert [x["skuId"] for x in after["assignedLicenses"]] == [sku(m365, tid, "TEAMS_EXPLORATORY")["sku_id"]]
+    ids = groups_of(m365, tid).set_index("display_name")["id"]
+    assert ids[second] in raw.group_ids(uid) and ids[first] not in raw.group_ids(uid)
+    assert m365.users(tid).set_index("id").loc[uid, "department"] == "Finance"   # store refreshed
+
+    same = m365.plan_edit(tid, uid, changes={"department": "Finance"}, add_groups=[second])
+    assert [p.field for p in same.problems] == ["changes"]
+    assert same.problems[0].message.startswith("nothing to change")
+    assert "already a member" in same.problems[0].message
+
+
+def test_edit_refuses_a_change_of_tenant_and_unknown_fields(m365, tid, emu):
+    upn = m365.users(tid).iloc[2]["user_principal_name"]
+    plan = m365.plan_edit(tid, upn, changes={"tenant": emu.tenant_ids[1], "department": "Ops",
+                                             "password": "x", "usage_location": "Narnia"})
+    fields = {p.field: p.message for p in plan.problems}
+    assert set(fields) == {"tenant", "password", "usage_location"}
+    assert "cannot be moved to another tenant" in fields["tenant"]
+    with pytest.raises(PlanHasProblems):
+        plan.apply()
+
+
+def test_an_inherited_license_cannot_be_removed_by_edit(m365, tid):
+    inherited = m365.user_licenses(tid)
+    row = inherited[(inherited["assigned_by_group"].fillna("") != "")
+                    & ~inherited["assigned_directly"].astype(bool)].iloc[0]
+    plan = m365.plan_edit(tid, row["user_id"], remove_licenses=[row["sku_part_number"]])
+    assert len(plan.problems) == 1 and plan.problems[0].field == "remove_licenses"
+    assert row["assigned_by_group_name"] in plan.problems[0].message
+    assert "remove_groups" in plan.problems[0].message
+
+
+# -- offboarding ----------------------------------------------------------------------------------
+
+def test_an_offboarding_that_changes_nothing_is_refused(m365, tid, raw):
+    upn, uid = onboarded(m365, tid)
+    plan = m365.plan_offboarding(tid, upn, remove_licenses=True)
+    assert [p.field for p in plan.problems] == ["options"]
+    assert "nothing to change" in plan.problems[0].message and "no licenses" in plan.problems[0].message
+    with pytest.raises(PlanHasProblems):
+        plan.apply()
+    assert m365.plan_offboarding(tid, upn).problems[0].message.startswith("nothing to change")
+    blocked = m365.plan_offboarding(tid, upn, block_sign_in=True)
+    assert blocked.apply().ok and raw.user(uid)["accountEnabled"] is False
+    again = m365.plan_offboarding(tid, upn, block_sign_in=True)
+    assert "already blocked" in again.problems[0].message
+
+
+def test_offboarding_leaves_the_group_that_gives_an_inherited_license(m365, tid, raw):
+    inherited = m365.user_licenses(tid)
+    row = inherited[inherited["assigned_by_group"].fillna("") != ""].iloc[-1]
+    plan = m365.plan_offboarding(tid, row["user_id"], remove_licenses=True, block_sign_in=True,
+                                 revoke_sessions=True)
+    assert plan.problems == []
+    actions = list(plan.steps["action"])
+    assert actions[:2] == ["block sign-in", "revoke sessions"]             # locked out first
+    leave = plan.steps[plan.steps["action"] == "remove from group"]
+    assert list(leave["target"]) == [row["assigned_by_group_name"]]
+    assert "inherited license" in leave.iloc[0]["detail"]
+    sources = plan.current["licenses"].set_index("sku_part_number")["assigned"]
+    assert f"group {row['assigned_by_group_name']}" in sources[row["sku_part_number"]]
+    result = plan.apply()
+    assert result.ok, result
+    assert raw.user(row["user_id"])["assignedLicenses"] == []
+    assert row["assigned_by_group"] not in raw.group_ids(row["user_id"])
+
+
+def test_delete_frees_seats_and_restore_brings_the_user_back(m365, tid, raw):
+    part = "TEAMS_EXPLORATORY"
+    groups = plain_groups(m365, tid, 2)
+    upn, uid = onboarded(m365, tid, licenses=[part], groups=groups)
+    before = int(sku(m365, tid, part)["available"])
+    plan = m365.plan_offboarding(tid, upn, delete=True)
+    assert plan.problems == []
+    assert list(plan.steps["action"]) == ["remove licenses", "remove from group",
+                                          "remove from group", "delete user"]
+    result = plan.apply()
+    assert result.ok, result
+    assert int(sku(m365, tid, part)["available"]) == before + 1               # seat free at once
+    assert upn not in set(m365.users(tid)["user_principal_name"])
+    assert raw.user(uid) is None
+
+    deleted = m365.deleted_users(tid).set_index("id").loc[uid]
+    assert deleted["user_principal_name"] == upn and deleted["restorable"]
+    assert deleted["days_left"] == 30 and deleted["has_record"]
+    assert uid in set(m365.deleted_users()["id"])                           # every tenant
+
+    restore = m365.plan_restore(tid, upn)
+    assert restore.problems == [], restore
+    assert list(restore.steps["action"]) == ["restore user", "assign licenses", "add to group",
+                                             "add to group"]
+    result = restore.apply()
+    assert result.ok, result
+    back = raw.user(uid)
+    assert back["userPrincipalName"] == upn
+    assert [x["skuId"] for x in back["assignedLicenses"]] == [sku(m365, tid, part)["sku_id"]]
+    ids = groups_of(m365, tid).set_index("display_name")["id"]
+    assert {ids[g] for g in groups} <= raw.group_ids(uid)
+    assert int(sku(m365, tid, part)["available"]) == before
+    assert upn in set(m365.users(tid)["user_principal_name"])
+    assert uid not in set(m365.deleted_users(tid)["id"])
+    assert list(audit_for(m365, upn)["action"][:2]) == ["restore", "delete"]
+    assert m365.plan_restore(tid, upn).problems[0].message.endswith("is not deleted: it is an active user")
+
+
+# -- roles and secrets ----------------------------------------------------------------------------
+
+def test_forbidden_applies_are_refused_and_audited(m365, emu, tid, raw):
+    viewer = connect(emu.config_path, actor=Actor("vera@msp.example", role="viewer"))
+    tech = connect(emu.config_path, actor=Actor("tom@msp.example", role="technician"))
+    try:
+        user = new_user(m365, tid)
+        plan = viewer.plan_onboarding(tid, user=user)
+        assert plan.problems == []                                         # viewers may plan
+        with pytest.raises(PermissionDenied):
+            plan.apply()
+        assert raw.user(upn_of(user)) is None
+        upn, uid = onboarded(tech, tid)                                     # technicians onboard
+        with pytest.raises(PermissionDenied):
+            tech.plan_offboarding(tid, upn, block_sign_in=True).apply()
+        with pytest.raises(PermissionDenied):
+            tech.plan_offboarding(tid, upn, delete=True).apply()
+        assert raw.user(uid)["accountEnabled"] is True
+        denied = m365.audit_log(outcome="denied")
+        rows = {(r.actor, r.role, r.action, r.user) for r in denied.itertuples()}
+        assert ("vera@msp.example", "viewer", "onboard", upn_of(user)) in rows
+        assert ("tom@msp.example", "technician", "offboard", upn) in rows
+        assert ("tom@msp.example", "technician", "delete", upn) in rows
+    finally:
+        viewer.close()
+        tech.close()
+
+
+def test_passwords_appear_in_no_log_audit_entry_or_store_table(m365, tid, caplog):
+    caplog.set_level(logging.DEBUG)
+    typed = "Typed-Pa55word-Zebra"
+    secrets_seen = [typed]
+    result = m365.plan_onboarding(tid, user=new_user(m365, tid, password=typed)).apply()
+    assert result.ok and result.password is None
+    user = new_user(m365, tid)
+    result = m365.plan_onboarding(tid, user=user).apply()
+    secrets_seen.append(result.password)
+    assert result.password not in repr(result) and result.password not in result._repr_html_()
+    hidden = m365.plan_offboarding(tid, upn_of(user), reset_password=True).apply()
+    assert hidden.ok and hidden.password is None
+    shown = m365.plan_offboarding(tid, upn_of(user), reset_password=True, reveal_password=True).apply()
+    assert shown.ok and shown.password and len(shown.password) >= 16
+    secrets_seen.append(shown.password)
+
+    assert all(s not in caplog.text for s in secrets_seen)
+    log = m365.audit_log()
+    assert all(s not in str(log.to_dict("records")) for s in secrets_seen)
+    engine = m365.store.engine
+    with engine.connect() as conn:
+        for table in sa.inspect(engine).get_table_names():
+            for row in conn.execute(sa.text(f'SELECT * FROM "{table}"')):
+                text = " ".join(str(v) for v in row)
+                assert all(s not in text for s in secrets_seen), table
