@@ -56,8 +56,8 @@ def _values(body: dict) -> dict:
     """Validated property values of a POST/PATCH body, with Graph's casing."""
     out = {}
     for key, value in body.items():
-        if key == "passwordProfile":
-            continue
+        if key == "passwordProfile" or key.startswith("@odata."):
+            continue                     # instance annotations such as @odata.type are allowed
         canonical = USER_NAMES.get(key.lower())
         if canonical is None:
             raise bad_request(f"The property '{key}' does not exist on type 'microsoft.graph.user'. "

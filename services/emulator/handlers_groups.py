@@ -111,7 +111,7 @@ def update_group(ctx: Ctx, gid: str) -> Reply:
         raise bad_request("The request body must be a JSON object.")
     changes = {}
     for key, value in body.items():
-        if key.lower() == "members@odata.bind":
+        if key.lower() == "members@odata.bind" or key.startswith("@odata."):
             continue
         canonical = GROUP_NAMES.get(key.lower())
         if canonical is None:
