@@ -9,25 +9,29 @@ import asyncio
 import ssl
 import time
 import uuid
+import warnings
 
 import httpx
 import pytest
 from azure.core.credentials import AccessToken
 
-msgraph = pytest.importorskip("msgraph")
+with warnings.catch_warnings():
+    # The SDK's generated classes warn about their own deprecations when imported.
+    warnings.simplefilter("ignore", DeprecationWarning)
+    msgraph = pytest.importorskip("msgraph")
 
-from kiota_authentication_azure.azure_identity_authentication_provider import (  # noqa: E402
-    AzureIdentityAuthenticationProvider)
-from kiota_abstractions.base_request_configuration import RequestConfiguration  # noqa: E402
-from msgraph import GraphRequestAdapter, GraphServiceClient  # noqa: E402
-from msgraph.generated.models.assigned_license import AssignedLicense  # noqa: E402
-from msgraph.generated.models.password_profile import PasswordProfile  # noqa: E402
-from msgraph.generated.models.reference_create import ReferenceCreate  # noqa: E402
-from msgraph.generated.models.user import User  # noqa: E402
-from msgraph.generated.users.item.assign_license.assign_license_post_request_body import (  # noqa: E402
-    AssignLicensePostRequestBody)
-from msgraph.generated.users.users_request_builder import UsersRequestBuilder  # noqa: E402
-from msgraph_core import GraphClientFactory  # noqa: E402
+    from kiota_authentication_azure.azure_identity_authentication_provider import (  # noqa: E402
+        AzureIdentityAuthenticationProvider)
+    from kiota_abstractions.base_request_configuration import RequestConfiguration  # noqa: E402
+    from msgraph import GraphRequestAdapter, GraphServiceClient  # noqa: E402
+    from msgraph.generated.models.assigned_license import AssignedLicense  # noqa: E402
+    from msgraph.generated.models.password_profile import PasswordProfile  # noqa: E402
+    from msgraph.generated.models.reference_create import ReferenceCreate  # noqa: E402
+    from msgraph.generated.models.user import User  # noqa: E402
+    from msgraph.generated.users.item.assign_license.assign_license_post_request_body import (  # noqa: E402
+        AssignLicensePostRequestBody)
+    from msgraph.generated.users.users_request_builder import UsersRequestBuilder  # noqa: E402
+    from msgraph_core import GraphClientFactory  # noqa: E402
 
 SCOPES = ["https://graph.microsoft.com/.default"]
 # The SDK's generated request builders warn about their own deprecated classes on use.
