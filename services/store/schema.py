@@ -129,7 +129,9 @@ group_members = sa.Table(
     "group_members", metadata,
     sa.Column("tenant_id", sa.String(ID), primary_key=True),
     sa.Column("group_id", sa.String(ID), primary_key=True),
-    sa.Column("member_id", sa.String(ID), primary_key=True, index=True),
+    # No index on member_id alone: lookups and deletes by member always name the tenant, and a
+    # scan of one tenant's rows is cheaper than maintaining a random-order index on every sync.
+    sa.Column("member_id", sa.String(ID), primary_key=True),
     sa.Column("member_type", sa.String(32)),             # user | group | device | ...
 )
 
@@ -137,7 +139,7 @@ group_apps = sa.Table(
     "group_apps", metadata,
     sa.Column("tenant_id", sa.String(ID), primary_key=True),
     sa.Column("id", sa.String(128), primary_key=True),   # appRoleAssignment id
-    sa.Column("group_id", sa.String(ID), index=True),
+    sa.Column("group_id", sa.String(ID)),
     sa.Column("resource_id", sa.String(ID)),
     sa.Column("resource_display_name", sa.String(NAME)),
     sa.Column("app_role_id", sa.String(ID)),
@@ -158,8 +160,8 @@ role_assignments = sa.Table(
     "role_assignments", metadata,
     sa.Column("tenant_id", sa.String(ID), primary_key=True),
     sa.Column("id", sa.String(128), primary_key=True),
-    sa.Column("role_definition_id", sa.String(ID), index=True),
-    sa.Column("principal_id", sa.String(ID), index=True),
+    sa.Column("role_definition_id", sa.String(ID)),
+    sa.Column("principal_id", sa.String(ID)),
     sa.Column("directory_scope_id", sa.String(NAME)),
 )
 

@@ -26,27 +26,39 @@ def _chunks(items: list, size: int = CHUNK) -> Iterator[list]:
 
 
 def _insert(conn: Connection, table: sa.Table, rows: list[dict]) -> None:
-    """Insert rows in one executemany; a key a row lacks is NULL, keys starting "_" are ignored.
+    """Insert rows; a key a row lacks is NULL, keys starting "_" are ignored.
 
-    The statement is compiled by SQLAlchemy for the connection's dialect, then handed to the
+    The statement is compiled by SQLAlchemy for the connection's dialect and handed to the
     driver directly: Core's per-value bind processing doubled the cost of writing 100k users,
     and these tables hold only strings, integers and booleans, which every driver adapts itself.
+    With positional placeholders (SQLite) many rows go in one multi-row VALUES statement: the
+    sqlite3 module releases the GIL around every statement step, and with sync threads busy
+    parsing JSON each re-acquisition waited up to a switch interval, one row at a time.
     """
     if not rows:
         return
-    keys, compiled = _compiled_insert(conn.dialect, table)
-    if compiled.positional:
-        order = compiled.positiontup
-        params = [tuple([row.get(k) for k in order]) for row in rows]
-    else:
-        params = [{k: row.get(k) for k in keys} for row in rows]
-    conn.exec_driver_sql(str(compiled), params)
+    keys, compiled, sql = _compiled_insert(conn.dialect, table)
+    if not compiled.positional:
+        conn.exec_driver_sql(str(compiled), [{k: row.get(k) for k in keys} for row in rows])
+        return
+    order = compiled.positiontup
+    per = max(1, MAX_PARAMS // len(order))
+    head, group = sql
+    for part in _chunks(rows, per):
+        flat = [row.get(k) for row in part for k in order]
+        conn.exec_driver_sql(head + ", ".join([group] * len(part)), tuple(flat))
+
+
+MAX_PARAMS = 30000     # bind parameters per statement (SQLite allows 32766 since 3.32)
 
 
 @lru_cache(maxsize=64)
 def _compiled_insert(dialect, table: sa.Table):
     keys = [c.name for c in table.columns]
-    return keys, table.insert().compile(dialect=dialect, column_keys=keys)
+    compiled = table.insert().compile(dialect=dialect, column_keys=keys)
+    text = str(compiled)
+    cut = text.rindex(" VALUES ") + len(" VALUES ")
+    return keys, compiled, (text[:cut], text[cut:])
 
 
 def _delete_ids(conn: Connection, table: sa.Table, tenant_id: str, column, ids: Iterable[str]) -> None:

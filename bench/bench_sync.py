@@ -1,0 +1,144 @@
+"""Benchmark: sync 100 tenants x 1,000 users (20 groups each) from the Graph emulator.
+
+Runs the emulator in a subprocess (`python -m services.emulator`), so that it does not compete
+with the client for the GIL, and measures with the production client:
+  1. a full sync at 0 ms emulator latency,
+  2. an incremental sync after 1% of the users changed (10 per tenant, through Graph),
+  3. a full sync at 50 ms latency (a fresh emulator and store).
+For each: wall seconds, HTTP requests (the SyncReport's counter) and the client's peak RSS.
+Targets on a 2-core machine: full sync <= 15 s at 0 ms and <= 30 s at 50 ms.
+Prints a readable table and one JSON line (`BENCH {...}`).
+
+    .venv/bin/python bench/bench_sync.py [--tenants 100] [--users 1000] [--groups 20]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from services.api import connect          # noqa: E402
+
+
+class PeakRSS:
+    """Samples this process's resident memory every 20 ms while active."""
+
+    def __init__(self):
+        self.proc = psutil.Process()
+        self.peak = 0
+        self._stop = threading.Event()
+
+    def __enter__(self):
+        self.peak = self.proc.memory_info().rss
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self):
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, self.proc.memory_info().rss)
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self.proc.memory_info().rss)
+
+    @property
+    def mb(self) -> float:
+        return self.peak / 2**20
+
+
+class EmulatorProcess:
+    def __init__(self, state_dir: Path, tenants: int, users: int, groups: int, latency_ms: float):
+        self.args = [sys.executable, "-m", "services.emulator", "--port", "0",
+                     "--state-dir", str(state_dir), "--tenants", str(tenants),
+                     "--users-per-tenant", str(users), "--groups-per-tenant", str(groups),
+                     "--latency-ms", str(latency_ms), "--seed", "42"]
+
+    def __enter__(self):
+        started = time.monotonic()
+        self.proc = subprocess.Popen(self.args, cwd=ROOT, stdout=subprocess.PIPE, text=True,
+                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        line = self.proc.stdout.readline().split()
+        if not line or line[0] != "ready":
+            self.proc.kill()
+            raise RuntimeError(f"emulator did not start: {line}")
+        self.graph_url, self.config_path = line[1], line[2]
+        self.start_seconds = time.monotonic() - started
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def timed_sync(m365, **kwargs) -> dict:
+    with PeakRSS() as rss:
+        report = m365.sync(progress=False, **kwargs)
+    if report.errors:
+        raise RuntimeError(f"sync failed: {report.errors}")
+    return {"seconds": round(report.seconds, 2), "requests": report.requests,
+            "objects": report.objects, "peak_rss_mb": round(rss.mb, 1), "tenants": report.tenants}
+
+
+def change_one_percent(m365) -> int:
+    """Change 1% of the users (department), ten per tenant, through Graph $batch."""
+    users = m365.users()
+    changed = 0
+    for tid, part in users.groupby("tenant_id", observed=True):
+        picks = part["id"].iloc[:: max(1, len(part) // max(1, len(part) // 100))][: max(1, len(part) // 100)]
+        answers = m365.graph.tenant(str(tid)).batch([
+            {"method": "PATCH", "url": f"/users/{uid}", "body": {"department": "Bench Changed"}}
+            for uid in picks])
+        changed += sum(a.ok for a in answers)
+    return changed
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tenants", type=int, default=100)
+    parser.add_argument("--users", type=int, default=1000)
+    parser.add_argument("--groups", type=int, default=20)
+    args = parser.parse_args(argv)
+    figures = {"bench": "sync", "tenants": args.tenants, "users_per_tenant": args.users,
+               "groups_per_tenant": args.groups, "cores": os.cpu_count()}
+    with tempfile.TemporaryDirectory() as tmp:
+        with EmulatorProcess(Path(tmp) / "emu0", args.tenants, args.users, args.groups, 0) as emu:
+            figures["emulator_start_seconds"] = round(emu.start_seconds, 1)
+            with connect(emu.config_path) as m365:
+                figures["full_0ms"] = timed_sync(m365)
+                figures["users_changed"] = change_one_percent(m365)
+                figures["incremental_0ms"] = timed_sync(m365)
+                assert (m365.users()["department"] == "Bench Changed").sum() == figures["users_changed"]
+        with EmulatorProcess(Path(tmp) / "emu50", args.tenants, args.users, args.groups, 50) as emu:
+            with connect(emu.config_path) as m365:
+                figures["full_50ms"] = timed_sync(m365)
+    targets = {"full_0ms": 15.0, "full_50ms": 30.0}
+    print(f"{'run':<18}{'seconds':>9}{'requests':>10}{'objects':>10}{'peak RSS MB':>13}  target")
+    for name in ("full_0ms", "incremental_0ms", "full_50ms"):
+        f = figures[name]
+        target = f"<= {targets[name]:.0f} s" if name in targets else ""
+        print(f"{name:<18}{f['seconds']:>9.2f}{f['requests']:>10}{f['objects']:>10}{f['peak_rss_mb']:>13.1f}  {target}")
+    print(f"({args.tenants} tenants x {args.users} users, {args.groups} groups each; "
+          f"{figures['users_changed']} users changed before the incremental sync; emulator in a subprocess)")
+    figures["targets_met"] = all(figures[k]["seconds"] <= v for k, v in targets.items())
+    print("BENCH " + json.dumps(figures))
+    return 0 if figures["targets_met"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
