@@ -212,6 +212,13 @@ def change_licenses(add: list[tuple[str, list[str]]], remove: list[str], names: 
             ctx.client.request("POST", f"users/{ctx.user_id}/assignLicense",
                                json={"addLicenses": to_add, "removeLicenses": to_remove})
         except GraphError as exc:
+            # A lost answer makes the client send the call again, and Graph then refuses what
+            # the first call already did ("does not have a corresponding license"): look again.
+            after_call = license_sources(ctx.client.get(
+                f"users/{ctx.user_id}", params={"$select": "assignedLicenses,licenseAssignmentStates"}))
+            if all(after_call.get(a["skuId"].lower(), {}).get("direct") for a in to_add) and \
+                    not any(after_call.get(sku.lower(), {}).get("direct") for sku in to_remove):
+                return done("applied (Graph's first answer was lost)")
             return Outcome(FAILED, _name_skus(graph_failure(exc), names))
         return done()
 
