@@ -151,7 +151,13 @@ def restore_user(deleted_id: str) -> Step:
     def run(ctx: ApplyContext) -> Outcome:
         if user_exists(ctx.client, deleted_id):
             return skipped("already restored")
-        ctx.client.request("POST", f"directory/deletedItems/{deleted_id}/restore")
+        try:
+            ctx.client.request("POST", f"directory/deletedItems/{deleted_id}/restore")
+        except NotFound:
+            # A retry after a lost answer finds the item gone from the recycle bin: restored.
+            if user_exists(ctx.client, deleted_id):
+                return done("restored (Graph's first answer was lost)")
+            raise
         return done()
 
     return Step("restore user", deleted_id, "from deleted users", run=run)
