@@ -239,10 +239,11 @@ class M365(WorkflowsMixin, BulkMixin):
     def user_groups(self, tenant, user) -> pd.DataFrame:
         """The groups a user is a direct member of (groups() columns)."""
         tenant_id, uid = self._user_key(tenant, user)
-        m = S.group_members
+        g = S.groups
         with self.store.engine.connect() as conn:
-            ids = conn.execute(sa.select(m.c.group_id).where(
-                m.c.tenant_id == tenant_id, m.c.member_id == uid)).scalars().all()
+            rows = conn.execute(sa.select(g.c.id, g.c.member_ids).where(
+                g.c.tenant_id == tenant_id, g.c.member_ids.contains(uid, autoescape=True)))
+            ids = [r.id for r in rows if uid in (r.member_ids or "").split(";")]
             return L.groups(conn, [tenant_id], ids).reset_index(drop=True)
 
     def user_roles(self, tenant, user) -> pd.DataFrame:

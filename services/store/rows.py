@@ -179,6 +179,23 @@ def derive_group(row: dict) -> dict:
     return row
 
 
+def member_lists(members: dict[str, str]) -> tuple[str, str]:
+    """(member_ids, other_members) column values from {member id: member type}."""
+    users = sorted(m for m, kind in members.items() if kind == "user")
+    others = sorted(f"{kind}:{m}" for m, kind in members.items() if kind != "user")
+    return ";".join(users), ";".join(others)
+
+
+def parse_members(row: dict) -> dict[str, str]:
+    """{member id: type} from a stored group row."""
+    out = {m: "user" for m in (row.get("member_ids") or "").split(";") if m}
+    for entry in (row.get("other_members") or "").split(";"):
+        if entry:
+            kind, _, mid = entry.partition(":")
+            out[mid] = kind
+    return out
+
+
 _MEMBER_TYPES: dict[str, str] = {}
 
 

@@ -123,16 +123,10 @@ groups = sa.Table(
     sa.Column("is_team", sa.Boolean),
     sa.Column("is_dynamic", sa.Boolean),
     sa.Column("writable", sa.Boolean),
-)
-
-group_members = sa.Table(
-    "group_members", metadata,
-    sa.Column("tenant_id", sa.String(ID), primary_key=True),
-    sa.Column("group_id", sa.String(ID), primary_key=True),
-    # No index on member_id alone: lookups and deletes by member always name the tenant, and a
-    # scan of one tenant's rows is cheaper than maintaining a random-order index on every sync.
-    sa.Column("member_id", sa.String(ID), primary_key=True),
-    sa.Column("member_type", sa.String(32)),             # user | group | device | ...
+    # Direct members as id lists on the group row, not one row per membership: groups hold
+    # thousands of members, and writing them as rows cost more than all users of a tenant.
+    sa.Column("member_ids", sa.Text),                    # user ids joined by ";"
+    sa.Column("other_members", sa.Text),                 # "type:id" of groups, devices... by ";"
 )
 
 group_apps = sa.Table(
@@ -176,7 +170,7 @@ sync_state = sa.Table(
     sa.Column("updated", sa.String(32)),
 )
 
-SNAPSHOT_TABLES = (domains, users, user_licenses, skus, groups, group_members, group_apps,
+SNAPSHOT_TABLES = (domains, users, user_licenses, skus, groups, group_apps,
                    role_definitions, role_assignments, sync_state)
 
 # Modules of other packages that put their tables on `metadata`; imported so one create_all()

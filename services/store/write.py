@@ -133,8 +133,19 @@ def _write_users(conn: Connection, tid: str, change: Change, sign_ins) -> None:
     _insert(conn, S.users, rows)
     _insert(conn, S.user_licenses, licenses)
     if change.removed:
-        # A deleted user is no longer anyone's member, even before the groups delta says so.
-        _delete_ids(conn, S.group_members, tid, S.group_members.c.member_id, change.removed)
+        _forget_members(conn, tid, set(change.removed))
+
+
+def _forget_members(conn: Connection, tid: str, gone: set[str]) -> None:
+    """A deleted user is no longer anyone's member, even before the groups delta says so."""
+    g = S.groups
+    for row in conn.execute(sa.select(g.c.id, g.c.member_ids, g.c.other_members)
+                            .where(g.c.tenant_id == tid)).mappings().all():
+        members = R.parse_members(row)
+        if gone & members.keys():
+            ids, others = R.member_lists({m: k for m, k in members.items() if m not in gone})
+            conn.execute(g.update().where(g.c.tenant_id == tid, g.c.id == row["id"])
+                         .values(member_ids=ids, other_members=others))
 
 
 def _update_sign_ins(conn: Connection, tid: str, sign_ins: dict) -> None:
@@ -148,35 +159,29 @@ def _update_sign_ins(conn: Connection, tid: str, sign_ins: dict) -> None:
 
 def _write_groups(conn: Connection, tid: str, change: GroupChange) -> None:
     if change.full:
-        rows = [R.derive_group({**r, "tenant_id": tid}) for r in change.rows]
+        rows = []
+        for r in change.rows:
+            row = R.derive_group({**r, "tenant_id": tid})
+            row["member_ids"], row["other_members"] = R.member_lists(change.members.get(r["id"], {}))
+            rows.append(row)
         _replace(conn, S.groups, tid, rows)
-        _replace(conn, S.group_members, tid, [
-            {"tenant_id": tid, "group_id": gid, "member_id": mid, "member_type": kind}
-            for gid, members in change.members.items() for mid, kind in members.items()])
         return
     changed = [r["id"] for r in change.rows]
     stored = _stored(conn, S.groups, tid, changed)
-    rows = [R.derive_group({**stored.get(r["id"], {}), **r, "tenant_id": tid}) for r in change.rows]
+    members = {gid: R.parse_members(row) for gid, row in stored.items()}
+    for gid, mid in change.dropped:
+        members.get(gid, {}).pop(mid, None)
+    for gid, mid, kind in change.added:
+        members.setdefault(gid, {})[mid] = kind
+    rows = []
+    for r in change.rows:
+        row = R.derive_group({**stored.get(r["id"], {}), **r, "tenant_id": tid})
+        row["member_ids"], row["other_members"] = R.member_lists(members.get(r["id"], {}))
+        rows.append(row)
     _delete_ids(conn, S.groups, tid, S.groups.c.id, set(changed) | set(change.removed))
     _insert(conn, S.groups, rows)
     if change.removed:
-        _delete_ids(conn, S.group_members, tid, S.group_members.c.group_id, change.removed)
         _delete_ids(conn, S.group_apps, tid, S.group_apps.c.group_id, change.removed)
-    removed_groups = set(change.removed)
-    pairs = {(g, m) for g, m in change.dropped} | {(g, m) for g, m, _ in change.added}
-    by_group: dict[str, list[str]] = {}
-    for gid, mid in pairs:
-        by_group.setdefault(gid, []).append(mid)
-    for gid, mids in by_group.items():
-        for part in _chunks(mids):
-            conn.execute(S.group_members.delete().where(
-                S.group_members.c.tenant_id == tid, S.group_members.c.group_id == gid,
-                S.group_members.c.member_id.in_(part)))
-    dropped = set(change.dropped)
-    added = {(g, m): kind for g, m, kind in change.added
-             if (g, m) not in dropped and g not in removed_groups}
-    _insert(conn, S.group_members, [{"tenant_id": tid, "group_id": g, "member_id": m,
-                                     "member_type": kind} for (g, m), kind in added.items()])
 
 
 def _write_apps(conn: Connection, tid: str, apps: dict[str, list[dict]], full: bool) -> None:
