@@ -30,6 +30,9 @@ class IdentityHandler(tornado.web.RequestHandler):
     def set_default_headers(self):
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.set_header("Cache-Control", "no-store, no-cache")
+        request_id = str(uuid.uuid4())
+        self.set_header("request-id", request_id)          # every answer carries one
+        self.set_header("x-ms-request-id", request_id)      # Entra's own name for it
 
     def compute_etag(self):
         return None

@@ -10,7 +10,7 @@ import requests
 
 from services.emulator import Emulator
 
-from .conftest import Api, graph_error, new_user
+from .conftest import Api, graph_error
 
 
 @pytest.fixture(scope="module")
