@@ -37,5 +37,9 @@ bench: $(TEST_STAMP)
 	@bash .ci/ensure-chromium
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
+# The long fault run: 500 onboardings and 100 offboardings under throttling, 503s and lost answers.
+faults: $(TEST_STAMP)
+	M365DASH_FAULT_SCALE=full $(BIN)/python -m pytest tests/faults -q -s -p no:cacheprovider
+
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,157 @@
+"""Under throttling (20%), 503s (5%), latency and lost answers, every change lands exactly once.
+
+`make test` runs a small world; `make faults` (M365DASH_FAULT_SCALE=full) runs 500 onboardings and
+100 offboardings and writes the figures to test-artifacts/reliability.json for docs/RELIABILITY.md.
+"""
+import json
+import os
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from services import connect
+from services.emulator import Emulator
+
+pytestmark = pytest.mark.slow
+
+FULL = os.environ.get("M365DASH_FAULT_SCALE") == "full"
+ONBOARD, OFFBOARD = (500, 100) if FULL else (40, 6)
+FAULTS = {"throttle_rate": 0.2, "error_rate": 0.05, "latency_ms": 5, "drop_after_write_rate": 0.03}
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def _all(emu, tid, path, **params):
+    out, url = [], f"{emu.graph_url}/{path}"
+    while url:
+        resp = emu.session(tid).get(url, params=params, verify=str(emu.ca_file))
+        resp.raise_for_status()
+        body = resp.json()
+        out += body["value"]
+        url, params = body.get("@odata.nextLink"), None
+    return out
+
+
+def _graph_snapshot(emu, tid):
+    users = _all(emu, tid, "users", **{"$select": "id,userPrincipalName,accountEnabled,assignedLicenses",
+                                       "$top": "999"})
+    groups = _all(emu, tid, "groups", **{"$select": "id,displayName", "$top": "999"})
+    members = {g["id"]: sorted(m["id"] for m in _all(emu, tid, f"groups/{g['id']}/members",
+                                                     **{"$select": "id"})) for g in groups}
+    return users, members
+
+
+def _store_matches_graph(m365, emu):
+    mismatches = []
+    for tid in emu.tenant_ids:
+        users, members = _graph_snapshot(emu, tid)
+        store_users = m365.users(tid)
+        graph_ids = {u["id"]: u for u in users}
+        if set(store_users["id"]) != set(graph_ids):
+            mismatches.append(f"{tid}: users differ by {len(set(store_users['id']) ^ set(graph_ids))}")
+        for row in store_users.itertuples():
+            g = graph_ids.get(row.id)
+            if g and bool(row.account_enabled) != g["accountEnabled"]:
+                mismatches.append(f"{row.user_principal_name}: accountEnabled")
+        held = m365.user_licenses(tid).groupby("user_id")["sku_id"].apply(lambda s: sorted(x.lower() for x in s))
+        for uid, g in graph_ids.items():
+            want = sorted(a["skuId"].lower() for a in g["assignedLicenses"])
+            if held.get(uid, []) != want:
+                mismatches.append(f"{g['userPrincipalName']}: licenses {held.get(uid, [])} != {want}")
+        store_groups = m365.groups(tid).set_index("id")["members"]
+        for gid, ids in members.items():
+            if gid in store_groups.index and int(store_groups[gid]) != len(ids):
+                mismatches.append(f"group {gid}: {store_groups[gid]} members in store, {len(ids)} in Graph")
+    return mismatches
+
+
+def test_fault_suite_everything_lands_exactly_once(tmp_path):
+    figures = {"scale": "full" if FULL else "small", "faults": FAULTS}
+    started = time.perf_counter()
+    with Emulator(tenants=3, users_per_tenant=200 if FULL else 25, seed=77,
+                  state_dir=tmp_path / "emu") as emu:
+        m365 = connect(emu.config_path)
+        emu.set_faults(**FAULTS)
+        full = m365.sync(progress=False)
+        assert not full.errors, full.errors
+        figures["full_sync_requests"] = full.requests
+
+        emu.set_faults(throttle_rate=0, error_rate=0, drop_after_write_rate=0)
+        tid = emu.tenant_ids[0]
+        victim = _all(emu, tid, "users", **{"$select": "id", "$top": "5"})[0]["id"]
+        emu.session(tid).patch(f"{emu.graph_url}/users/{victim}", json={"department": "Changed Dept"},
+                               verify=str(emu.ca_file)).raise_for_status()
+        emu.set_faults(**FAULTS)
+        incremental = m365.sync(progress=False)
+        assert not incremental.errors, incremental.errors
+        assert m365.users(tid).set_index("id").loc[victim, "department"] == "Changed Dept"
+
+        tenant = m365.tenants().set_index("tenant_id").loc[tid]
+        groups = m365.groups(tid)
+        two = groups[groups["writable"] == True]["display_name"].head(2).tolist()  # noqa: E712
+        csv = tmp_path / "onboard.csv"
+        upns = [f"fault{i:04d}@{tenant['default_domain']}" for i in range(ONBOARD)]
+        pd.DataFrame([{"User Name": u, "First Name": "Fault", "Last Name": f"User {i}", "Tenant": tid,
+                       "Usage Location": "NL", "Licenses": "FLOW_FREE", "Groups": ";".join(two)}
+                      for i, u in enumerate(upns)]).to_csv(csv, index=False)
+        plan = m365.bulk_onboard(csv)
+        assert not plan.problems, plan.problems[:3]
+        onboarded = plan.apply(progress=False)
+        assert onboarded.ok, onboarded.failed().to_string()
+
+        off = tmp_path / "offboard.csv"
+        pd.DataFrame({"Tenant": tid, "User": upns[:OFFBOARD], "Remove Licenses": "yes",
+                      "Remove Groups": "yes", "Block Sign-in": "yes"}).to_csv(off, index=False)
+        plan = m365.bulk_offboard(off)
+        assert not plan.problems, plan.problems[:3]
+        offboarded = plan.apply(progress=False)
+        assert offboarded.ok, offboarded.failed().to_string()
+
+        final = m365.sync(progress=False)
+        assert not final.errors, final.errors
+        stats = emu.stats()
+        emu.set_faults(throttle_rate=0, error_rate=0, drop_after_write_rate=0, latency_ms=0)
+
+        users = _all(emu, tid, "users", **{"$filter": "startswith(userPrincipalName,'fault')",
+                                           "$select": "id,userPrincipalName,accountEnabled,assignedLicenses",
+                                           "$top": "999"})
+        by_upn = {}
+        for u in users:
+            by_upn.setdefault(u["userPrincipalName"].lower(), []).append(u)
+        duplicates = sum(len(v) - 1 for v in by_upn.values())
+        missing = [u for u in upns if u.lower() not in by_upn]
+        gone = set(upns[:OFFBOARD])
+        wrong = []
+        group_ids = groups.set_index("display_name").loc[two, "id"].tolist()
+        members = {gid: {m["id"] for m in _all(emu, tid, f"groups/{gid}/members", **{"$select": "id"})}
+                   for gid in group_ids}
+        for upn in upns:
+            [u] = by_upn.get(upn.lower(), [None])[:1] or [None]
+            if u is None:
+                continue
+            offboarded_user = upn in gone
+            licensed = len(u["assignedLicenses"])
+            in_groups = sum(u["id"] in m for m in members.values())
+            expect = (0, 0, False) if offboarded_user else (1, 2, True)
+            if (licensed, in_groups, u["accountEnabled"]) != expect:
+                wrong.append((upn, licensed, in_groups, u["accountEnabled"]))
+        mismatches = _store_matches_graph(m365, emu)
+        figures.update({
+            "seconds": round(time.perf_counter() - started, 1),
+            "emulator_requests": stats.get("requests"), "throttled_429": stats.get("throttled"),
+            "errors_503": stats.get("errors"), "answers_dropped_after_write": stats.get("dropped"),
+            "client_retries": m365.graph.stats.total("retried"),
+            "users_onboarded": ONBOARD, "users_offboarded": OFFBOARD,
+            "operations_verified": ONBOARD * 4 + OFFBOARD * 3,
+            "duplicates_found": duplicates, "missing_users": len(missing),
+            "users_in_wrong_state": len(wrong), "store_mismatches": len(mismatches),
+        })
+        m365.close()
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "reliability.json").write_text(json.dumps(figures, indent=2))
+    print("RELIABILITY " + json.dumps(figures))
+    assert stats.get("throttled", 0) > 0 and stats.get("errors", 0) > 0
+    assert duplicates == 0 and not missing
+    assert not wrong, wrong[:5]
+    assert not mismatches, mismatches[:10]
