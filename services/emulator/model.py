@@ -9,7 +9,8 @@ sequence number (what delta queries compare against).
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+import time
+from datetime import datetime, timezone
 
 from .schema import COLLECTIONS
 
@@ -39,7 +40,8 @@ def now_iso() -> str:
 
 
 def days_ago(days: float) -> str:
-    return (datetime.utcnow() - timedelta(days=days)).isoformat(timespec="seconds") + "Z"
+    # time.gmtime/strftime: the cheapest route, and the demo world calls this ~4 times a user.
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - days * 86400.0))
 
 
 def dumps(value) -> str:
