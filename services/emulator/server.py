@@ -40,6 +40,10 @@ class ServerState:
             return dispatch(ctx), ctx.wrote
         except GraphFault as exc:
             return fault(exc, request_id, headers.get("client-request-id")), False
+        except Exception:  # a bug in a route: Graph's 500 for this request (or batch item) only
+            log.exception("unexpected failure in %s /%s", method, path.split("?")[0])
+            exc = GraphFault(500, "generalException", "An unexpected error occurred.")
+            return fault(exc, request_id, headers.get("client-request-id")), ctx.wrote
 
 
 class GraphHandler(tornado.web.RequestHandler):
@@ -47,6 +51,11 @@ class GraphHandler(tornado.web.RequestHandler):
 
     def initialize(self, server: ServerState):
         self.server = server
+
+    def set_default_headers(self):
+        # Also runs again when Tornado answers an error itself, so every answer has an id.
+        self.request_id = str(uuid.uuid4())
+        self.set_header("request-id", self.request_id)
 
     def compute_etag(self):
         return None
@@ -77,8 +86,7 @@ class GraphHandler(tornado.web.RequestHandler):
 
     async def _handle(self, _path):
         server = self.server
-        request_id = str(uuid.uuid4())
-        self.set_header("request-id", request_id)
+        request_id = self.request_id
         self.set_header("client-request-id", self.request.headers.get("client-request-id") or request_id)
         latency = server.faults.latency_ms
         if latency:
@@ -135,11 +143,14 @@ class GraphHandler(tornado.web.RequestHandler):
         return claims
 
     def write_error(self, status_code, **kwargs):
-        # An unexpected exception in a route: Graph's generic 500, without internals.
+        # Tornado's own refusals (405 for other methods) and unexpected exceptions: Graph's body.
         self.set_header("Content-Type", JSON_TYPE)
-        request_id = self._headers.get("request-id") or str(uuid.uuid4())
-        body = GraphFault(500, "generalException", "An unexpected error occurred.").body(request_id)
-        self.finish(Reply(500, body).text())
+        if status_code == 405:
+            exc = GraphFault(405, "Request_BadRequest", "Specified HTTP method is not allowed for "
+                             "the request target.")
+        else:
+            exc = GraphFault(status_code, "generalException", "An unexpected error occurred.")
+        self.finish(Reply(status_code, exc.body(self.request_id)).text())
 
 
 class FallbackHandler(tornado.web.RequestHandler):

@@ -197,3 +197,17 @@ def test_partner_lists_customers_through_gdap_and_contracts(emu):
     contracts = partner.ok("GET", "contracts")["value"]
     assert sorted(c["customerId"] for c in contracts) == sorted(emu.tenant_ids)
     assert all(c["defaultDomainName"] and c["displayName"] for c in contracts)
+
+
+def test_every_answer_has_a_request_id(emu, tid):
+    ca = str(emu.ca_file)
+    answers = [
+        _token_request(emu, tid), _token_request(emu, tid, client_secret="bad"),
+        requests.get(f"{emu.authority_host}/{tid}/v2.0/.well-known/openid-configuration", verify=ca, timeout=30),
+        requests.get(f"{emu.graph_url}/users", verify=ca, timeout=30),
+        requests.options(f"{emu.graph_url}/users", verify=ca, timeout=30),
+        requests.get(f"https://127.0.0.1:{emu.port}/beta/users", verify=ca, timeout=30),
+        Api(emu, tid).get("users"), Api(emu, tid).get("nothing/here"),
+    ]
+    assert all(a.headers.get("request-id") for a in answers), [a.status_code for a in answers]
+    assert len({a.headers["request-id"] for a in answers}) == len(answers)
