@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..errors import GraphError, NotFound
 from . import steps as S
 from .plan import Plan, Problem
-from .resolve import (as_names, get_user, license_sources, load_facts, member_groups,
+from .resolve import (as_names, current_frames, get_user, license_sources, load_facts, member_groups,
                       resolve_tenant, role_assignments, user_exists)
 from .validation import (PROPERTIES, current_value, graph_value, group_requests, license_requests,
                          property_problems, role_requests, seat_problem, upn_issue)
@@ -92,12 +92,15 @@ def plan_edit(m365, tenant, user, changes: dict | None = None, add_licenses=None
                                                   "needs: add usage_location (e.g. US) to changes"))
     removes = _license_removals(facts, lists["remove_licenses"], sources, problems, warnings)
 
-    members = {g["id"].lower() for g in member_groups(client, current["id"])}
+    groups_now = [facts.groups.get(g["id"].lower(), g) for g in member_groups(client, current["id"])]
+    members = {g["id"].lower() for g in groups_now}
     group_adds, group_problems = group_requests(facts, lists["add_groups"], "add_groups")
     problems.extend(group_problems)
     group_removes, group_problems = group_requests(facts, lists["remove_groups"], "remove_groups")
     problems.extend(group_problems)
-    roles_now = {a.get("roleDefinitionId") for a in role_assignments(client, current["id"])}
+    assignments = role_assignments(client, current["id"])
+    roles_now = {a.get("roleDefinitionId") for a in assignments}
+    plan.current = current_frames(facts, sources, groups_now, assignments)
     role_adds, role_problems = role_requests(facts, lists["add_roles"], "add_roles")
     problems.extend(role_problems)
     role_removes, role_problems = role_requests(facts, lists["remove_roles"], "remove_roles")

@@ -9,12 +9,10 @@ change nothing is refused with the reason.
 """
 from __future__ import annotations
 
-import pandas as pd
-
 from . import records
 from . import steps as S
 from .plan import ApplyContext, Plan, Problem
-from .resolve import (get_user, group_kind, group_write_refusal, license_sources, load_facts,
+from .resolve import (current_frames, get_user, group_write_refusal, license_sources, load_facts,
                       member_groups, resolve_tenant, role_assignments)
 
 OPTIONS = ("delete", "remove_licenses", "remove_groups", "block_sign_in", "revoke_sessions",
@@ -47,7 +45,7 @@ def plan_offboarding(m365, tenant, user, delete=False, remove_licenses=False, re
     groups = [facts.groups.get(g["id"].lower(), g) for g in member_groups(client, current["id"])]
     roles = role_assignments(client, current["id"])
     sources = license_sources(current)
-    plan.current = _current_frames(facts, sources, groups, roles)
+    plan.current = current_frames(facts, sources, groups, roles)
     warnings, nothing = plan.warnings, []
 
     if not any(chosen.values()):
@@ -133,19 +131,3 @@ def _snapshot(facts, user: dict, sources: dict, groups: list[dict], roles: list[
     return records.OffboardingRecord(facts.tenant_id, user["id"], user["userPrincipalName"],
                                      user.get("displayName") or "", "", deleted, licenses,
                                      group_rows, role_rows)
-
-
-def _current_frames(facts, sources: dict, groups: list[dict], roles: list[dict]) -> dict:
-    """What the user has now, for the offboarding page: licenses (with where they come from)."""
-    lic = pd.DataFrame([
-        (facts.skus.get(sku, {}).get("skuPartNumber", sku), facts.sku_name(sku),
-         "; ".join((["direct"] if e["direct"] else []) +
-                   [f"group {facts.groups.get(g, {}).get('displayName', g)}" for g in e["groups"]]))
-        for sku, e in sources.items()], columns=["sku_part_number", "product_name", "assigned"])
-    grp = pd.DataFrame([(g["id"], g.get("displayName", ""), group_kind(g),
-                         group_write_refusal(g) is None, group_write_refusal(g) or "")
-                        for g in groups], columns=["id", "display_name", "kind", "writable", "reason"])
-    rol = pd.DataFrame([(r.get("roleDefinitionId"),
-                         facts.roles.get(r.get("roleDefinitionId"), {}).get("displayName", ""))
-                        for r in roles], columns=["role_definition_id", "display_name"])
-    return {"licenses": lic, "groups": grp, "roles": rol}

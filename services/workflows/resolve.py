@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import pandas as pd
+
 from ..errors import GraphError, NotFound
 from ..graph import TenantGraph
 from ..skus import product_name
@@ -218,4 +220,21 @@ def resolve_tenant(m365, tenant) -> tuple[str | None, str | None]:
     try:
         return m365.resolve_tenant(tenant), None
     except (ValueError, KeyError, LookupError) as exc:
-        return None, f"unknown tenant '{tenant}' ({exc}); use a tenant id, verified domain or display name"
+        return None, str(exc)       # names the tenant and says how to find the right one
+
+
+def current_frames(facts, sources: dict, groups: list[dict], roles: list[dict]) -> dict:
+    """What the user has now, for forms to list: licenses (with where each comes from),
+    groups (with whether Graph can change them) and roles."""
+    lic = pd.DataFrame([
+        (facts.skus.get(sku, {}).get("skuPartNumber", sku), facts.sku_name(sku),
+         "; ".join((["direct"] if e["direct"] else []) +
+                   [f"group {facts.groups.get(g, {}).get('displayName', g)}" for g in e["groups"]]))
+        for sku, e in sources.items()], columns=["sku_part_number", "product_name", "assigned"])
+    grp = pd.DataFrame([(g["id"], g.get("displayName", ""), group_kind(g),
+                         group_write_refusal(g) is None, group_write_refusal(g) or "")
+                        for g in groups], columns=["id", "display_name", "kind", "writable", "reason"])
+    rol = pd.DataFrame([(r.get("roleDefinitionId"),
+                         facts.roles.get(r.get("roleDefinitionId"), {}).get("displayName", ""))
+                        for r in roles], columns=["role_definition_id", "display_name"])
+    return {"licenses": lic, "groups": grp, "roles": rol}
