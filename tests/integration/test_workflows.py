@@ -124,8 +124,11 @@ def audit_for(m365, upn):
 def test_onboarding_applies_every_step_and_reapplying_creates_no_duplicate(m365, tid, raw):
     user = new_user(m365, tid, job_title="Engineer", business_phone="+1 425 555 0100")
     names = plain_groups(m365, tid)
-    plan = m365.plan_onboarding(tid, user=user, licenses=["FLOW_FREE"], groups=names,
-                                roles=["User Administrator"])
+    skus = {s["skuPartNumber"]: s for s in raw.json("GET", "subscribedSkus")["value"]}
+    teams = skus["TEAMS_EXPLORATORY"]["servicePlans"][0]
+    plan = m365.plan_onboarding(tid, user=user, groups=names, roles=["User Administrator"],
+                                licenses=["FLOW_FREE", {"sku": "TEAMS_EXPLORATORY",
+                                                        "disabled_plans": [teams["servicePlanName"]]}])
     assert plan.problems == []
     assert list(plan.steps["action"]) == ["create user", "assign role", "assign licenses",
                                           "add to group", "add to group"]
@@ -136,7 +139,9 @@ def test_onboarding_applies_every_step_and_reapplying_creates_no_duplicate(m365,
     created = raw.user(upn_of(user))
     assert created["id"] == result.user_id and created["jobTitle"] == "Engineer"
     assert created["usageLocation"] == "US"
-    assert [lic["skuId"] for lic in created["assignedLicenses"]] == [sku(m365, tid, "FLOW_FREE")["sku_id"]]
+    assigned = {lic["skuId"]: lic["disabledPlans"] for lic in created["assignedLicenses"]}
+    assert assigned == {skus["FLOW_FREE"]["skuId"]: [],
+                        skus["TEAMS_EXPLORATORY"]["skuId"]: [teams["servicePlanId"]]}
     wanted_groups = set(groups_of(m365, tid).set_index("display_name").loc[names, "id"])
     assert wanted_groups <= raw.group_ids(result.user_id)
     assert len(raw.role_ids(result.user_id)) == 1
