@@ -28,7 +28,8 @@ SKU = simple_kind("subscribedSku", ("id", "accountId", "accountName", "appliesTo
                                     "servicePlans", "skuId", "skuPartNumber", "subscriptionIds"))
 ROLE_DEFINITION = simple_kind("unifiedRoleDefinition", (
     "id", "description", "displayName", "isBuiltIn", "isEnabled", "resourceScopes", "templateId",
-    "version", "rolePermissions"), {"displayName": "str", "isBuiltIn": "bool", "templateId": "str", "id": "str"})
+    "version", "rolePermissions"),
+    {"displayName": "str", "isBuiltIn": "bool", "templateId": "str", "id": "str"})
 ROLE_ASSIGNMENT = simple_kind("unifiedRoleAssignment", (
     "id", "principalId", "roleDefinitionId", "directoryScopeId"),
     {"principalId": "str", "roleDefinitionId": "str", "directoryScopeId": "str", "id": "str"})
@@ -108,7 +109,8 @@ def role_definition(ctx: Ctx, rid: str) -> Reply:
     found = DEFINITION_BY_ID.get(rid.lower())
     if found is None:
         raise not_found(rid)
-    return Reply(200, {"@odata.context": ctx.context("roleManagement/directory/roleDefinitions/$entity"), **found})
+    context = ctx.context("roleManagement/directory/roleDefinitions/$entity")
+    return Reply(200, {"@odata.context": context, **found})
 
 
 def _assignments(ctx: Ctx) -> list[dict]:
@@ -157,7 +159,8 @@ def role_assignment(ctx: Ctx, rid: str) -> Reply:
     found = next((a for a in _assignments(ctx) if a["id"] == rid), None)
     if found is None:
         raise not_found(rid)
-    return Reply(200, {"@odata.context": ctx.context("roleManagement/directory/roleAssignments/$entity"), **found})
+    context = ctx.context("roleManagement/directory/roleAssignments/$entity")
+    return Reply(200, {"@odata.context": context, **found})
 
 
 @route("roleManagement/directory/roleAssignments/{rid}", "DELETE")

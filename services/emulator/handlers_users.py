@@ -155,7 +155,8 @@ def revoke_sessions(ctx: Ctx, uid: str) -> Reply:
 def managed_devices(ctx: Ctx, uid: str) -> Reply:
     user = live_user(ctx, uid)
     q = parse_query(ctx.args, ctx.eventual, DEVICE, allow=("$select", "$top", "$skiptoken"))
-    return list_dicts(ctx, activity.managed_devices(user), q, ctx.context(f"users('{user.id}')/managedDevices"))
+    return list_dicts(ctx, activity.managed_devices(user), q,
+                      ctx.context(f"users('{user.id}')/managedDevices"))
 
 
 @route("users/{uid}/ownedDevices", "GET")
@@ -175,7 +176,8 @@ def get_manager(ctx: Ctx, uid: str) -> Reply:
     if manager is None:
         raise not_found("manager")
     q = parse_query(ctx.args, ctx.eventual, USER, allow=("$select",))
-    return entity(ctx.context("directoryObjects/$entity"), manager.render(q.select or USER_DEFAULT, USER_TYPE))
+    return entity(ctx.context("directoryObjects/$entity"),
+                  manager.render(q.select or USER_DEFAULT, USER_TYPE))
 
 
 @route("users/{uid}/manager/$ref", "PUT")
@@ -206,8 +208,10 @@ def direct_reports(ctx: Ctx, uid: str) -> Reply:
 
 
 MAILBOX_DEFAULT = {
-    "archiveFolder": None, "timeZone": "UTC", "language": {"locale": "en-US", "displayName": "English (United States)"},
-    "dateFormat": "M/d/yyyy", "timeFormat": "h:mm tt", "delegateMeetingMessageDeliveryOptions": "sendToDelegateOnly",
+    "archiveFolder": None, "timeZone": "UTC",
+    "language": {"locale": "en-US", "displayName": "English (United States)"},
+    "dateFormat": "M/d/yyyy", "timeFormat": "h:mm tt",
+    "delegateMeetingMessageDeliveryOptions": "sendToDelegateOnly",
     "automaticRepliesSetting": {"status": "disabled", "externalAudience": "all", "internalReplyMessage": "",
                                 "externalReplyMessage": "",
                                 "scheduledStartDateTime": None, "scheduledEndDateTime": None},
@@ -242,7 +246,8 @@ def update_mailbox(ctx: Ctx, uid: str) -> Reply:
         if key not in MAILBOX_DEFAULT:
             raise bad_request(f"The property '{key}' does not exist on type "
                               "'microsoft.graph.mailboxSettings'.", code="BadRequest")
-        settings[key] = {**settings[key], **value} if isinstance(value, dict) and isinstance(settings[key], dict) else value
+        merge = isinstance(value, dict) and isinstance(settings[key], dict)
+        settings[key] = {**settings[key], **value} if merge else value
     user.mailbox = settings
     ctx.tenant.dirty = True
     ctx.wrote = True

@@ -149,7 +149,8 @@ def assign_license(tenant: Tenant, user: User, body) -> None:
     active = _active(user)
     for sku_id in dropped:
         if sku_id not in user.direct:
-            if sku_id in active or any(s["skuId"] == sku_id for s in user.p.get("licenseAssignmentStates") or ()):
+            states = user.p.get("licenseAssignmentStates") or ()
+            if sku_id in active or any(s["skuId"] == sku_id for s in states):
                 raise bad_request(MSG_INHERITED)
             raise bad_request("User does not have a corresponding license.")
     freed = {s for s in dropped if s in active}

@@ -21,7 +21,8 @@ from .identity import TokenError
 from .router import Ctx, Reply, dispatch, fault, load_routes
 
 log = logging.getLogger(__name__)
-JSON_TYPE = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
+JSON_TYPE = ("application/json;odata.metadata=minimal;odata.streaming=true;"
+             "IEEE754Compatible=false;charset=utf-8")
 WRITES = ("POST", "PATCH", "PUT", "DELETE")
 
 
@@ -118,8 +119,9 @@ class GraphHandler(tornado.web.RequestHandler):
                     raise GraphFault(405, "Request_BadRequest", "Specified HTTP method is not "
                                      "allowed for the request target.")
                 payload = Ctx(server, tenant, method, "", "", headers, self.request.body, request_id).json()
-                reply, wrote = batch.run(server, tenant, payload, request_id,
-                                         lambda m, p, q, h, b: server.execute(tenant, m, p, q, h, b, request_id))
+                def run_item(method_, path_, query, headers_, body):
+                    return server.execute(tenant, method_, path_, query, headers_, body, request_id)
+                reply, wrote = batch.run(server, tenant, payload, request_id, run_item)
             else:
                 reply, wrote = server.execute(tenant, method, path, self.request.query, headers,
                                               self.request.body, request_id)
