@@ -109,6 +109,10 @@ def plan_offboarding(m365, tenant, user, delete=False, remove_licenses=False, re
             nothing or [str(w) for w in warnings] or ["no option applies to this user"])))
         return plan
     snapshot = _snapshot(facts, current, sources, groups, roles, deleted=bool(delete))
+    # The audit entry keeps what the user had too, readable without the records table.
+    plan.parameters["had"] = {"licenses": [lic["sku_part_number"] for lic in snapshot.licenses],
+                              "groups": [g["display_name"] for g in snapshot.groups],
+                              "roles": [r["display_name"] for r in snapshot.roles]}
 
     def remember(ctx: ApplyContext) -> None:
         snapshot.actor = m365.actor.name

@@ -404,7 +404,10 @@ def test_delete_frees_seats_and_restore_brings_the_user_back(m365, tid, raw):
     assert int(sku(m365, tid, part)["available"]) == before
     assert upn in set(m365.users(tid)["user_principal_name"])
     assert uid not in set(m365.deleted_users(tid)["id"])
-    assert list(audit_for(m365, upn)["action"][:2]) == ["restore", "delete"]
+    entries = audit_for(m365, upn)
+    assert list(entries["action"][:2]) == ["restore", "delete"]
+    had = entries.iloc[1]["detail"]["parameters"]["had"]
+    assert had["licenses"] == [part] and sorted(had["groups"]) == sorted(groups)
     assert m365.plan_restore(tid, upn).problems[0].message.endswith("is not deleted: it is an active user")
 
 
