@@ -21,7 +21,7 @@ from .db import metadata
 log = logging.getLogger(__name__)
 
 COLUMNS = ["time", "actor", "role", "tenant_id", "user", "action", "outcome", "detail"]
-OUTCOMES = ("done", "partial", "failed", "denied", "refused")
+OUTCOMES = ("done", "partial", "failed", "denied")     # what apply() and role checks record
 
 audit_table = sa.Table(
     "audit_log", metadata,

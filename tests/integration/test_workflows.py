@@ -122,7 +122,9 @@ def audit_for(m365, upn):
 # -- onboarding -----------------------------------------------------------------------------------
 
 def test_onboarding_applies_every_step_and_reapplying_creates_no_duplicate(m365, tid, raw):
-    user = new_user(m365, tid, job_title="Engineer", business_phone="+1 425 555 0100")
+    boss = m365.users(tid).iloc[0]
+    user = new_user(m365, tid, job_title="Engineer", business_phone="+1 425 555 0100",
+                    manager=boss["user_principal_name"])
     names = plain_groups(m365, tid)
     skus = {s["skuPartNumber"]: s for s in raw.json("GET", "subscribedSkus")["value"]}
     teams = skus["TEAMS_EXPLORATORY"]["servicePlans"][0]
@@ -130,8 +132,8 @@ def test_onboarding_applies_every_step_and_reapplying_creates_no_duplicate(m365,
                                 licenses=["FLOW_FREE", {"sku": "TEAMS_EXPLORATORY",
                                                         "disabled_plans": [teams["servicePlanName"]]}])
     assert plan.problems == []
-    assert list(plan.steps["action"]) == ["create user", "assign role", "assign licenses",
-                                          "add to group", "add to group"]
+    assert list(plan.steps["action"]) == ["create user", "set manager", "assign role",
+                                          "assign licenses", "add to group", "add to group"]
     result = plan.apply()
     assert result.ok, result
     assert set(result.steps["status"]) == {"done"}
@@ -145,6 +147,7 @@ def test_onboarding_applies_every_step_and_reapplying_creates_no_duplicate(m365,
     wanted_groups = set(groups_of(m365, tid).set_index("display_name").loc[names, "id"])
     assert wanted_groups <= raw.group_ids(result.user_id)
     assert len(raw.role_ids(result.user_id)) == 1
+    assert raw.json("GET", f"users/{result.user_id}/manager")["id"] == boss["id"]
     listed = m365.users(tid).set_index("user_principal_name").loc[upn_of(user)]
     assert "Power Automate" in listed["licenses"] or listed["licenses"]     # store refreshed
 
@@ -156,7 +159,7 @@ def test_onboarding_applies_every_step_and_reapplying_creates_no_duplicate(m365,
     assert list(entries["action"]) == ["onboard", "onboard"]
     assert list(entries["outcome"]) == ["done", "done"]
     assert entries.iloc[1]["actor"] == ADMIN.name and entries.iloc[1]["role"] == "admin"
-    assert [s["status"] for s in entries.iloc[1]["detail"]["steps"]] == ["done"] * 5
+    assert [s["status"] for s in entries.iloc[1]["detail"]["steps"]] == ["done"] * 6
 
 
 def test_license_without_usage_location_is_a_problem_and_nothing_is_written(m365, tid, raw):
@@ -287,8 +290,10 @@ def test_edit_changes_only_what_differs(m365, tid, raw):
     first, second = plain_groups(m365, tid, 2)
     upn, uid = onboarded(m365, tid, user={"job_title": "Engineer"}, licenses=["FLOW_FREE"],
                          groups=[first], roles=["User Administrator"])
+    boss = m365.users(tid).iloc[3]
     plan = m365.plan_edit(tid, upn, changes={"job_title": "Engineer", "department": "Finance",
-                                             "mobile_phone": "+31 6 1234 5678"},
+                                             "mobile_phone": "+31 6 1234 5678",
+                                             "manager": boss["user_principal_name"]},
                           add_licenses=["TEAMS_EXPLORATORY"], remove_licenses=["FLOW_FREE"],
                           add_groups=[second], remove_groups=[first],
                           add_roles=["Helpdesk Administrator"], remove_roles=["User Administrator"])
@@ -297,7 +302,8 @@ def test_edit_changes_only_what_differs(m365, tid, raw):
     assert steps.loc["update properties", "target"] == "department, mobilePhone"    # not jobTitle
     assert "QA -> Finance" in steps.loc["update properties", "detail"]
     assert "add " in steps.loc["change licenses", "detail"] and "remove " in steps.loc["change licenses", "detail"]
-    assert {"assign role", "remove role", "add to group", "remove from group"} <= set(plan.steps["action"])
+    assert {"set manager", "assign role", "remove role", "add to group",
+            "remove from group"} <= set(plan.steps["action"])
     result = plan.apply()
     assert result.ok and set(result.steps["status"]) == {"done"}, result
     after = raw.user(uid)
@@ -308,7 +314,9 @@ def test_edit_changes_only_what_differs(m365, tid, raw):
     assert ids[second] in raw.group_ids(uid) and ids[first] not in raw.group_ids(uid)
     assert m365.users(tid).set_index("id").loc[uid, "department"] == "Finance"   # store refreshed
 
-    same = m365.plan_edit(tid, uid, changes={"department": "Finance"}, add_groups=[second])
+    assert raw.json("GET", f"users/{uid}/manager")["id"] == boss["id"]
+    same = m365.plan_edit(tid, uid, changes={"department": "Finance", "manager": boss["id"]},
+                          add_groups=[second])
     assert [p.field for p in same.problems] == ["changes"]
     assert same.problems[0].message.startswith("nothing to change")
     assert "already a member" in same.problems[0].message
