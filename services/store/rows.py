@@ -73,19 +73,17 @@ def user_row(obj: dict) -> dict:
     tenant and user ids) and `sku_ids`/`license_sources` summarise them; without them the stored
     licenses stay as they are.
     """
-    row = {"id": obj["id"]}
-    for prop, column in USER_PROPS.items():
-        if prop in obj:
-            row[column] = obj[prop]
+    row = {column: obj[prop] for prop, column in USER_PROPS.items() if prop in obj}
+    row["id"] = obj["id"]
     if "businessPhones" in obj:
         # Joined text, not JSON: listings show it as is (phone numbers hold no ";").
-        row["business_phones"] = "; ".join(obj["businessPhones"] or [])
+        row["business_phones"] = "; ".join(obj["businessPhones"] or ())
     if "createdDateTime" in obj:
         row["created"] = graph_time(obj["createdDateTime"])
     if "assignedLicenses" in obj or "licenseAssignmentStates" in obj:
-        entries = license_entries(obj.get("assignedLicenses") or [], obj.get("licenseAssignmentStates"))
+        entries = license_entries(obj.get("assignedLicenses"), obj.get("licenseAssignmentStates"))
         row["_licenses"] = entries
-        row["sku_ids"] = ";".join(e["sku_id"] for e in entries)
+        row["sku_ids"] = ";".join([e["sku_id"] for e in entries])
         row["license_sources"] = sources_code(entries)
     return row
 
@@ -96,37 +94,40 @@ def sign_in_times(obj: dict) -> tuple[str | None, str | None]:
             graph_time(activity.get("lastNonInteractiveSignInDateTime")))
 
 
-def license_entries(assigned: list, states: list | None) -> list[dict]:
+def license_entries(assigned: list | None, states: list | None) -> list[dict]:
     """One entry per SKU the user holds (sorted by SKU id): direct or from which groups.
 
     `assignedLicenses` says which SKUs consume a seat; `licenseAssignmentStates` says where each
     comes from (`assignedByGroup` null = direct). Without states every license counts as direct.
+    Runs for every user of every tenant, hence the plain lists: [direct, groups, plans, state, error].
     """
-    out: dict[str, dict] = {}
+    if not assigned:
+        return []
+    found: dict[str, list] = {}
     for lic in assigned:
-        sku = (lic.get("skuId") or "").lower()
+        sku = lic.get("skuId")
         if sku:
-            out[sku] = {"sku_id": sku, "direct": states is None, "groups": [],
-                        "disabled_plans": lic.get("disabledPlans") or [], "state": None,
-                        "error": None}
+            plans = lic.get("disabledPlans")
+            found[sku.lower()] = [states is None, None, _dumps(plans) if plans else "[]", None, None]
     for state in states or ():
-        entry = out.get((state.get("skuId") or "").lower())
+        entry = found.get((state.get("skuId") or "").lower())
         if entry is None:
             continue      # a state without an assigned license (being removed) holds no seat
         group = state.get("assignedByGroup")
         if group:
-            entry["groups"].append(group.lower())
+            if entry[1] is None:
+                entry[1] = set()
+            entry[1].add(group.lower())
         else:
-            entry["direct"] = True
-        if state.get("state") and entry["state"] in (None, "Active"):
-            entry["state"] = state["state"]
-        if state.get("error") and state["error"] != "None":
-            entry["error"] = state["error"]
-    return [{"sku_id": e["sku_id"], "direct": e["direct"],
-             "assigned_by_group": ";".join(sorted(set(e["groups"]))),
-             "disabled_plans": _dumps(e["disabled_plans"]) if e["disabled_plans"] else "[]",
-             "state": e["state"], "error": e["error"]}
-            for _, e in sorted(out.items())]
+            entry[0] = True
+        value = state.get("state")
+        if value and entry[3] in (None, "Active"):
+            entry[3] = value
+        error = state.get("error")
+        if error and error != "None":
+            entry[4] = error
+    return [{"sku_id": sku, "direct": e[0], "assigned_by_group": ";".join(sorted(e[1])) if e[1] else "",
+             "disabled_plans": e[2], "state": e[3], "error": e[4]} for sku, e in sorted(found.items())]
 
 
 def sources_code(entries: list[dict]) -> str:
