@@ -24,14 +24,19 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/m365dash demo --port 5006
 
-# With M365DASH_TEST_POSTGRES=1 (CI sets it) the store tests also run against a local PostgreSQL.
+# With M365DASH_TEST_POSTGRES=1 (CI sets it) the store, sync and workflow tests run a second
+# time with the store on a local PostgreSQL server.
+POSTGRES_TESTS := tests/services tests/integration/test_sync.py tests/integration/test_workflows.py
 test: $(TEST_STAMP)
 	@bash .ci/ensure-chromium
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	@if [ "$$M365DASH_TEST_POSTGRES" = "1" ]; then \
 	  url=$$(bash .ci/postgres start) || exit 2; \
-	  M365DASH_TEST_POSTGRES_URL=$$url $(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	  echo "== store, sync and workflow tests on PostgreSQL"; \
+	  M365DASH_TEST_BACKEND=postgresql M365DASH_TEST_POSTGRES_URL=$$url \
+	    $(BIN)/python -m pytest -p no:cacheprovider $(POSTGRES_TESTS); rc=$$?; \
 	  bash .ci/postgres stop; exit $$rc; \
-	else $(BIN)/python -m pytest $(PYTEST_ARGS); fi
+	fi
 
 bench: $(TEST_STAMP)
 	@bash .ci/ensure-chromium

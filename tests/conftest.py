@@ -4,6 +4,14 @@ import os
 import pytest
 
 
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get("M365DASH_TEST_BACKEND") == "postgresql":
+        skip = pytest.mark.skip(reason="checks the SQLite default; this pass runs on PostgreSQL")
+        for item in items:
+            if "sqlite_only" in item.keywords:
+                item.add_marker(skip)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path, monkeypatch):
     """Keep every test's config, store and state out of the real home directory."""
@@ -12,34 +20,64 @@ def _isolated_home(tmp_path, monkeypatch):
     yield
 
 
-def _store_params():
-    params = ["sqlite"]
-    if os.environ.get("M365DASH_TEST_POSTGRES_URL"):
-        params.append("postgresql")
-    return params
+
+@pytest.fixture(scope="session", autouse=True)
+def _postgres_backend():
+    """With M365DASH_TEST_BACKEND=postgresql, every config loaded in this test process stores into
+    its own fresh PostgreSQL database instead of SQLite (`make test` runs the store, sync and
+    workflow tests this way when M365DASH_TEST_POSTGRES=1, as CI does)."""
+    if os.environ.get("M365DASH_TEST_BACKEND") != "postgresql":
+        yield
+        return
+    import dataclasses
+    import uuid
+
+    import sqlalchemy as sa
+
+    from services import config as config_module
+
+    base = os.environ["M365DASH_TEST_POSTGRES_URL"]
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    databases: dict[str, str] = {}
+    original = config_module.parse_config
+
+    def parse_into_postgres(data, cfg_path):
+        cfg = original(data, cfg_path)
+        key = str(cfg_path)
+        if key not in databases:
+            name = f"t_{uuid.uuid4().hex[:16]}"
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+            databases[key] = base.rsplit("/", 1)[0] + "/" + name
+        return dataclasses.replace(cfg, store_url=databases[key])
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(config_module, "parse_config", parse_into_postgres)
+    yield
+    patch.undo()
+    with admin.connect() as conn:
+        for url in databases.values():
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
+    admin.dispose()
 
 
-@pytest.fixture(params=_store_params())
-def store_url(request, tmp_path):
-    """A fresh, empty store URL: SQLite always, and PostgreSQL when `make test` started one.
-
-    Tests that take this fixture run once per backend (M365DASH_TEST_POSTGRES=1 in CI).
-    """
-    if request.param == "sqlite":
+@pytest.fixture
+def store_url(tmp_path):
+    """A fresh, empty store URL: SQLite, or a new PostgreSQL database in the PostgreSQL pass."""
+    if os.environ.get("M365DASH_TEST_BACKEND") != "postgresql":
         yield f"sqlite:///{tmp_path / 'store.db'}"
         return
     import uuid
 
     import sqlalchemy as sa
     base = os.environ["M365DASH_TEST_POSTGRES_URL"]
-    schema_db = f"t_{uuid.uuid4().hex[:12]}"
+    name = f"t_{uuid.uuid4().hex[:16]}"
     admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{schema_db}"'))
-    url = base.rsplit("/", 1)[0] + "/" + schema_db
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     try:
-        yield url
+        yield base.rsplit("/", 1)[0] + "/" + name
     finally:
         with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{schema_db}" WITH (FORCE)'))
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()

@@ -22,6 +22,7 @@ partner_tenant_id = "partner"
 """
 
 
+@pytest.mark.sqlite_only
 def test_config_reads_secret_from_environment(write_config, monkeypatch):
     monkeypatch.setenv("TEST_M365_SECRET", "value-from-env")
     cfg = load_config(write_config(GOOD))
@@ -70,6 +71,7 @@ def test_config_rejects_plain_http_graph_url(write_config):
     assert info.value.key == "graph.graph_url"
 
 
+@pytest.mark.sqlite_only
 def test_config_lists_explicit_tenants_and_default_lookup(write_config, monkeypatch):
     path = write_config('[graph]\nclient_id = "a"\nclient_secret = "file:secret.txt"\n'
                         '[store]\nurl = "sqlite:///x.db"\n'
