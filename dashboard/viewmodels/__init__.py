@@ -1,0 +1,15 @@
+"""View models: one `param.Parameterized` class per page or form, no widgets, no server needed."""
+from .activity import ActivityViewModel
+from .base import Alert, PageViewModel, PlanViewModel
+from .bulk import BulkViewModel
+from .licenses import LicensesViewModel
+from .navigation import PAGES, SIDEBAR, Navigation
+from .offboard import OffboardViewModel
+from .tenants import TenantsViewModel
+from .user_details import UserDetailsViewModel
+from .user_form import UserFormViewModel
+from .users import UsersViewModel
+
+__all__ = ["ActivityViewModel", "Alert", "BulkViewModel", "LicensesViewModel", "Navigation",
+           "OffboardViewModel", "PAGES", "PageViewModel", "PlanViewModel", "SIDEBAR",
+           "TenantsViewModel", "UserDetailsViewModel", "UserFormViewModel", "UsersViewModel"]

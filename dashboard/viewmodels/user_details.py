@@ -1,0 +1,96 @@
+"""User details: summary, licenses with their source, groups (Teams, apps), roles from the store;
+devices and recent sign-ins read live from Graph (the store does not keep them)."""
+from __future__ import annotations
+
+import pandas as pd
+import param
+
+from .base import PageViewModel, error_text
+
+SUMMARY_FIELDS = ["display_name", "user_principal_name", "tenant_name", "account_enabled",
+                  "given_name", "surname", "job_title", "department", "office_location",
+                  "usage_location", "mail", "mobile_phone", "business_phones", "created",
+                  "last_sign_in", "id"]
+LICENSE_COLUMNS = ["product_name", "sku_part_number", "source"]
+GROUP_COLUMNS = ["display_name", "kind", "is_team", "apps"]
+ROLE_COLUMNS = ["display_name", "directory_scope_id"]
+DEVICE_COLUMNS = ["deviceName", "operatingSystem", "osVersion", "complianceState", "lastSyncDateTime"]
+SIGN_IN_COLUMNS = ["createdDateTime", "appDisplayName", "ipAddress", "location", "status"]
+
+
+def license_source(row) -> str:
+    """'direct', 'group X' or both, for one user_licenses() row."""
+    parts = ["direct"] if bool(row.get("assigned_directly")) else []
+    groups = str(row.get("assigned_by_group_name") or "")
+    parts += [f"group {g}" for g in groups.split("; ") if g]
+    return ", ".join(parts) or "unknown"
+
+
+def _sign_in_row(item: dict) -> dict:
+    loc = item.get("location") or {}
+    status = item.get("status") or {}
+    code = status.get("errorCode", 0)
+    return {"createdDateTime": item.get("createdDateTime"),
+            "appDisplayName": item.get("appDisplayName"), "ipAddress": item.get("ipAddress"),
+            "location": ", ".join(p for p in (loc.get("city"), loc.get("countryOrRegion")) if p),
+            "status": "success" if not code else f"failed ({code}: {status.get('failureReason')})"}
+
+
+class UserDetailsViewModel(PageViewModel):
+    """State of the user details page for one tenant and user."""
+
+    tenant = param.String(default="", doc="Tenant id of the user shown.")
+    user = param.String(default="", doc="Object id (or user principal name) of the user shown.")
+    summary = param.Dict(default={}, doc="The user's stored properties (SUMMARY_FIELDS).")
+    licenses = param.DataFrame(default=pd.DataFrame(columns=LICENSE_COLUMNS), doc="Licenses the "
+                               "user holds, each with its source: direct or the group giving it.")
+    groups = param.DataFrame(default=pd.DataFrame(columns=GROUP_COLUMNS), doc="Groups the user "
+                             "is a direct member of, whether each is a Team, and its apps.")
+    roles = param.DataFrame(default=pd.DataFrame(columns=ROLE_COLUMNS), doc="Directory roles "
+                            "assigned to the user.")
+    devices = param.DataFrame(default=pd.DataFrame(columns=DEVICE_COLUMNS), doc="Intune managed "
+                              "devices of the user, read live.")
+    sign_ins = param.DataFrame(default=pd.DataFrame(columns=SIGN_IN_COLUMNS), doc="The user's "
+                               "recent sign-ins (newest first), read live.")
+
+    def load(self, tenant: str | None = None, user: str | None = None, live: bool = True) -> bool:
+        """Read the user from the store (and, with `live`, devices and sign-ins from Graph)."""
+        if tenant is not None:
+            self.tenant = tenant
+        if user is not None:
+            self.user = user
+        self.clear_alerts()
+        try:
+            row = self.m365.resolve_user(self.tenant, self.user)
+        except (ValueError, KeyError) as exc:
+            self.summary = {}
+            self.alert("danger", f"User not found: {error_text(exc)}")
+            return False
+        self.tenant, self.user = str(row["tenant_id"]), str(row["id"])
+        self.summary = {k: row.get(k) for k in SUMMARY_FIELDS}
+        held = self.m365.user_licenses(self.tenant)
+        held = held[held["user_id"] == self.user].copy()
+        held["source"] = [license_source(r) for r in held.to_dict("records")]
+        self.licenses = held[LICENSE_COLUMNS].astype(object).reset_index(drop=True)
+        groups = self.m365.user_groups(self.tenant, self.user)
+        self.groups = groups[GROUP_COLUMNS].reset_index(drop=True)
+        self.roles = self.m365.user_roles(self.tenant, self.user)[ROLE_COLUMNS]
+        if live:
+            self.load_live()
+        return True
+
+    def load_live(self) -> None:
+        """Devices and the last sign-ins; a Graph failure is an alert naming what is missing."""
+        client = self.m365.graph.tenant(self.tenant)
+        try:
+            items = client.get(f"users/{self.user}/managedDevices").get("value", [])
+            self.devices = pd.DataFrame([{c: d.get(c) for c in DEVICE_COLUMNS} for d in items],
+                                        columns=DEVICE_COLUMNS)
+        except Exception as exc:  # noqa: BLE001 - the page still shows everything else
+            self.alert("warning", f"Devices could not be read: {error_text(exc)}")
+        try:
+            items = client.get("auditLogs/signIns", params={
+                "$filter": f"userId eq '{self.user}'", "$top": "20"}).get("value", [])
+            self.sign_ins = pd.DataFrame([_sign_in_row(i) for i in items], columns=SIGN_IN_COLUMNS)
+        except Exception as exc:  # noqa: BLE001 - sign-in logs need Entra ID P1; say so, go on
+            self.alert("warning", f"Recent sign-ins could not be read: {error_text(exc)}")

@@ -1,0 +1,319 @@
+"""The Create User / Edit User wizard: tabs User Details, Roles & Licenses, Groups.
+
+Nothing on a tab is written until its Save (or Create) button, and every button first shows the
+plan's steps for confirmation (`PlanViewModel`). Creating a user turns the wizard into an edit of
+that user, so its Roles & Licenses and Groups tabs save through `plan_edit`. The tenant cannot
+change once the user exists.
+"""
+from __future__ import annotations
+
+import pandas as pd
+import param
+
+from .base import PlanViewModel
+from .form_options import (GROUP_OPTION_COLUMNS, LICENSE_OPTION_COLUMNS, ROLE_OPTION_COLUMNS,
+                           group_options, license_options, role_options)
+from .users import tenant_choices
+
+TABS = {"details": "User Details", "access": "Roles & Licenses", "groups": "Groups"}
+# Fields of the User Details tab that plan_edit compares with the user's current values.
+EDITABLE = ["given_name", "surname", "display_name", "usage_location", "job_title", "department",
+            "office_location", "business_phone", "mobile_phone"]
+
+
+class UserFormViewModel(PlanViewModel):
+    """State, validation and actions of the Create User and Edit User pages."""
+
+    mode = param.Selector(default="create", objects=["create", "edit"], doc="create: a new user "
+                          "(until it is created); edit: an existing user, tenant locked.")
+    tab = param.Selector(default="details", objects=list(TABS), doc="The open tab (a key of TABS).")
+    tenant = param.Selector(default="", objects={"": ""}, check_on_set=False,
+                            doc="Tenant id the user belongs to; locked once the user exists.")
+    user_id = param.String(default="", doc="Object id of the user being edited or just created.")
+    given_name = param.String(default="", doc="First name.")
+    surname = param.String(default="", doc="Last name.")
+    display_name = param.String(default="", doc="Display name; follows first and last name until "
+                                                "typed over.")
+    username = param.String(default="", doc="The part of the user principal name before the @.")
+    domain = param.Selector(default="", objects=[""], check_on_set=False,
+                            doc="A verified domain of the tenant (after the @).")
+    generate_password = param.Boolean(default=True, doc="Generate a strong password (shown once "
+                                                        "after creation) instead of typing one.")
+    password = param.String(default="", doc="A typed password, used when not generating one.")
+    force_change_password = param.Boolean(default=True, doc="Make the user choose a new password "
+                                                            "at the next sign-in.")
+    usage_location = param.String(default="", doc="Two-letter country (ISO 3166-1) where the user "
+                                                  "works; licenses need it.")
+    job_title = param.String(default="", doc="Job title.")
+    department = param.String(default="", doc="Department.")
+    office_location = param.String(default="", doc="Office.")
+    business_phone = param.String(default="", doc="Business phone.")
+    mobile_phone = param.String(default="", doc="Mobile phone.")
+    manager = param.String(default="", doc="The manager's user principal name (optional).")
+    license_options = param.DataFrame(default=pd.DataFrame(columns=LICENSE_OPTION_COLUMNS),
+                                      doc="Every SKU of the tenant with seats used / purchased / "
+                                          "left, whether it can be picked and why not.")
+    licenses = param.List(default=[], item_type=str, doc="SKU part numbers the user should hold "
+                                                         "directly.")
+    role_options = param.DataFrame(default=pd.DataFrame(columns=ROLE_OPTION_COLUMNS),
+                                   doc="Directory roles of the tenant.")
+    roles = param.List(default=[], item_type=str, doc="Role definition ids the user should hold.")
+    group_options = param.DataFrame(default=pd.DataFrame(columns=GROUP_OPTION_COLUMNS),
+                                    doc="Groups of the tenant: Team or not, apps, whether Graph "
+                                        "can change its members and why not.")
+    groups = param.List(default=[], item_type=str, doc="Group ids the user should be a member of.")
+    generated_password = param.String(default="", doc="The password generated at creation; shown "
+                                                      "once, cleared when the wizard closes.")
+    closed = param.Event(doc="Fires when the wizard is done or cancelled (the app goes back to "
+                             "All Users).")
+    saved = param.Event(doc="Fires after an apply changed the user (the app refreshes its rows).")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._auto_display = ""
+        self._current: dict = {"fields": {}, "licenses": [], "roles": [], "groups": [], "upn": ""}
+
+    # ---- opening -------------------------------------------------------------------------------
+
+    def start_create(self, tenant: str = "") -> None:
+        """A blank Create User form, for `tenant` or the first tenant."""
+        self.discard()
+        self.clear_alerts()
+        choices = tenant_choices(self.m365.tenants())
+        choices.pop("All tenants", None)
+        self.param.tenant.objects = choices
+        blank = {name: p.default for name, p in self.param.objects("existing").items()
+                 if name not in ("name", "m365", "mode", "tenant", "alerts", "closed", "saved")
+                 and not p.constant and not p.readonly}
+        self.param.update(**blank)
+        self._auto_display = ""
+        self._current = {"fields": {}, "licenses": [], "roles": [], "groups": [], "upn": ""}
+        self.mode = "create"
+        self.tenant = tenant if tenant in choices.values() else next(iter(choices.values()), "")
+        self.load_options()
+
+    def start_edit(self, tenant: str, user: str) -> None:
+        """The Edit User form for an existing user; the tenant is locked."""
+        self.start_create(tenant)
+        self.mode = "edit"
+        self._load_user(user)
+
+    def _load_user(self, user: str) -> None:
+        row = self.m365.resolve_user(self.tenant, user)
+        self.user_id = str(row["id"])
+        upn = str(row["user_principal_name"])
+        fields = {name: ("" if pd.isna(row.get(name)) else str(row.get(name)))
+                  for name in EDITABLE if name != "business_phone"}
+        phones = row.get("business_phones")
+        fields["business_phone"] = "" if pd.isna(phones) else str(phones).split("; ")[0]
+        held = self.m365.user_licenses(self.tenant)
+        held = held[(held["user_id"] == self.user_id) & held["assigned_directly"].fillna(False)]
+        self._current = {
+            "fields": fields, "upn": upn,
+            "licenses": sorted(held["sku_part_number"].astype(str)),
+            "roles": sorted(self.m365.user_roles(self.tenant, self.user_id)["role_definition_id"].astype(str)),
+            "groups": sorted(self.m365.user_groups(self.tenant, self.user_id)["id"].astype(str)),
+        }
+        username, _, domain = upn.partition("@")
+        self._auto_display = fields["display_name"]
+        self.param.update(**fields, username=username, domain=domain,
+                          licenses=list(self._current["licenses"]),
+                          roles=list(self._current["roles"]), groups=list(self._current["groups"]))
+        self.load_options()
+
+    @param.depends("tenant", watch=True)
+    def _tenant_changed(self) -> None:
+        if not self.tenant_locked():
+            self.param.update(licenses=[], roles=[], groups=[])
+            self.load_options()
+
+    def load_options(self) -> None:
+        """Domains, SKUs with seats, roles and groups of the tenant, from the store."""
+        if not self.tenant:
+            return
+        domains = list(self.m365.domains(self.tenant)["domain"].astype(str))
+        self.param.domain.objects = domains or [""]
+        if self.domain not in domains:
+            self.domain = domains[0] if domains else ""
+        held = {}
+        if self.user_id:
+            ul = self.m365.user_licenses(self.tenant)
+            held = {r["sku_part_number"]: r for r in ul[ul["user_id"] == self.user_id].to_dict("records")}
+        self.license_options = license_options(self.m365.licenses(self.tenant), held)
+        self.role_options = role_options(self.m365.role_definitions(self.tenant))
+        self.group_options = group_options(self.m365.groups(self.tenant), set(self._current["groups"]))
+
+    # ---- derived state ---------------------------------------------------------------------------
+
+    @param.depends("given_name", "surname", watch=True)
+    def _derive_display_name(self) -> None:
+        auto = " ".join(p for p in (self.given_name.strip(), self.surname.strip()) if p)
+        if not self.display_name.strip() or self.display_name == self._auto_display:
+            self.display_name = auto
+        self._auto_display = auto
+
+    def tenant_locked(self) -> bool:
+        return self.mode == "edit" or bool(self.user_id)
+
+    def tab_enabled(self, tab: str) -> bool:
+        """Roles & Licenses and Groups need the user to exist (Create User and Continue)."""
+        return tab == "details" or bool(self.user_id)
+
+    @property
+    def user_principal_name(self) -> str:
+        return f"{self.username.strip()}@{self.domain}" if self.username.strip() and self.domain else ""
+
+    @param.depends("given_name", "surname", "display_name", "username", "domain", "tenant",
+                   "generate_password", "password", "usage_location", "licenses", "busy", "user_id")
+    def details_blockers(self) -> list[str]:
+        """Why the User Details buttons are disabled (empty: they are enabled)."""
+        out = []
+        if self.busy:
+            out.append("a change is being applied")
+        if not self.may("edit" if self.user_id else "onboard"):
+            out.append("your role may not " + ("edit users" if self.user_id else "create users"))
+        if not self.tenant:
+            out.append("choose a tenant")
+        if not (self.display_name.strip() or (self.given_name.strip() and self.surname.strip())):
+            out.append("enter a first and last name (or a display name)")
+        if not self.username.strip():
+            out.append("enter a username")
+        if not self.domain:
+            out.append("choose a domain")
+        if not self.user_id and not self.generate_password and not self.password:
+            out.append("type a password or let one be generated")
+        return out
+
+    def access_changes(self) -> dict[str, list[str]]:
+        cur = self._current
+        return {"add_licenses": sorted(set(self.licenses) - set(cur["licenses"])),
+                "remove_licenses": sorted(set(cur["licenses"]) - set(self.licenses)),
+                "add_roles": sorted(set(self.roles) - set(cur["roles"])),
+                "remove_roles": sorted(set(cur["roles"]) - set(self.roles))}
+
+    def group_changes(self) -> dict[str, list[str]]:
+        cur = set(self._current["groups"])
+        return {"add_groups": sorted(set(self.groups) - cur),
+                "remove_groups": sorted(cur - set(self.groups))}
+
+    def detail_changes(self) -> dict[str, str]:
+        """Edited fields that differ from the user's current values (edit mode)."""
+        changes = {k: getattr(self, k).strip() for k in EDITABLE
+                   if getattr(self, k).strip() != self._current["fields"].get(k, "")}
+        if self.user_principal_name and self.user_principal_name.lower() != self._current["upn"].lower():
+            changes["user_principal_name"] = self.user_principal_name
+        if self.manager.strip():
+            changes["manager"] = self.manager.strip()
+        return changes
+
+    @param.depends("licenses", "roles", "groups", "busy")
+    def save_blockers(self) -> list[str]:
+        out = ["a change is being applied"] if self.busy else []
+        if not self.user_id:
+            out.append("create the user first (Create User and Continue)")
+        elif not self.may("edit"):
+            out.append("your role may not edit users")
+        return out
+
+    def license_pick_problem(self, sku_part_number: str) -> str | None:
+        """Why a SKU cannot be picked (no seats left, suspended), else None."""
+        rows = self.license_options[self.license_options["sku_part_number"] == sku_part_number]
+        if rows.empty:
+            return f"{sku_part_number} is not a SKU of this tenant"
+        row = rows.iloc[0]
+        return None if bool(row["selectable"]) else f"{row['product_name']}: {row['note']}"
+
+    def pick_licenses(self, part_numbers: list[str]) -> None:
+        """Set the wanted licenses; a SKU that cannot be picked is left out and said why."""
+        kept = []
+        for sku in part_numbers:
+            why = self.license_pick_problem(sku) if sku not in self._current["licenses"] else None
+            if why:
+                self.alert("warning", f"Cannot pick {why}")
+            else:
+                kept.append(sku)
+        self.licenses = kept
+
+    def pick_groups(self, ids: list[str]) -> None:
+        """Set the wanted groups; a group Graph cannot change keeps its current membership."""
+        opts = self.group_options.set_index("id")
+        kept = []
+        for gid in ids:
+            if gid in opts.index and not bool(opts.loc[gid, "selectable"]) and gid not in self._current["groups"]:
+                self.alert("warning", f"Cannot pick {opts.loc[gid, 'display_name']}: {opts.loc[gid, 'note']}")
+            else:
+                kept.append(gid)
+        locked = [g for g in self._current["groups"] if g in opts.index and not bool(opts.loc[g, "selectable"])]
+        self.groups = sorted(set(kept) | set(locked))
+
+    # ---- actions -------------------------------------------------------------------------------
+
+    def submit_details(self, then: str = "close") -> bool:
+        """Create User (or save the details) and Close / Continue: shows the plan first."""
+        blockers = self.details_blockers()
+        if blockers:
+            self.alert("warning", "Cannot continue: " + "; ".join(blockers))
+            return False
+        if not self.user_id:
+            user = {k: getattr(self, k).strip() for k in EDITABLE + ["username", "manager"]}
+            user = {k: v for k, v in user.items() if v}
+            user.update(domain=self.domain, force_change_password=self.force_change_password)
+            if not self.generate_password:
+                user["password"] = self.password
+            plan = self.m365.plan_onboarding(self.tenant, user=user)
+            title = f"Create {self.user_principal_name}"
+        else:
+            changes = self.detail_changes()
+            if not changes:
+                return self._after_save(None, then, "details")
+            plan = self.m365.plan_edit(self.tenant, self.user_id, changes=changes)
+            title = f"Save details of {self._current['upn']}"
+        return self.propose(plan, title, lambda r: self._after_save(r, then, "details"))
+
+    def save_access(self, then: str = "close") -> bool:
+        """Roles & Licenses: Save and Close / Save and Continue (plan first)."""
+        if self.save_blockers():
+            self.alert("warning", "Cannot save: " + "; ".join(self.save_blockers()))
+            return False
+        changes = self.access_changes()
+        if not any(changes.values()):
+            return self._after_save(None, then, "access")
+        plan = self.m365.plan_edit(self.tenant, self.user_id, **changes)
+        return self.propose(plan, f"Save roles and licenses of {self._current['upn'] or self.user_principal_name}",
+                            lambda r: self._after_save(r, then, "access"))
+
+    def save_groups(self) -> bool:
+        """Groups: Save and Close (plan first)."""
+        if self.save_blockers():
+            self.alert("warning", "Cannot save: " + "; ".join(self.save_blockers()))
+            return False
+        changes = self.group_changes()
+        if not any(changes.values()):
+            return self._after_save(None, "close", "groups")
+        plan = self.m365.plan_edit(self.tenant, self.user_id, **changes)
+        return self.propose(plan, f"Save groups of {self._current['upn'] or self.user_principal_name}",
+                            lambda r: self._after_save(r, "close", "groups"))
+
+    def cancel(self) -> None:
+        """Close without applying anything still on the form."""
+        self.discard()
+        self.generated_password = ""
+        self.closed = True
+
+    def _after_save(self, result, then: str, tab: str) -> bool:
+        if result is not None:
+            if result.user_id and not self.user_id:
+                self.user_id = str(result.user_id)
+            if getattr(result, "password", None):
+                self.generated_password = result.password
+            self.saved = True
+            if self.user_id:
+                self._load_user(self.user_id)
+            if not result.ok:
+                return False
+        if then == "continue":
+            order = list(TABS)
+            self.tab = order[min(order.index(tab) + 1, len(order) - 1)]
+        else:
+            self.closed = True
+        return True
