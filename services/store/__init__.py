@@ -20,7 +20,7 @@ from . import schema as S
 from .rows import utc_now
 from .schema import create_schema
 from .snapshot import Change, GroupChange, TenantSnapshot
-from .write import record_failure, write_snapshot
+from .write import prepare, record_failure, write_snapshot
 
 __all__ = ["Store", "SyncState", "TenantSnapshot", "Change", "GroupChange", "create_schema"]
 
@@ -63,8 +63,9 @@ class Store:
         prove that a failure at that point leaves the previous snapshot intact.
         """
         now = now or utc_now()
+        prepared = prepare(self.engine.dialect, snapshot)      # outside the write lock
         with self._writing(), self.engine.begin() as conn:
-            write_snapshot(conn, snapshot, now)
+            write_snapshot(conn, snapshot, now, prepared)
             if before_commit is not None:
                 before_commit(conn)
 

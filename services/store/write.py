@@ -26,27 +26,34 @@ def _chunks(items: list, size: int = CHUNK) -> Iterator[list]:
 
 
 def _insert(conn: Connection, table: sa.Table, rows: list[dict]) -> None:
-    """Insert rows; a key a row lacks is NULL, keys starting "_" are ignored.
+    """Insert rows; a key a row lacks is NULL, keys starting "_" are ignored."""
+    _run(conn, insert_statements(conn.dialect, table, rows))
 
-    The statement is compiled by SQLAlchemy for the connection's dialect and handed to the
-    driver directly: Core's per-value bind processing doubled the cost of writing 100k users,
-    and these tables hold only strings, integers and booleans, which every driver adapts itself.
-    With positional placeholders (SQLite) many rows go in one multi-row VALUES statement: the
-    sqlite3 module releases the GIL around every statement step, and with sync threads busy
-    parsing JSON each re-acquisition waited up to a switch interval, one row at a time.
+
+def _run(conn: Connection, statements: list[tuple[str, object]]) -> None:
+    for sql, params in statements:
+        conn.exec_driver_sql(sql, params)
+
+
+def insert_statements(dialect, table: sa.Table, rows: list[dict]) -> list[tuple[str, object]]:
+    """The driver-level statements that insert `rows`, built without touching the database.
+
+    The statement is compiled by SQLAlchemy for the dialect and handed to the driver directly:
+    Core's per-value bind processing doubled the cost of writing 100k users, and these tables
+    hold only strings, integers and booleans, which every driver adapts itself. With positional
+    placeholders (SQLite) many rows go in one multi-row VALUES statement: the sqlite3 module
+    releases the GIL around every statement step, and with sync threads busy parsing JSON each
+    re-acquisition waited up to a switch interval, one row at a time.
     """
     if not rows:
-        return
-    keys, compiled, sql = _compiled_insert(conn.dialect, table)
+        return []
+    keys, compiled, (head, group) = _compiled_insert(dialect, table)
     if not compiled.positional:
-        conn.exec_driver_sql(str(compiled), [{k: row.get(k) for k in keys} for row in rows])
-        return
+        return [(str(compiled), [{k: row.get(k) for k in keys} for row in rows])]
     order = compiled.positiontup
     per = max(1, MAX_PARAMS // len(order))
-    head, group = sql
-    for part in _chunks(rows, per):
-        flat = [row.get(k) for row in part for k in order]
-        conn.exec_driver_sql(head + ", ".join([group] * len(part)), tuple(flat))
+    return [(head + ", ".join([group] * len(part)), tuple([row.get(k) for row in part for k in order]))
+            for part in _chunks(rows, per)]
 
 
 MAX_PARAMS = 30000     # bind parameters per statement (SQLite allows 32766 since 3.32)
@@ -67,11 +74,6 @@ def _delete_ids(conn: Connection, table: sa.Table, tenant_id: str, column, ids: 
         conn.execute(table.delete().where(table.c.tenant_id == tenant_id, column.in_(part)))
 
 
-def _replace(conn: Connection, table: sa.Table, tenant_id: str, rows: list[dict]) -> None:
-    conn.execute(table.delete().where(table.c.tenant_id == tenant_id))
-    _insert(conn, table, rows)
-
-
 def _stored(conn: Connection, table: sa.Table, tenant_id: str, ids: list[str]) -> dict[str, dict]:
     out = {}
     for part in _chunks(ids):
@@ -82,42 +84,67 @@ def _stored(conn: Connection, table: sa.Table, tenant_id: str, ids: list[str]) -
     return out
 
 
-def write_snapshot(conn: Connection, snap: TenantSnapshot, now: str) -> None:
-    """Apply `snap` inside the caller's transaction `conn`."""
+def prepare(dialect, snap: TenantSnapshot) -> dict[sa.Table, list]:
+    """Insert statements for every resource the snapshot replaces whole (full reads).
+
+    Built before the store's write lock is taken: on SQLite writers queue one at a time, and the
+    Python work of a 1,000-user tenant kept the others waiting while sync threads competed for
+    the GIL. Inside the lock only database work remains.
+    """
     tid = snap.tenant_id
-    if snap.domains is not None:
-        _replace(conn, S.domains, tid, snap.domains)
-    if snap.skus is not None:
-        _replace(conn, S.skus, tid, snap.skus)
-    if snap.role_definitions is not None:
-        _replace(conn, S.role_definitions, tid, snap.role_definitions)
-    if snap.role_assignments is not None:
-        _replace(conn, S.role_assignments, tid, snap.role_assignments)
-    if snap.users is not None:
-        _write_users(conn, tid, snap.users, snap.sign_ins)
+    out: dict[sa.Table, list] = {}
+    for table, rows in ((S.domains, snap.domains), (S.skus, snap.skus),
+                        (S.role_definitions, snap.role_definitions),
+                        (S.role_assignments, snap.role_assignments)):
+        if rows is not None:
+            out[table] = insert_statements(dialect, table, rows)
+    if snap.users is not None and snap.users.full:
+        licenses = []
+        for row in snap.users.rows:       # staged rows are ours: complete them in place
+            row["tenant_id"] = tid
+            if snap.sign_ins is not None:
+                row["last_sign_in"], row["last_non_interactive_sign_in"] = \
+                    snap.sign_ins.get(row["id"], (None, None))
+            uid = row["id"]
+            for e in row.get("_licenses", ()):
+                licenses.append({"tenant_id": tid, "user_id": uid, **e})
+        out[S.users] = insert_statements(dialect, S.users, snap.users.rows)
+        out[S.user_licenses] = insert_statements(dialect, S.user_licenses, licenses)
+    if snap.groups is not None and snap.groups.full:
+        rows = []
+        for r in snap.groups.rows:
+            row = R.derive_group({**r, "tenant_id": tid})
+            row["member_ids"], row["other_members"] = R.member_lists(snap.groups.members.get(r["id"], {}))
+            rows.append(row)
+        out[S.groups] = insert_statements(dialect, S.groups, rows)
+    if snap.apps is not None and snap.apps_full:
+        out[S.group_apps] = insert_statements(
+            dialect, S.group_apps, [row for rows in snap.apps.values() for row in rows])
+    return out
+
+
+def write_snapshot(conn: Connection, snap: TenantSnapshot, now: str, prepared=None) -> None:
+    """Apply `snap` inside the caller's transaction `conn` (`prepared`: from `prepare()`)."""
+    tid = snap.tenant_id
+    if prepared is None:
+        prepared = prepare(conn.dialect, snap)
+    for table, statements in prepared.items():
+        conn.execute(table.delete().where(table.c.tenant_id == tid))
+        _run(conn, statements)
+    if snap.users is not None and not snap.users.full:
+        _write_users(conn, tid, snap.users)
     if snap.sign_ins is not None and (snap.users is None or not snap.users.full):
         _update_sign_ins(conn, tid, snap.sign_ins)
-    if snap.groups is not None:
+    if snap.groups is not None and not snap.groups.full:
         _write_groups(conn, tid, snap.groups)
-    if snap.apps is not None:
-        _write_apps(conn, tid, snap.apps, snap.apps_full)
+    if snap.apps is not None and not snap.apps_full:
+        _write_apps(conn, tid, snap.apps)
     _write_state(conn, snap, now)
     _write_tenant(conn, snap, now)
 
 
-def _write_users(conn: Connection, tid: str, change: Change, sign_ins) -> None:
-    if change.full:
-        licenses = []
-        for row in change.rows:       # staged rows are ours: complete them in place
-            row["tenant_id"] = tid
-            if sign_ins is not None:
-                row["last_sign_in"], row["last_non_interactive_sign_in"] = \
-                    sign_ins.get(row["id"], (None, None))
-            licenses.extend({"tenant_id": tid, "user_id": row["id"], **e}
-                            for e in row.get("_licenses", ()))
-        _replace(conn, S.users, tid, change.rows)
-        _replace(conn, S.user_licenses, tid, licenses)
-        return
+def _write_users(conn: Connection, tid: str, change: Change) -> None:
+    """Lay a delta over the stored users (full reads are written from `prepare()`)."""
     changed = [r["id"] for r in change.rows]
     stored = _stored(conn, S.users, tid, changed)
     rows, licenses, relicensed = [], [], list(change.removed)
@@ -158,14 +185,7 @@ def _update_sign_ins(conn: Connection, tid: str, sign_ins: dict) -> None:
 
 
 def _write_groups(conn: Connection, tid: str, change: GroupChange) -> None:
-    if change.full:
-        rows = []
-        for r in change.rows:
-            row = R.derive_group({**r, "tenant_id": tid})
-            row["member_ids"], row["other_members"] = R.member_lists(change.members.get(r["id"], {}))
-            rows.append(row)
-        _replace(conn, S.groups, tid, rows)
-        return
+    """Lay a delta over the stored groups and their member lists."""
     changed = [r["id"] for r in change.rows]
     stored = _stored(conn, S.groups, tid, changed)
     members = {gid: R.parse_members(row) for gid, row in stored.items()}
@@ -184,11 +204,9 @@ def _write_groups(conn: Connection, tid: str, change: GroupChange) -> None:
         _delete_ids(conn, S.group_apps, tid, S.group_apps.c.group_id, change.removed)
 
 
-def _write_apps(conn: Connection, tid: str, apps: dict[str, list[dict]], full: bool) -> None:
-    if full:
-        conn.execute(S.group_apps.delete().where(S.group_apps.c.tenant_id == tid))
-    else:
-        _delete_ids(conn, S.group_apps, tid, S.group_apps.c.group_id, list(apps))
+def _write_apps(conn: Connection, tid: str, apps: dict[str, list[dict]]) -> None:
+    """Replace the app assignments of some groups (all of them come from `prepare()`)."""
+    _delete_ids(conn, S.group_apps, tid, S.group_apps.c.group_id, list(apps))
     _insert(conn, S.group_apps, [row for rows in apps.values() for row in rows])
 
 
