@@ -121,6 +121,7 @@ def test_create_schema_adds_missing_columns_to_an_older_store(tmp_path):
     create_schema(engine)   # idempotent
 
 
+@pytest.mark.sqlite_only
 def test_sqlite_store_uses_wal(tmp_path):
     s = Store(f"sqlite:///{tmp_path / 'wal.db'}")
     with s.engine.connect() as conn:

@@ -107,6 +107,7 @@ def test_only_admins_switch_sync(m365, store_url):
 
 
 @pytest.mark.sqlite_only
+@pytest.mark.sqlite_only
 def test_connect_accepts_a_config_path_and_creates_the_store_folder(tmp_path):
     store_path = tmp_path / "deep" / "folder" / "store.db"
     cfg = tmp_path / "m365dash.toml"
