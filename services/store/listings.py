@@ -135,10 +135,7 @@ def users(conn: Connection, scope: Iterable[str] | None = None,
         _product(parts, t, s) for s in v.split(";") if s)))
     df["license_sources"] = _decode(tenant, df["license_sources"],
                                     lambda t, v: _sources_text(parts, groups, t, v))
-    names = tenant_names(conn)
-    df["tenant_name"] = tenant.rename_categories([names.get(t, t) for t in tenant.categories]) \
-        if len(set(names.get(t, t) for t in tenant.categories)) == len(tenant.categories) \
-        else pd.Categorical([names.get(t, t) for t in df["tenant_id"]])
+    df["tenant_name"] = _tenant_names(tenant, tenant_names(conn))
     df = df[USERS + USERS_EXTRA]
     return apply_dtypes(df, {
         "tenant_id": "category", "tenant_name": "category", "account_enabled": "boolean",
@@ -199,29 +196,38 @@ def licenses(conn: Connection, scope: Iterable[str] | None = None) -> pd.DataFra
 
 def user_licenses(conn: Connection, scope: Iterable[str] | None = None) -> pd.DataFrame:
     ul, u = S.user_licenses, S.users
+    stored = ["tenant_id", "user_id", "user_principal_name", "sku_id", "assigned_directly",
+              "assigned_by_group", "state", "error"]
     stmt = (sa.select(ul.c.tenant_id, ul.c.user_id, u.c.user_principal_name, ul.c.sku_id,
                       ul.c.direct, ul.c.assigned_by_group, ul.c.state, ul.c.error)
             .join(u, (u.c.tenant_id == ul.c.tenant_id) & (u.c.id == ul.c.user_id))
             .where(tenant_filter(ul, scope))
             .order_by(ul.c.tenant_id, u.c.user_principal_name, ul.c.sku_id))
+    df = frame(raw_rows(conn, stmt), stored)
     parts = _part_numbers(conn, scope)
     groups = _group_names(conn, scope)
-    names = tenant_names(conn)
-    rows = []
-    for r in conn.execute(stmt):
-        key = (r.tenant_id, r.sku_id)
-        gids = [g for g in (r.assigned_by_group or "").split(";") if g]
-        rows.append({"tenant_id": r.tenant_id, "user_id": r.user_id,
-                     "user_principal_name": r.user_principal_name, "sku_id": r.sku_id,
-                     "sku_part_number": parts.get(key) or sku_names.part_number(r.sku_id),
-                     "product_name": _product(parts, r.tenant_id, r.sku_id),
-                     "assigned_directly": r.direct, "assigned_by_group": "; ".join(gids),
-                     "assigned_by_group_name": "; ".join(groups.get((r.tenant_id, g), g) for g in gids),
-                     "state": r.state, "error": r.error, "tenant_name": names.get(r.tenant_id)})
-    df = frame(rows, USER_LICENSES + USER_LICENSES_EXTRA)
+    tenant = pd.Categorical(df["tenant_id"])
+    df["tenant_id"] = tenant
+    df["sku_part_number"] = _decode(tenant, df["sku_id"], lambda t, v: parts.get((t, v))
+                                    or sku_names.part_number(v) or "")
+    df["product_name"] = _decode(tenant, df["sku_id"], lambda t, v: _product(parts, t, v))
+    df["assigned_by_group_name"] = _decode(tenant, df["assigned_by_group"], lambda t, v: "; ".join(
+        groups.get((t, g), g) for g in v.split(";") if g))
+    df["assigned_by_group"] = _decode(tenant, df["assigned_by_group"], lambda t, v: v.replace(";", "; "))
+    df["tenant_name"] = _tenant_names(tenant, tenant_names(conn))
+    df = df[USER_LICENSES + USER_LICENSES_EXTRA]
     return apply_dtypes(df, {"tenant_id": "category", "sku_part_number": "category",
                              "product_name": "category", "assigned_directly": "boolean",
                              "tenant_name": "category"})
+
+
+def _tenant_names(tenant: pd.Categorical, names: dict[str, str]) -> pd.Categorical:
+    """tenant_name as a categorical aligned with the tenant_id codes (no per-row lookups)."""
+    labels = [names.get(t, t) for t in tenant.categories]
+    if len(set(labels)) == len(labels):
+        return tenant.rename_categories(labels)
+    return pd.Categorical(np.array(labels, dtype=object)[tenant.codes]) if len(tenant) else \
+        pd.Categorical([])
 
 
 # ---- groups and roles --------------------------------------------------------------------------
