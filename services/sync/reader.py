@@ -1,24 +1,26 @@
 """Reading one tenant from Graph into a `TenantSnapshot` (nothing is written here).
 
 Request economy, since a sync spans hundreds of tenants:
-- organization, domains, subscribedSkus, role definitions, role assignments and the first page
-  of every delta: one `$batch`;
+- everything is read in `$batch` rounds (`rounds.read_all`): the first carries organization,
+  domains, subscribedSkus, role definitions and assignments and the first page of every delta;
+  later rounds carry the next pages and the app assignments of groups, 20 items a request;
 - users and groups: `delta` queries, so later syncs fetch only what changed (an expired token,
   410, falls back to a full read of that resource alone);
 - last sign-in (`signInActivity`, not available through delta, `$top` at most 500): read in full
   with every full user read and otherwise at most every SIGN_IN_MAX_AGE;
-- app role assignments of groups (not tracked by groups/delta): `$batch`ed 20 groups a call,
-  for every group on full reads or every APPS_MAX_AGE, else for new groups only.
+- app role assignments of groups (not tracked by groups/delta): for every group on full reads
+  or every APPS_MAX_AGE, else for new groups only.
 """
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta, timezone
 
-from ..errors import BadRequest, Gone, GraphError, NotFound, PermissionDeniedByGraph
+from ..errors import BadRequest, Gone, NotFound, PermissionDeniedByGraph
 from ..graph import TenantGraph
 from ..store import Change, GroupChange, Store, SyncState, TenantSnapshot
 from ..store import rows as R
+from .rounds import Stream, read_all, relative
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,8 @@ CORE = {
     "role_assignments": "/roleManagement/directory/roleAssignments"
                         "?$select=id,roleDefinitionId,principalId,directoryScopeId",
 }
+FULL = {"users": f"/users/delta?$select={R.USER_SELECT}",
+        "groups": f"/groups/delta?$select={R.GROUP_SELECT}"}
 APP_SELECT = "id,resourceId,resourceDisplayName,appRoleId"
 SIGN_INS = f"/users?$select=id,signInActivity&$top={SIGN_IN_PAGE}"
 
@@ -50,30 +54,27 @@ def _parse(ts: str | None) -> datetime | None:
 
 
 class TenantReader:
-    """Stages everything one sync of `client`'s tenant needs; `read()` returns the snapshot.
-
-    The first `$batch` asks for everything at once: the core resources, the users and groups
-    deltas (their stored links made relative, or the start of a full read) and, when due, the
-    sign-in activity. An incremental sync of a quiet tenant is therefore one HTTP request; pages
-    beyond the first are followed outside the batch.
-    """
+    """Stages everything one sync of `client`'s tenant needs; `read()` returns the snapshot."""
 
     def __init__(self, client: TenantGraph, store: Store, *, full: bool = False,
                  now: datetime | None = None):
         self.client = client
         self.tid = client.tenant_id
         self.store = store
-        self.full = full
         self.now = now or datetime.now(timezone.utc)
         self.state: dict[str, SyncState] = {} if full else store.sync_state(self.tid)
         self.snap = TenantSnapshot(self.tid)
+        self.streams: dict[str, Stream] = {}
+        self.full_read: dict[str, bool] = {}          # users/groups: read in full?
+        self.apps: list[Stream] = []
+        self.apps_full = False
 
     def read(self) -> TenantSnapshot:
-        first = self._first_round()
-        self._core(first)
-        self._users(first["users"])
-        self._sign_ins(first.get("sign_ins"))
-        self._groups(first["groups"])
+        read_all(self.client, self._first_round())
+        self._core()
+        self.snap.users = self._change("users", R.user_row, Change)
+        self._sign_ins()
+        self.snap.groups = self._change("groups", R.group_row, GroupChange)
         self._apps()
         return self.snap
 
@@ -88,52 +89,63 @@ class TenantReader:
         last = _parse(state.full_at) if state else None
         return last is None or self.now - last >= max_age
 
-    def _relative_delta_link(self, resource: str) -> str | None:
-        """The stored delta link as a `$batch` URL, or None when there is none we can follow."""
-        state = self.state.get(resource)
-        link = state.delta_link if state else None
-        base = self.client.base
-        # A link minted by another Graph endpoint (the config moved) cannot be followed here.
-        if not link or not link.startswith(base + "/"):
-            return None
-        return link[len(base):]
+    def _stream(self, name: str, url: str, headers=None, on_done=None) -> Stream:
+        stream = self.streams[name] = Stream(name, url, headers, on_done=on_done)
+        return stream
 
-    def _items(self, body: dict, headers: dict | None = None) -> tuple[list[dict], str | None]:
-        """A first page's items plus the pages after it, and the final delta link if any."""
-        items = list(body.get("value", []))
-        link = body.get("@odata.nextLink")
-        if not link:
-            return items, body.get("@odata.deltaLink")
-        pager = self.client.pages(link, headers=headers)
-        items.extend(pager)
-        return items, pager.delta_link
+    # ---- what to read ------------------------------------------------------------------------
 
-    def _error(self, answer, name: str) -> GraphError | None:
-        return answer.error(tenant_id=self.tid, method="GET", url=name)
+    def _first_round(self) -> list[Stream]:
+        out = [self._stream(name, url) for name, url in CORE.items()]
+        for name in ("users", "groups"):
+            state = self.state.get(name)
+            link = relative(self.client, state.delta_link) if state and state.delta_link else None
+            # A link minted by another Graph endpoint (the config moved) cannot be followed.
+            self.full_read[name] = link is None
+            out.append(self._stream(name, link or FULL[name], PREFER, self._delta_done))
+        if self.full_read["users"] or self._due("sign_ins", SIGN_IN_MAX_AGE):
+            out.append(self._stream("sign_ins", SIGN_INS))
+        return out
 
-    # ---- the first round: one $batch -----------------------------------------------------------
+    def _delta_done(self, stream: Stream):
+        """An expired delta token (410) restarts that resource alone in full; groups read
+        in full (or new ones) then get their app assignments read."""
+        name = stream.name
+        if isinstance(stream.error, Gone) and not self.full_read[name]:
+            # Graph keeps delta tokens for days, not forever: start this resource over.
+            self._warn(f"{name}: delta token expired (410); read in full")
+            self.full_read[name] = True
+            again = [self._stream(name, FULL[name], PREFER, self._delta_done)]
+            if name == "users" and "sign_ins" not in self.streams:
+                again.append(self._stream("sign_ins", SIGN_INS))
+            return again
+        if name == "groups" and stream.error is None:
+            return self._app_streams(stream)
+        return None
 
-    def _first_round(self) -> dict:
-        requests = [{"id": name, "method": "GET", "url": url} for name, url in CORE.items()]
-        self.users_link = self._relative_delta_link("users")
-        self.groups_link = self._relative_delta_link("groups")
-        requests.append({"id": "users", "method": "GET", "headers": PREFER,
-                         "url": self.users_link or f"/users/delta?$select={R.USER_SELECT}"})
-        requests.append({"id": "groups", "method": "GET", "headers": PREFER,
-                         "url": self.groups_link or f"/groups/delta?$select={R.GROUP_SELECT}"})
-        if self.users_link is None or self._due("sign_ins", SIGN_IN_MAX_AGE):
-            requests.append({"id": "sign_ins", "method": "GET", "url": SIGN_INS})
-        return {r["id"]: answer for r, answer in zip(requests, self.client.batch(requests))}
+    def _app_streams(self, groups: Stream) -> list[Stream]:
+        seen = {g["id"] for g in groups.items if "@removed" not in g and g.get("id")}
+        gone = {g["id"] for g in groups.items if "@removed" in g}
+        if self.full_read["groups"] or self._due("apps", APPS_MAX_AGE):
+            ids = seen if self.full_read["groups"] else (set(self.store.group_ids(self.tid)) | seen) - gone
+            self.apps_full = True
+        else:
+            # Only new groups: app assignments are not part of the groups delta (a property or
+            # member change says nothing about them), so existing groups wait for APPS_MAX_AGE.
+            ids = seen - set(self.store.group_ids(self.tid))
+        self.apps = [Stream(f"apps:{gid}", f"/groups/{gid}/appRoleAssignments?$select={APP_SELECT}",
+                            key=gid) for gid in sorted(ids)]
+        return self.apps
 
     # ---- organization, domains, SKUs, roles ---------------------------------------------------
 
-    def _core(self, first: dict) -> None:
+    def _core(self) -> None:
         values: dict[str, list[dict] | None] = {}
-        for name, url in CORE.items():
-            answer = first[name]
-            err = self._error(answer, url.split("?")[0])
+        for name in CORE:
+            stream = self.streams[name]
+            err = stream.error
             if err is None:
-                values[name] = self._items(answer.body or {})[0]
+                values[name] = stream.items
             elif name != "organization" and err.status in UNAVAILABLE:
                 self._warn(f"{name} not read ({err.status} {err.code}): {err.graph_message}")
                 values[name] = None
@@ -163,38 +175,15 @@ class TenantReader:
 
     # ---- users and groups: delta ---------------------------------------------------------------
 
-    def _users(self, answer) -> None:
-        self.snap.users = self._delta_or_full(answer, "users", self.users_link, R.user_row, Change,
-                                              f"users/delta?$select={R.USER_SELECT}")
-
-    def _groups(self, answer) -> None:
-        self.snap.groups = self._delta_or_full(answer, "groups", self.groups_link, R.group_row,
-                                               GroupChange, f"groups/delta?$select={R.GROUP_SELECT}")
-
-    def _delta_or_full(self, answer, name: str, link: str | None, convert, kind, full_path: str):
-        if link is not None:
-            try:
-                err = self._error(answer, f"{name}/delta")
-                if err is not None:
-                    raise err
-                return self._delta(answer.body or {}, convert, kind(full=False))
-            except Gone:
-                # The token expired (Graph keeps them for days, not forever): read this
-                # resource in full; the others keep their deltas.
-                self._warn(f"{name}: delta token expired (410); read in full")
-            pager = self.client.pages(full_path, headers=PREFER)
-            first = {"value": list(pager), "@odata.deltaLink": pager.delta_link}
-            return self._delta(first, convert, kind(full=True))
-        err = self._error(answer, f"{name}/delta")
-        if err is not None:
-            raise err
-        return self._delta(answer.body or {}, convert, kind(full=True))
-
-    def _delta(self, body: dict, convert, change: Change) -> Change:
-        items, delta_link = self._items(body, PREFER)
+    def _change(self, name: str, convert, kind) -> Change:
+        stream = self.streams[name]
+        if stream.error is not None:
+            raise stream.error
+        change = kind(full=self.full_read[name])
         by_id: dict[str, dict] = {}
         removed: dict[str, None] = {}
-        for obj in items:
+        groups = isinstance(change, GroupChange)
+        for obj in stream.items:
             self.snap.objects += 1
             oid = obj.get("id")
             if not oid:
@@ -207,11 +196,11 @@ class TenantReader:
             row = convert(obj)
             # The same object can come on several pages (big member lists): merge them.
             by_id[oid] = {**by_id[oid], **row} if oid in by_id else row
-            if isinstance(change, GroupChange):
+            if groups:
                 self._members(change, oid, obj.get("members@delta"))
         change.rows = list(by_id.values())
         change.removed = [] if change.full else list(removed)
-        change.delta_link = delta_link
+        change.delta_link = stream.delta_link
         return change
 
     @staticmethod
@@ -234,57 +223,31 @@ class TenantReader:
 
     # ---- last sign-in --------------------------------------------------------------------------
 
-    def _sign_ins(self, answer) -> None:
-        if answer is None:
-            if not self.snap.users.full:
-                return                    # not due, and the users were read incrementally
-            try:
-                items = list(self.client.pages(SIGN_INS))
-            except (PermissionDeniedByGraph, BadRequest) as exc:
-                return self._no_sign_ins(exc)
-        else:
-            err = self._error(answer, "users?$select=signInActivity")
-            if isinstance(err, (PermissionDeniedByGraph, BadRequest)):
-                return self._no_sign_ins(err)
-            if err is not None:
-                raise err
-            items = self._items(answer.body or {})[0]
+    def _sign_ins(self) -> None:
+        stream = self.streams.get("sign_ins")
+        if stream is None:
+            return                        # not due, and the users were read incrementally
+        err = stream.error
+        if isinstance(err, (PermissionDeniedByGraph, BadRequest)):
+            # Needs Entra ID P1 and AuditLog.Read.All; tenants without them sync without it.
+            log.info("tenant %s: no signInActivity (%s %s)", self.tid, err.status, err.code)
+            self.snap.has_sign_in_activity = False
+            self.snap.sign_ins = {}
+            return
+        if err is not None:
+            raise err
         self.snap.has_sign_in_activity = True
-        self.snap.sign_ins = {obj["id"]: R.sign_in_times(obj) for obj in items if obj.get("id")}
-
-    def _no_sign_ins(self, exc: GraphError) -> None:
-        # Needs Entra ID P1 and AuditLog.Read.All; tenants without them sync without it.
-        log.info("tenant %s: no signInActivity (%s %s)", self.tid, exc.status, exc.code)
-        self.snap.has_sign_in_activity = False
-        self.snap.sign_ins = {}
+        self.snap.sign_ins = {obj["id"]: R.sign_in_times(obj) for obj in stream.items if obj.get("id")}
 
     # ---- app role assignments of groups --------------------------------------------------------
 
     def _apps(self) -> None:
-        groups = self.snap.groups
-        if groups.full or self._due("apps", APPS_MAX_AGE):
-            current = {r["id"] for r in groups.rows}
-            if not groups.full:
-                current |= set(self.store.group_ids(self.tid))
-                current -= set(groups.removed)
-            ids, full = sorted(current), True
-        else:
-            # Only new groups: app assignments are not part of the groups delta (a property or
-            # member change says nothing about them), so existing groups wait for APPS_MAX_AGE.
-            known = set(self.store.group_ids(self.tid))
-            ids, full = sorted(r["id"] for r in groups.rows if r["id"] not in known), False
-        if not ids and not full:
-            return
-        requests = [{"id": str(i), "method": "GET",
-                     "url": f"/groups/{gid}/appRoleAssignments?$select={APP_SELECT}"}
-                    for i, gid in enumerate(ids)]
         apps: dict[str, list[dict]] = {}
-        for gid, answer in zip(ids, self.client.batch(requests) if requests else []):
-            err = self._error(answer, "groups/appRoleAssignments")
+        for stream in self.apps:
+            gid, err = stream.key, stream.error
             if err is None:
-                items = self._items(answer.body or {})[0]
-                self.snap.objects += len(items)
-                apps[gid] = [R.app_row(self.tid, gid, a) for a in items]
+                self.snap.objects += len(stream.items)
+                apps[gid] = [R.app_row(self.tid, gid, a) for a in stream.items]
             elif isinstance(err, NotFound):
                 apps[gid] = []          # deleted since the groups delta was read
             elif err.status in UNAVAILABLE:
@@ -292,11 +255,9 @@ class TenantReader:
                 return
             else:
                 raise err
-        self.snap.apps, self.snap.apps_full = apps, full
+        if apps or self.apps_full:
+            self.snap.apps, self.snap.apps_full = apps, self.apps_full
 
 
 def read_tenant(client: TenantGraph, store: Store, *, full: bool = False) -> TenantSnapshot:
     return TenantReader(client, store, full=full).read()
-
-
-__all__ = ["TenantReader", "read_tenant", "GraphError"]

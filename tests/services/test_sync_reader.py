@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import responses
@@ -36,6 +36,7 @@ class FakeTenant:
         self.sign_in = True
         self.expired = set()      # resources whose delta tokens answer 410
         self.deny = False
+        self.page = None          # page size of users and users/delta (None: one page)
 
     def _user(self, uid, i):
         return {"id": uid, "userPrincipalName": f"user{i}@{self.tid}.example", "displayName": f"User {i}",
@@ -124,8 +125,18 @@ class FakeGraph:
         if tenant.deny:
             raise Answer(403, graph_error("Authorization_RequestDenied", "Insufficient privileges"))
         if path.endswith("/delta"):
-            return 200, tenant.delta(path.split("/")[0], query)
-        return 200, {"value": tenant.collection(path, query)}
+            body = tenant.delta(path.split("/")[0], query)
+        else:
+            body = {"value": tenant.collection(path, query)}
+        if tenant.page and path in ("users", "users/delta"):
+            start = int(query.get("$skiptoken", ["0"])[0])
+            items = body["value"]
+            body["value"] = items[start:start + tenant.page]
+            if start + tenant.page < len(items):
+                rest = {k: v[0] for k, v in query.items() if k != "$skiptoken"}
+                rest["$skiptoken"] = str(start + tenant.page)
+                body = {"value": body["value"], "@odata.nextLink": f"{GRAPH}/{path}?{urlencode(rest)}"}
+        return 200, body
 
     def _get(self, request):
         try:
@@ -192,6 +203,19 @@ def test_first_sync_is_full_then_incremental_with_far_fewer_requests(setup):
     with store.engine.connect() as conn:
         groups = L.groups(conn, ["t1"])
     assert groups.iloc[0]["members"] == 2 and groups.iloc[0]["apps"] == "Salesforce"
+
+
+def test_pages_of_different_collections_share_batch_rounds(setup):
+    fake, syncer, store = setup(("t1",))
+    tenant = fake.tenants["t1"]
+    for i in range(3, 5):
+        tenant.users[f"t1-u{i}"] = tenant._user(f"t1-u{i}", i)
+    tenant.page = 2          # 5 users: 3 pages of users/delta and 3 of sign-in activity
+    result = syncer.run(progress=False).results[0]
+    # Round 1: core + first pages; round 2: second pages + the group's apps; round 3: last pages.
+    assert result.ok and result.requests == 3
+    assert len(users(store, "t1")) == 5 and users(store, "t1")["last_sign_in"].notna().all()
+    assert store.sync_state("t1")["users"].delta_link.endswith("$deltatoken=0")
 
 
 def test_expired_delta_token_falls_back_to_full_for_that_resource_only(setup):
