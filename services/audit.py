@@ -21,7 +21,7 @@ from .db import metadata
 log = logging.getLogger(__name__)
 
 COLUMNS = ["time", "actor", "role", "tenant_id", "user", "action", "outcome", "detail"]
-OUTCOMES = ("done", "partial", "failed", "denied")     # what apply() and role checks record
+OUTCOMES = ("started", "done", "partial", "failed", "denied")  # "started": the apply never finished
 
 audit_table = sa.Table(
     "audit_log", metadata,
@@ -80,17 +80,43 @@ def _secret_key(key: Any) -> bool:
 
 def record(engine: Engine, *, actor: str, role: str, action: str, outcome: str,
            tenant_id: str = "", user: str = "", detail: dict | None = None,
-           time: datetime | None = None) -> None:
-    """Append one audit entry. `detail` is scrubbed of secrets before it is stored."""
+           time: datetime | None = None) -> int:
+    """Append one audit entry and return its id. `detail` is scrubbed of secrets first."""
     ensure_tables(engine)
     text = json.dumps(scrub(detail or {}), default=str, sort_keys=True)
     row = {"time": time or datetime.now(timezone.utc), "actor": actor, "role": role,
            "tenant_id": tenant_id or "", "user": user or "", "action": action,
            "outcome": outcome, "detail": text}
     with engine.begin() as conn:
-        conn.execute(audit_table.insert().values(**row))
+        entry_id = conn.execute(audit_table.insert().values(**row)).inserted_primary_key[0]
     log.info("audit: %s (%s) %s %s in %s: %s", actor, role, action, user or "-", tenant_id or "-",
              outcome)
+    return entry_id
+
+
+def finish(engine: Engine, entry_id: int, *, outcome: str, detail: dict | None = None) -> None:
+    """Complete a "started" entry with the outcome and the per-step detail of its apply."""
+    text = json.dumps(scrub(detail or {}), default=str, sort_keys=True)
+    with engine.begin() as conn:
+        conn.execute(audit_table.update().where(audit_table.c.id == entry_id)
+                     .values(outcome=outcome, detail=text))
+    log.info("audit: entry %s finished: %s", entry_id, outcome)
+
+
+def interrupted_onboarding(engine: Engine, tenant_id: str, upn: str) -> str | None:
+    """The user id created by an onboarding of `upn` that never finished (its process died
+    after creating the user), so a new plan can take over that user instead of refusing it."""
+    ensure_tables(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(audit_table.c.detail).where(
+            audit_table.c.tenant_id == tenant_id, audit_table.c.action == "onboard",
+            audit_table.c.outcome == "started", sa.func.lower(audit_table.c.user) == upn.lower())
+            .order_by(audit_table.c.id.desc())).all()
+    for (text,) in rows:
+        user_id = json.loads(text or "{}").get("user_id")
+        if user_id:
+            return user_id
+    return None
 
 
 def read(engine: Engine, *, tenant_id: str | None = None, user: str | None = None,

@@ -70,11 +70,15 @@ class WorkflowsMixin:
                            actor=actor, outcome=outcome, since=since, until=until, limit=limit)
 
     def audit(self, *, action: str, outcome: str, tenant_id: str = "", user: str = "",
-              detail: dict | None = None) -> None:
+              detail: dict | None = None) -> int:
         """Write one audit entry as the current actor (secrets are scrubbed from `detail`)."""
-        _audit.record(self.store.engine, actor=self.actor.name, role=self.actor.role,
+        return _audit.record(self.store.engine, actor=self.actor.name, role=self.actor.role,
                       action=action, outcome=outcome, tenant_id=tenant_id or "", user=user or "",
                       detail=detail)
+
+    def audit_finish(self, entry_id: int, *, outcome: str, detail: dict | None = None) -> None:
+        """Give a "started" audit entry its final outcome and detail."""
+        _audit.finish(self.store.engine, entry_id, outcome=outcome, detail=detail)
 
     def require_role(self, permission: str, *, action: str | None = None, tenant_id: str = "",
                      user: str = "", detail: dict | None = None) -> None:

@@ -7,6 +7,7 @@ does only what is missing: it finds the user it created instead of creating anot
 """
 from __future__ import annotations
 
+from .. import audit as _audit
 from ..errors import GraphError
 from ..passwords import check_password
 from . import steps as S
@@ -76,7 +77,7 @@ def plan_onboarding(m365, tenant, user: dict | None = None, licenses=None, group
         if issue:
             problems.append(Problem(*issue))
         else:
-            _check_free(client, upn, problems)
+            _check_free(m365, plan, client, upn, problems)
     problems.extend(property_problems(user))
     if typed is not None:
         message = check_password(str(typed), upn.split("@", 1)[0])
@@ -120,10 +121,17 @@ def plan_onboarding(m365, tenant, user: dict | None = None, licenses=None, group
     return plan
 
 
-def _check_free(client, upn: str, problems: list[Problem]) -> None:
-    """The UPN and mail nickname must not belong to anyone yet (checked live)."""
+def _check_free(m365, plan: Plan, client, upn: str, problems: list[Problem]) -> None:
+    """The UPN and mail nickname must not belong to anyone yet (checked live), unless the user
+    is the one an interrupted onboarding of this same UPN created."""
     try:
-        if user_exists(client, upn):
+        existing = user_exists(client, upn)
+        if existing and existing == _audit.interrupted_onboarding(m365.store.engine, plan.tenant_id, upn):
+            plan.user_id = existing
+            plan.warnings.append(Problem("username", f"{upn} was created by an onboarding that was "
+                                                     "interrupted; this plan completes it"))
+            return
+        if existing:
             problems.append(Problem("username", f"{upn} is already taken in this tenant; pick "
                                                 "another user name"))
             return

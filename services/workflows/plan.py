@@ -218,15 +218,27 @@ class Plan:
             raise
         if self.problems:
             raise PlanHasProblems(self.kind, self.problems)
+        # Written before the first write, so a process killed mid-apply leaves the plan it was
+        # running in the audit log; the entry written at the end says how it went.
+        entry_id = m365.audit(action=self.kind, outcome="started", tenant_id=self.tenant_id or "",
+                              user=self.user, detail={"parameters": self.parameters,
+                                                      "steps": self.steps.to_dict("records")})
         ctx = ApplyContext(m365.graph.tenant(self.tenant_id), self, user_id=self.user_id)
         outcomes: dict[int, Outcome] = {}
         if self._before_apply:
             self._before_apply(ctx)
         pending = list(self._steps)
+        started_detail = {"parameters": self.parameters, "steps": self.steps.to_dict("records")}
         while pending:
             step = pending.pop(0)
             if step.request is None:
                 outcomes[step.number] = self._run_one(ctx, step, outcomes)
+                if ctx.user_id and ctx.user_id != self.user_id:
+                    # The user exists now: remember it here and in the audit entry, so a re-apply
+                    # (or a new plan after a crash) takes it over instead of creating another.
+                    self.user_id = ctx.user_id
+                    m365.audit_finish(entry_id, outcome="started",
+                                      detail={**started_detail, "user_id": ctx.user_id})
                 continue
             group = [step]
             while pending and pending[0].request is not None:
@@ -237,7 +249,7 @@ class Plan:
         rows = [{"step": s.number, "action": s.action, "target": s.target,
                  "status": outcomes[s.number].status, "error": outcomes[s.number].error}
                 for s in self._steps]
-        audit_error = self._audit(rows)
+        audit_error = self._audit(rows, entry_id)
         self._refresh_store()
         password = ctx.password if self._reveal_password else None
         return Result(self.kind, self.tenant_id, self.user, ctx.user_id, rows, password, audit_error)
@@ -295,7 +307,7 @@ class Plan:
             results[step.number] = step.accept(ctx, answer)
         return results
 
-    def _audit(self, rows: list[dict]) -> str | None:
+    def _audit(self, rows: list[dict], entry_id: int) -> str | None:
         statuses = {r["status"] for r in rows}
         if FAILED not in statuses:
             outcome = "done"
@@ -308,8 +320,7 @@ class Plan:
                   "steps": [{k: r[k] for k in ("step", "action", "target", "status", "error")}
                             for r in rows]}
         try:
-            self.m365.audit(action=self.kind, outcome=outcome, tenant_id=self.tenant_id,
-                            user=self.user, detail=detail)
+            self.m365.audit_finish(entry_id, outcome=outcome, detail=detail)
         except SQLAlchemyError as exc:
             # The changes are made and the result (maybe a password) must reach the caller:
             # report the lost audit entry instead of raising it away.
