@@ -14,6 +14,8 @@ import pytest
 from services import connect
 from services.emulator import Emulator
 
+from ..helpers import graph_all
+
 pytestmark = pytest.mark.slow
 
 FULL = os.environ.get("M365DASH_FAULT_SCALE") == "full"
@@ -22,15 +24,7 @@ FAULTS = {"throttle_rate": 0.2, "error_rate": 0.05, "latency_ms": 5, "drop_after
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
-def _all(emu, tid, path, **params):
-    out, url = [], f"{emu.graph_url}/{path}"
-    while url:
-        resp = emu.session(tid).get(url, params=params, verify=str(emu.ca_file))
-        resp.raise_for_status()
-        body = resp.json()
-        out += body["value"]
-        url, params = body.get("@odata.nextLink"), None
-    return out
+_all = graph_all
 
 
 def _graph_snapshot(emu, tid):

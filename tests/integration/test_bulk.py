@@ -14,6 +14,8 @@ import sqlalchemy as sa
 from services import Actor, PermissionDenied, connect
 from services.emulator import Emulator
 
+from ..helpers import graph_all
+
 pytestmark = pytest.mark.slow
 
 
@@ -38,15 +40,7 @@ def _get(emu, tid, path, **params):
     return resp.json()
 
 
-def _all(emu, tid, path, **params):
-    out, url = [], f"{emu.graph_url}/{path}"
-    while url:
-        resp = emu.session(tid).get(url, params=params, verify=str(emu.ca_file))
-        resp.raise_for_status()
-        body = resp.json()
-        out += body["value"]
-        url, params = body.get("@odata.nextLink"), None
-    return out
+_all = graph_all
 
 
 @pytest.fixture(scope="module")
