@@ -43,7 +43,9 @@ def gc_paused():
 
     A sync allocates millions of small dicts (parsed JSON, staged rows) that are freed by
     reference counting; the collector's full passes over this growing heap cost a third of a
-    100-tenant sync's CPU and made JSON parsing time erratic. It resumes when the last sync ends.
+    100-tenant sync's CPU and made JSON parsing time erratic. It resumes when the last sync ends;
+    meanwhile `collect_young()` after each tenant frees the few reference cycles (HTTP response
+    objects hold whole bodies in cycles) without walking the old heap.
     """
     global _gc_pauses, _gc_was_enabled
     with _gc_lock:
@@ -58,6 +60,11 @@ def gc_paused():
             _gc_pauses -= 1
             if _gc_pauses == 0 and _gc_was_enabled:
                 gc.enable()
+
+
+def collect_young() -> None:
+    """Collect the two young generations only: cheap, and it frees each tenant's cycles."""
+    gc.collect(1)
 
 
 def failure_reason(exc: BaseException) -> str:
@@ -177,6 +184,7 @@ class Syncer:
             finally:
                 result.requests = client.request_count - before
                 result.seconds = time.monotonic() - started
+        collect_young()
         return result
 
     def _note_failure(self, tenant_id: str, reason: str) -> None:

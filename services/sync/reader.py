@@ -70,13 +70,19 @@ class TenantReader:
         self.apps_full = False
 
     def read(self) -> TenantSnapshot:
-        read_all(self.client, self._first_round())
-        self._core()
-        self.snap.users = self._change("users", R.user_row, Change)
-        self._sign_ins()
-        self.snap.groups = self._change("groups", R.group_row, GroupChange)
-        self._apps()
-        return self.snap
+        try:
+            read_all(self.client, self._first_round())
+            self._core()
+            self.snap.users = self._change("users", R.user_row, Change)
+            self._sign_ins()
+            self.snap.groups = self._change("groups", R.group_row, GroupChange)
+            self._apps()
+            return self.snap
+        finally:
+            # Streams call back into this reader (a reference cycle): drop them, and the parsed
+            # pages with them, now rather than at the next garbage collection.
+            self.streams.clear()
+            self.apps = []
 
     # ---- helpers -----------------------------------------------------------------------------
 
