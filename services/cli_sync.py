@@ -83,7 +83,9 @@ def run_licenses(args) -> int:
             return _usage(str(exc))
     finally:
         m365.close()
-    frame = frame[REPORT_COLUMNS].copy()
+    frame = frame[REPORT_COLUMNS].sort_values(["tenant_name", "sku_part_number"], kind="stable",
+                                              ignore_index=True)
+    frame["utilization"] = frame["utilization"].round(4)
     if frame.empty:
         print("no licenses in the store yet: run `m365dash sync` first", file=sys.stderr)
     if args.format == "csv":
