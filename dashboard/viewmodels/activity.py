@@ -36,7 +36,7 @@ class ActivityViewModel(PlanViewModel):
     outcome = param.String(default="", doc="Only entries with this outcome (done, partial, "
                                            "failed, denied); '' all.")
     search = param.String(default="", doc="Text matched against actor and user.")
-    log = param.DataFrame(default=pd.DataFrame(columns=LOG_COLUMNS), doc="The filtered audit "
+    entries = param.DataFrame(default=pd.DataFrame(columns=LOG_COLUMNS), doc="The filtered audit "
                           "log, newest first.")
     deleted = param.DataFrame(default=pd.DataFrame(columns=DELETED_COLUMNS), doc="Deleted users "
                               "of the tenants in scope, with the days left to restore them.")
@@ -65,7 +65,7 @@ class ActivityViewModel(PlanViewModel):
         self._raw = df
         out = df.assign(tenant=[self._name(t) for t in df["tenant_id"]],
                         detail=[_detail_text(d) for d in df["detail"]])
-        self.log = out[LOG_COLUMNS].reset_index(drop=True)
+        self.entries = out[LOG_COLUMNS].reset_index(drop=True)
 
     def actions(self) -> list[str]:
         return ["", "onboard", "edit", "offboard", "delete", "restore", "bulk_onboard",

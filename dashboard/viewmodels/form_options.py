@@ -66,7 +66,8 @@ def group_options(groups: pd.DataFrame, member_of: set[str]) -> pd.DataFrame:
     rows = []
     for r in groups.to_dict("records"):
         why = group_reason(r)
-        note = why or ("member" if r["id"] in member_of else "")
+        member = r["id"] in member_of
+        note = f"member; {why}" if why and member else (why or ("member" if member else ""))
         rows.append({"display_name": str(r["display_name"]), "kind": str(r["kind"]),
                      "is_team": bool(r.get("is_team")), "apps": str(r.get("apps") or ""),
                      "selectable": not why, "note": note, "id": str(r["id"])})

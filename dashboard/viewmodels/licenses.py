@@ -17,6 +17,11 @@ TENANT_COLUMNS = ["tenant_name", "enabled", "consumed", "utilization", "skus_out
 SKU_USER_COLUMNS = ["tenant_name", "user_principal_name", "product_name", "source"]
 
 
+# SKUs sold by the thousand (free and viral ones: Power Automate Free, Teams Exploratory) would
+# flatten every paid SKU's bar; the charts leave them out and the table still lists them.
+CHART_SEAT_LIMIT = 1000
+
+
 def out_of_seats(df: pd.DataFrame) -> pd.Series:
     """A SKU is out of seats when none is left of what was bought (suspended ones have none)."""
     return (df["available"] <= 0) & ((df["enabled"] > 0) | (df["consumed"] > 0))
@@ -52,14 +57,16 @@ class LicensesViewModel(PageViewModel):
         df = df.copy()
         df["out_of_seats"] = out_of_seats(df)
         self.skus = df[SKU_COLUMNS].astype({"tenant_id": str, "sku_id": str}).reset_index(drop=True)
-        per = (df.groupby("product_name", observed=True)[["enabled", "consumed", "available"]].sum()
+        paid = df[df["enabled"] < CHART_SEAT_LIMIT]
+        per = (paid.groupby("product_name", observed=True)[["enabled", "consumed", "available"]].sum()
                .reset_index())
         per["out_of_seats"] = per["product_name"].map(
-            df.groupby("product_name", observed=True)["out_of_seats"].any()).astype(bool)
+            paid.groupby("product_name", observed=True)["out_of_seats"].any()).astype(bool)
         self.per_sku = per[CHART_COLUMNS].sort_values("product_name", ignore_index=True)
-        ten = (df.groupby("tenant_name", observed=True)
+        ten = (paid.groupby("tenant_name", observed=True)
                .agg(enabled=("enabled", "sum"), consumed=("consumed", "sum"),
                     skus_out_of_seats=("out_of_seats", "sum")).reset_index())
+        ten = ten[ten["enabled"] > 0]
         ten["utilization"] = np.where(ten["enabled"] > 0,
                                       ten["consumed"] / ten["enabled"].where(ten["enabled"] > 0), np.nan)
         self.per_tenant = ten[TENANT_COLUMNS].sort_values("tenant_name", ignore_index=True)

@@ -30,6 +30,13 @@ def tenant_choices(tenants: pd.DataFrame) -> dict[str, str]:
     return out
 
 
+def _display(users: pd.DataFrame) -> pd.DataFrame:
+    """The listing as the table shows it: last sign-in as a date ('never' when there is none)."""
+    out = users.reset_index(drop=True).copy()
+    out["last_sign_in"] = out["last_sign_in"].dt.strftime("%Y-%m-%d").fillna("never").astype(str)
+    return out
+
+
 class UsersViewModel(PageViewModel):
     """State and actions of the All Users page."""
 
@@ -53,14 +60,26 @@ class UsersViewModel(PageViewModel):
         """Re-read users from the store, keeping the filters (after a sync or a write)."""
         self.param.tenant.objects = tenant_choices(self.m365.tenants())
         users = self.m365.users()
-        self._all = users[TABLE_COLUMNS].reset_index(drop=True)
+        self._all = _display(users[TABLE_COLUMNS])
         # One lower-case search key per row, built once, makes each keystroke a single scan.
+        self._rebuild_key()
+        self.total = len(self._all)
+        self._filter()
+
+    def refresh_tenant(self, tenant_id: str) -> None:
+        """Re-read one tenant's users after a write there, keeping every other row as it is."""
+        fresh = _display(self.m365.users(tenant_id)[TABLE_COLUMNS])
+        keep = (self._all["tenant_id"].astype(str) != tenant_id).to_numpy()
+        self._all = pd.concat([self._all[keep], fresh], ignore_index=True)
+        self._rebuild_key()
+        self.total = len(self._all)
+        self._filter()
+
+    def _rebuild_key(self) -> None:
         key = self._all[SEARCHED[0]].astype(str)
         for col in SEARCHED[1:]:
             key = key + "\n" + self._all[col].astype(str).fillna("")
         self._key = key.str.lower()
-        self.total = len(self._all)
-        self._filter()
 
     @param.depends("tenant", "search", "licensed", watch=True)
     def _filter(self) -> None:

@@ -1,0 +1,44 @@
+"""Activity page: the audit log (filter, export) and deleted users with Restore."""
+from __future__ import annotations
+
+import panel as pn
+from panel.viewable import Viewer
+
+from .common import alerts, busy_bar, csv_download, header_filters, plan_panel, table
+
+OUTCOMES = ["", "done", "partial", "failed", "denied", "refused"]
+
+
+class ActivityView(Viewer):
+    def __init__(self, vm, **params):
+        super().__init__(**params)
+        self.vm = vm
+        tenant = pn.widgets.Select.from_param(vm.param.tenant, name="Tenant", width=240)
+        action = pn.widgets.Select(name="Action", options=vm.actions(), width=160)
+        action.link(vm, value="action")
+        outcome = pn.widgets.Select(name="Outcome", options=OUTCOMES, width=120)
+        outcome.link(vm, value="outcome")
+        search = pn.widgets.TextInput(name="Actor or user", width=240)
+        search.param.watch(lambda e: setattr(vm, "search", e.new), "value_input")
+        export = csv_download(vm.export_csv, "audit-log.csv", "Export CSV")
+        self.deleted = table(vm.param.deleted, hidden=["tenant_id", "id"],
+                             buttons={"restore": "<button class='btn btn-sm btn-outline-success'>Restore</button>"},
+                             titles={"tenant": "Tenant", "display_name": "Name",
+                                     "user_principal_name": "Sign-in name", "deleted": "Deleted",
+                                     "days_left": "Days left", "restorable": "Restorable",
+                                     "restore": ""}, css_classes=["m365-deleted"])
+        self.deleted.on_click(lambda e: vm.restore(e.row), column="restore")
+        refresh = pn.widgets.Button(name="Refresh", button_type="light")
+        refresh.on_click(lambda _e: vm.refresh())
+        self._layout = pn.Column(
+            pn.Row(pn.pane.Markdown("## Activity"), pn.layout.HSpacer(), refresh, export),
+            busy_bar(vm), alerts(vm), plan_panel(vm),
+            pn.Row(tenant, action, outcome, search),
+            table(vm.param.entries, remote=True, layout="fit_columns", css_classes=["m365-audit"],
+                  header_filters=header_filters(["actor", "tenant", "user", "action", "outcome"]),
+                  widths={"detail": 420}),
+            pn.pane.Markdown("### Deleted users (restorable for 30 days)"), self.deleted,
+            sizing_mode="stretch_width")
+
+    def __panel__(self):
+        return self._layout

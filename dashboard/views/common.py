@@ -1,0 +1,125 @@
+"""Pieces every page uses: alerts, the busy bar, the plan confirmation panel, table defaults,
+and keeping a table's checkbox selection and a view-model list in step."""
+from __future__ import annotations
+
+from io import StringIO
+from typing import Callable
+
+import pandas as pd
+import panel as pn
+import param
+
+PAGE_SIZE = 50
+
+
+def alerts(vm) -> pn.viewable.Viewable:
+    """The page's alerts, newest last; the Dismiss button clears them."""
+    def render(items):
+        if not items:
+            return pn.Column(height=0, margin=0)
+        dismiss = pn.widgets.Button(name="Dismiss messages", button_type="light", width=160)
+        dismiss.on_click(lambda _e: vm.clear_alerts())
+        return pn.Column(*[pn.pane.Alert(a.text, alert_type=a.kind, sizing_mode="stretch_width",
+                                         css_classes=[f"m365-alert-{a.kind}"]) for a in items[-6:]],
+                         dismiss, sizing_mode="stretch_width")
+    return pn.panel(pn.bind(render, vm.param.alerts), sizing_mode="stretch_width")
+
+
+def busy_bar(vm) -> pn.viewable.Viewable:
+    """A progress bar and status line while a sync or an apply runs."""
+    def render(busy, progress, status):
+        if not busy:
+            return pn.pane.Markdown(status and f"*{status}*", margin=(0, 10))
+        bar = pn.indicators.Progress(value=progress if progress >= 0 else -1, max=100,
+                                     active=progress < 0, bar_color="primary", width=300)
+        return pn.Row(bar, pn.pane.Markdown(status, css_classes=["m365-status"]))
+    return pn.panel(pn.bind(render, vm.param.busy, vm.param.progress, vm.param.status))
+
+
+def table(value, *, remote: bool = False, page_size: int = PAGE_SIZE, hidden=(), **kwargs):
+    """A Tabulator with the dashboard's defaults: paged, sortable, filterable headers.
+
+    `remote=True` keeps the frame on the server and sends one page at a time (large listings).
+    """
+    kwargs.setdefault("sizing_mode", "stretch_width")
+    kwargs.setdefault("disabled", True)
+    kwargs.setdefault("show_index", False)
+    kwargs.setdefault("layout", "fit_data_table")
+    kwargs.setdefault("theme", "bootstrap5")
+    kwargs.setdefault("theme_classes", ["table-sm"])
+    return pn.widgets.Tabulator(value, pagination="remote" if remote else "local",
+                                page_size=page_size, hidden_columns=list(hidden), **kwargs)
+
+
+def header_filters(columns) -> dict:
+    return {c: {"type": "input", "func": "like", "placeholder": "filter"} for c in columns}
+
+
+def plan_panel(vm) -> pn.viewable.Viewable:
+    """The steps of a pending plan with Confirm and Back; nothing is written before Confirm."""
+    confirm = pn.widgets.Button(name="Confirm and apply", button_type="primary",
+                                css_classes=["m365-confirm"], disabled=vm.param.busy)
+    back = pn.widgets.Button(name="Back", button_type="light", css_classes=["m365-back"])
+    confirm.on_click(lambda _e: vm.confirm())
+    back.on_click(lambda _e: vm.discard())
+    steps = table(vm.param.pending_steps, page_size=20, layout="fit_columns")
+
+    def warnings(items):
+        return pn.pane.Alert("\n".join(f"- {w}" for w in items), alert_type="warning") if items \
+            else pn.Column(height=0, margin=0)
+
+    body = pn.Column(
+        pn.pane.Markdown(pn.bind(lambda t: f"### {t}\nThese changes will be made in Microsoft 365:",
+                                 vm.param.pending_title)),
+        steps, pn.panel(pn.bind(warnings, vm.param.pending_warnings)), pn.Row(confirm, back),
+        visible=pn.bind(bool, vm.param.pending_title), sizing_mode="stretch_width",
+        styles={"border": "2px solid #0d6efd", "border-radius": "6px", "padding": "8px"},
+        css_classes=["m365-plan"])
+    return body
+
+
+def derived(method: Callable, fn: Callable = bool):
+    """A reference to `fn(method())` that follows a view model's `param.depends` method."""
+    return param.rx(method).rx.pipe(fn)
+
+
+def blockers_note(method: Callable[[], list[str]]) -> pn.viewable.Viewable:
+    """A short grey line saying why the buttons next to it are disabled."""
+    text = derived(method, lambda reasons: f"*Disabled: {'; '.join(reasons)}*" if reasons else "")
+    return pn.pane.Markdown(text, css_classes=["m365-blockers"], styles={"color": "#6c757d"})
+
+
+def csv_download(make_text: Callable[[], str], filename: Callable[[], str] | str, label: str):
+    """A download button; the CSV is made when clicked, from the current filtered rows."""
+    def callback():
+        return StringIO(make_text())
+    widget = pn.widgets.FileDownload(callback=callback, filename=filename if isinstance(filename, str)
+                                     else filename(), label=label, button_type="light",
+                                     embed=False, width=200)
+    return widget
+
+
+def keep_selection(widget: pn.widgets.Tabulator, vm, name: str, key: str,
+                   pick: Callable[[list], None] | None = None) -> None:
+    """Mirror a checkbox-selectable table and the list `vm.<name>` of `key` values."""
+    def to_table(*_):
+        df = widget.value
+        wanted = set(getattr(vm, name))
+        rows = [i for i, k in enumerate(df[key]) if k in wanted] if isinstance(df, pd.DataFrame) else []
+        if widget.selectable_rows is not None and isinstance(df, pd.DataFrame):
+            # Locked rows (no seats, dynamic groups) cannot be selected; their note says so.
+            allowed = set(widget.selectable_rows(df))
+            rows = [i for i in rows if i in allowed]
+        if rows != widget.selection:
+            widget.selection = rows
+
+    def to_vm(event):
+        df = widget.value
+        chosen = [df[key].iloc[i] for i in event.new if i < len(df)]
+        if sorted(chosen) != sorted(getattr(vm, name)):
+            (pick or (lambda v: setattr(vm, name, v)))(chosen)
+
+    widget.param.watch(to_vm, "selection")
+    vm.param.watch(to_table, [name])
+    widget.param.watch(to_table, "value")
+    to_table()

@@ -1,0 +1,90 @@
+"""Licenses page: consumed against purchased per SKU (out-of-seat SKUs in a warning colour),
+utilization per tenant, the SKU table and the users behind a chosen SKU."""
+from __future__ import annotations
+
+import holoviews as hv
+import hvplot.pandas  # noqa: F401 - registers .hvplot on DataFrames
+import pandas as pd
+import panel as pn
+from panel.viewable import Viewer
+
+from ..viewmodels.licenses import CHART_SEAT_LIMIT
+from .common import alerts, table
+
+OK, AMBER, WARN, BOUGHT = "#1f77b4", "#f0ad4e", "#e6550d", "#c6dbef"
+
+
+def sku_chart(per_sku: pd.DataFrame):
+    """Purchased seats as wide light bars, consumed as narrow bars over them; orange when the
+    SKU is out of seats somewhere in scope."""
+    if per_sku.empty:
+        return pn.pane.Markdown("No paid SKUs in scope.")
+    df = per_sku.assign(colour=[WARN if o else OK for o in per_sku["out_of_seats"]],
+                        state=["out of seats" if o else "seats left" for o in per_sku["out_of_seats"]])
+    height = max(240, 30 * len(df) + 80)
+    bought = df.hvplot.barh(x="product_name", y="enabled", color=BOUGHT, height=height,
+                            responsive=True, xlabel="", ylabel="seats (light: purchased)",
+                            hover_cols=["consumed", "available"], label="purchased")
+    used = df.hvplot.barh(x="product_name", y="consumed", color="colour", height=height,
+                          responsive=True, hover_cols=["enabled", "available", "state"],
+                          label="consumed").opts(bar_width=0.45)
+    return (bought * used).opts(title="Consumed against purchased, per SKU (orange: out of seats)",
+                                show_legend=False)
+
+
+def tenant_chart(per_tenant: pd.DataFrame):
+    """Paid-seat utilization per tenant, fullest first; orange from 100 %, amber from 90 %."""
+    if per_tenant.empty:
+        return pn.pane.Markdown("")
+    df = per_tenant.assign(percent=(per_tenant["utilization"] * 100).round(1))
+    df = df.sort_values("percent").tail(40)   # the 40 fullest tenants: the ones close to running out
+    df["colour"] = [WARN if p >= 100 else (AMBER if p >= 90 else OK) for p in df["percent"]]
+    return df.hvplot.barh(x="tenant_name", y="percent", color="colour", responsive=True,
+                          height=max(240, 26 * len(df) + 80), xlabel="",
+                          ylabel="% of paid seats used", hover_cols=["skus_out_of_seats"],
+                          title=f"Utilization per tenant ({'40 fullest' if len(per_tenant) > 40 else 'all'})"
+                          ).opts(hv.opts.Bars(xlim=(0, max(110, float(df["percent"].max()) + 5))))
+
+
+class LicensesView(Viewer):
+    def __init__(self, vm, **params):
+        super().__init__(**params)
+        self.vm = vm
+        tenant = pn.widgets.Select.from_param(vm.param.tenant, name="Tenant", width=260)
+        self.skus = table(vm.param.skus, hidden=["tenant_id", "sku_id", "out_of_seats"],
+                          selectable=1, css_classes=["m365-skus"],
+                          titles={"tenant_name": "Tenant", "product_name": "License",
+                                  "sku_part_number": "SKU", "capability_status": "Status",
+                                  "enabled": "Purchased", "consumed": "Used", "available": "Left",
+                                  "utilization": "Utilization"},
+                          formatters={"utilization": {"type": "progress", "max": 1, "legend": False}})
+        self.skus.style.apply(self._warn_rows, axis=1)
+        self.skus.param.watch(self._selected, "selection")
+        note = (f"Charts leave out SKUs sold by the thousand (at least {CHART_SEAT_LIMIT:,} seats, "
+                "such as free and viral SKUs); the table lists every SKU.")
+        self._layout = pn.Column(
+            pn.pane.Markdown("## Licenses"), tenant, alerts(vm),
+            pn.Row(pn.panel(pn.bind(sku_chart, vm.param.per_sku), sizing_mode="stretch_width"),
+                   pn.panel(pn.bind(tenant_chart, vm.param.per_tenant), sizing_mode="stretch_width"),
+                   sizing_mode="stretch_width"),
+            pn.pane.Markdown(f"*{note}*", styles={"color": "#6c757d"}),
+            pn.pane.Markdown("### SKUs (pick one to see its users)"), self.skus,
+            pn.pane.Markdown(pn.bind(lambda k: "### Users of the chosen SKU" if k else "",
+                                     vm.param.selected_sku)),
+            table(vm.param.sku_users, page_size=20, css_classes=["m365-sku-users"],
+                  titles={"tenant_name": "Tenant", "user_principal_name": "User",
+                          "product_name": "License", "source": "Assigned"}),
+            sizing_mode="stretch_width")
+
+    @staticmethod
+    def _warn_rows(row):
+        colour = "background-color: #fde0cf" if row.get("available", 1) <= 0 and \
+            (row.get("enabled", 0) > 0 or row.get("consumed", 0) > 0) else ""
+        return [colour] * len(row)
+
+    def _selected(self, event) -> None:
+        if event.new:
+            self.vm.select(event.new[0])
+
+    def __panel__(self):
+        return self._layout

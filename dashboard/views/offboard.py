@@ -1,0 +1,52 @@
+"""Offboard User page: the toggles with what each would remove, and the Offboard User button."""
+from __future__ import annotations
+
+import panel as pn
+from panel.viewable import Viewer
+
+from ..viewmodels.offboard import TOGGLES
+from .common import alerts, blockers_note, derived, busy_bar, plan_panel, table
+
+HELP = {"delete": "removes all licenses and groups, then deletes; restorable for 30 days "
+                  "from the Activity page",
+        "remove_licenses": "unassigns every license listed below",
+        "remove_groups": "removes the user from every group listed below",
+        "block_sign_in": "the user can no longer sign in",
+        "revoke_sessions": "signs the user out of every app and device",
+        "reset_password": "sets a new random password, shown once"}
+
+
+class OffboardView(Viewer):
+    def __init__(self, vm, open, **params):
+        super().__init__(**params)
+        self.vm = vm
+        switches = []
+        for name, label in TOGGLES.items():
+            switch = pn.widgets.Switch.from_param(vm.param[name], name="", width=50,
+                                                  css_classes=[f"m365-toggle-{name}"])
+            switches.append(pn.Row(switch, pn.pane.Markdown(f"**{label}**: {HELP[name]}")))
+        button = pn.widgets.Button(name="Offboard User", button_type="danger",
+                                   disabled=derived(vm.blockers),
+                                   css_classes=["m365-offboard-button"])
+        button.on_click(lambda _e: vm.offboard())
+        back = pn.widgets.Button(name="Back to user", button_type="light")
+        back.on_click(lambda _e: open("user", vm.tenant, vm.user))
+        password = pn.bind(lambda p: pn.pane.Alert(f"New password, shown only now: **`{p}`**",
+                                                   alert_type="info") if p else
+                           pn.Column(height=0, margin=0), vm.param.new_password)
+        self._layout = pn.Column(
+            pn.pane.Markdown(pn.bind(lambda upn: f"## Offboard {upn}", vm.param.user_principal_name)),
+            busy_bar(vm), alerts(vm), pn.panel(password), plan_panel(vm),
+            pn.pane.Markdown("### Offboard User"), switches[0],
+            pn.pane.Markdown("### Assigned licenses"), switches[1],
+            table(vm.param.licenses, page_size=20, titles={"product_name": "License",
+                                                           "source": "Assigned"},
+                  css_classes=["m365-offboard-licenses"]),
+            pn.pane.Markdown("### Groups"), switches[2],
+            table(vm.param.groups, page_size=20, titles={"display_name": "Group", "kind": "Kind"},
+                  css_classes=["m365-offboard-groups"]),
+            pn.pane.Markdown("### Access"), *switches[3:],
+            pn.Row(button, back), blockers_note(vm.blockers), sizing_mode="stretch_width")
+
+    def __panel__(self):
+        return self._layout

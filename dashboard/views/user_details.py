@@ -1,0 +1,66 @@
+"""User details page: summary, licenses (with source), groups (Teams, apps), roles, devices,
+recent sign-ins."""
+from __future__ import annotations
+
+import html
+
+import pandas as pd
+import panel as pn
+from panel.viewable import Viewer
+
+from ..viewmodels.user_details import SUMMARY_FIELDS
+from .common import alerts, table
+
+LABELS = {"display_name": "Name", "user_principal_name": "Sign-in name", "tenant_name": "Tenant",
+          "account_enabled": "Sign-in allowed", "given_name": "First name", "surname": "Last name",
+          "job_title": "Job title", "department": "Department", "office_location": "Office",
+          "usage_location": "Usage location", "mail": "Mail", "mobile_phone": "Mobile phone",
+          "business_phones": "Business phone", "created": "Created", "last_sign_in": "Last sign-in",
+          "id": "Object id"}
+
+
+def _summary_html(summary: dict) -> str:
+    if not summary:
+        return ""
+    rows = []
+    for key in SUMMARY_FIELDS:
+        value = summary.get(key)
+        text = "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+        rows.append(f"<tr><th style='padding-right:1em'>{LABELS[key]}</th>"
+                    f"<td>{html.escape(text)}</td></tr>")
+    return f"<table class='m365-summary'>{''.join(rows)}</table>"
+
+
+class UserDetailsView(Viewer):
+    def __init__(self, vm, open, **params):
+        super().__init__(**params)
+        self.vm = vm
+        edit = pn.widgets.Button(name="Edit User", button_type="primary", css_classes=["m365-edit"])
+        offboard = pn.widgets.Button(name="Offboard User", button_type="danger",
+                                     css_classes=["m365-offboard"])
+        back = pn.widgets.Button(name="Back to All Users", button_type="light")
+        edit.on_click(lambda _e: open("edit", vm.tenant, vm.user))
+        offboard.on_click(lambda _e: open("offboard", vm.tenant, vm.user))
+        back.on_click(lambda _e: open("users", vm.tenant, ""))
+        title = pn.bind(lambda s: f"## {s.get('display_name') or 'User'}", vm.param.summary)
+        small = dict(page_size=10, layout="fit_data_stretch")
+        self._layout = pn.Column(
+            pn.Row(pn.pane.Markdown(title), pn.layout.HSpacer(), edit, offboard, back),
+            alerts(vm),
+            pn.Row(pn.pane.HTML(pn.bind(_summary_html, vm.param.summary), width=520),
+                   pn.Column(pn.pane.Markdown("### Licenses"),
+                             table(vm.param.licenses, titles={"product_name": "License",
+                                                              "sku_part_number": "SKU",
+                                                              "source": "Assigned"}, **small),
+                             pn.pane.Markdown("### Roles"), table(vm.param.roles, **small),
+                             sizing_mode="stretch_width")),
+            pn.pane.Markdown("### Groups"),
+            table(vm.param.groups, formatters={"is_team": {"type": "tickCross"}},
+                  titles={"display_name": "Group", "kind": "Kind", "is_team": "Team",
+                          "apps": "Apps"}, **small),
+            pn.pane.Markdown("### Devices"), table(vm.param.devices, **small),
+            pn.pane.Markdown("### Recent sign-ins"), table(vm.param.sign_ins, **small),
+            sizing_mode="stretch_width", css_classes=["m365-user-details"])
+
+    def __panel__(self):
+        return self._layout

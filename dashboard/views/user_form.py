@@ -1,0 +1,143 @@
+"""Create User / Edit User: the three tabs and their exact buttons, bound to UserFormViewModel."""
+from __future__ import annotations
+
+import panel as pn
+from panel.viewable import Viewer
+
+from ..viewmodels.user_form import TABS
+from .common import alerts, blockers_note, derived, busy_bar, keep_selection, plan_panel, table
+
+FIELD_LABELS = {"given_name": "First name", "surname": "Last name", "display_name": "Display name",
+                "username": "Username", "usage_location": "Usage location (e.g. US, GB)",
+                "job_title": "Job title", "department": "Department", "office_location": "Office",
+                "business_phone": "Business phone", "mobile_phone": "Mobile phone",
+                "manager": "Manager (sign-in name)"}
+
+
+def _problem(vm, *fields):
+    """The message of the last plan's problem for these fields, in red under the field."""
+    def render(problems):
+        text = " ".join(problems[f] for f in fields if f in problems)
+        return pn.pane.Markdown(text, styles={"color": "#b00020"}, margin=(0, 10),
+                                css_classes=["m365-field-problem"]) if text else pn.Column(height=0, margin=0)
+    return pn.panel(pn.bind(render, vm.param.problems))
+
+
+class UserFormView(Viewer):
+    def __init__(self, vm, **params):
+        super().__init__(**params)
+        self.vm = vm
+        self.tabs = pn.Tabs(("User Details", self._details()), ("Roles & Licenses", self._access()),
+                            ("Groups", self._groups()), dynamic=False, sizing_mode="stretch_width",
+                            css_classes=["m365-wizard-tabs"])
+        order = list(TABS)
+        self.tabs.active = order.index(vm.tab)
+        vm.param.watch(lambda e: setattr(self.tabs, "active", order.index(e.new)), "tab")
+        self.tabs.param.watch(lambda e: setattr(vm, "tab", order[e.new]), "active")
+        title = pn.bind(lambda mode, uid: "## Edit User" if mode == "edit" else
+                        ("## Create User (created: add roles, licenses and groups)" if uid
+                         else "## Create User"), vm.param.mode, vm.param.user_id)
+        password = pn.bind(lambda p: pn.pane.Alert(
+            f"Generated password, shown only now: **`{p}`** (copy it; the user changes it at first "
+            "sign-in)", alert_type="info", css_classes=["m365-password"]) if p else
+            pn.Column(height=0, margin=0), vm.param.generated_password)
+        self._layout = pn.Column(pn.pane.Markdown(title), busy_bar(vm), alerts(vm),
+                                 pn.panel(password), plan_panel(vm), self.tabs,
+                                 sizing_mode="stretch_width")
+
+    def _text(self, name, **kw):
+        return pn.widgets.TextInput.from_param(self.vm.param[name], name=FIELD_LABELS.get(name, name),
+                                               css_classes=[f"m365-field-{name}"], **kw)
+
+    def _details(self):
+        vm = self.vm
+        tenant = pn.widgets.Select.from_param(vm.param.tenant, name="Tenant", width=320,
+                                              disabled=pn.bind(lambda m, u: m == "edit" or bool(u),
+                                                               vm.param.mode, vm.param.user_id))
+        domain = pn.widgets.Select.from_param(vm.param.domain, name="Domain", width=280)
+        generate = pn.widgets.Checkbox.from_param(vm.param.generate_password,
+                                                  name="Generate a password")
+        typed = pn.widgets.PasswordInput.from_param(vm.param.password, name="Password",
+                                                    visible=pn.bind(lambda g: not g,
+                                                                    vm.param.generate_password))
+        force = pn.widgets.Checkbox.from_param(vm.param.force_change_password,
+                                               name="Change password at next sign-in")
+        creating = pn.bind(lambda uid: not uid, vm.param.user_id)
+        labels = pn.bind(lambda uid: ("Save and Close", "Save and Continue") if uid
+                         else ("Create User and Close", "Create User and Continue"), vm.param.user_id)
+        disabled = derived(vm.details_blockers)
+        close = pn.widgets.Button(name=pn.bind(lambda l: l[0], labels), button_type="primary",
+                                  disabled=disabled, css_classes=["m365-details-close"])
+        cont = pn.widgets.Button(name=pn.bind(lambda l: l[1], labels), button_type="primary",
+                                 disabled=disabled, css_classes=["m365-details-continue"])
+        cancel = pn.widgets.Button(name="Cancel", button_type="light", css_classes=["m365-cancel"])
+        close.on_click(lambda _e: vm.submit_details("close"))
+        cont.on_click(lambda _e: vm.submit_details("continue"))
+        cancel.on_click(lambda _e: vm.cancel())
+        return pn.Column(
+            tenant, _problem(vm, "tenant"),
+            pn.Row(self._text("given_name"), self._text("surname"), self._text("display_name")),
+            _problem(vm, "given_name", "surname", "display_name"),
+            pn.Row(self._text("username"), pn.pane.Markdown("**@**", margin=(30, 0, 0, 0)), domain),
+            _problem(vm, "username", "domain", "user_principal_name"),
+            pn.Column(pn.Row(generate, force), typed, _problem(vm, "password"), visible=creating),
+            pn.Row(self._text("usage_location"), self._text("job_title"), self._text("department")),
+            _problem(vm, "usage_location", "job_title", "department"),
+            pn.Row(self._text("office_location"), self._text("business_phone"),
+                   self._text("mobile_phone")),
+            _problem(vm, "office_location", "business_phone", "mobile_phone"),
+            self._text("manager", width=320), _problem(vm, "manager", "changes", "options"),
+            pn.Row(close, cont, cancel), blockers_note(vm.details_blockers),
+            sizing_mode="stretch_width")
+
+    def _access(self):
+        vm = self.vm
+        roles = table(vm.param.role_options, selectable="checkbox", page_size=10,
+                      hidden=["role_definition_id"], layout="fit_columns",
+                      titles={"display_name": "Role", "description": "Description"},
+                      css_classes=["m365-roles"])
+        keep_selection(roles, vm, "roles", "role_definition_id")
+        licenses = table(vm.param.license_options, selectable="checkbox", page_size=25,
+                         hidden=["sku_id", "selectable", "sku_part_number"],
+                         selectable_rows=lambda df: [i for i, ok in enumerate(df["selectable"]) if ok],
+                         titles={"product_name": "License", "used": "Seats used",
+                                 "purchased": "Purchased", "left": "Left", "note": ""},
+                         css_classes=["m365-licenses"])
+        licenses.style.apply(lambda r: ["color: #9a9a9a" if not r["selectable"] else ""] * len(r), axis=1)
+        keep_selection(licenses, vm, "licenses", "sku_part_number", vm.pick_licenses)
+        disabled = derived(vm.save_blockers)
+        close = pn.widgets.Button(name="Save and Close", button_type="primary", disabled=disabled,
+                                  css_classes=["m365-access-close"])
+        cont = pn.widgets.Button(name="Save and Continue", button_type="primary", disabled=disabled,
+                                 css_classes=["m365-access-continue"])
+        close.on_click(lambda _e: vm.save_access("close"))
+        cont.on_click(lambda _e: vm.save_access("continue"))
+        return pn.Column(
+            pn.pane.Markdown("Nothing here is changed until you save; the save shows its changes first."),
+            pn.pane.Markdown("### Licenses"), licenses, _problem(vm, "add_licenses", "remove_licenses",
+                                                                  "usage_location"),
+            pn.pane.Markdown("### Directory roles"), roles, _problem(vm, "add_roles", "remove_roles"),
+            pn.Row(close, cont), blockers_note(vm.save_blockers), sizing_mode="stretch_width")
+
+    def _groups(self):
+        vm = self.vm
+        groups = table(vm.param.group_options, selectable="checkbox", page_size=25,
+                       hidden=["id", "selectable"],
+                       selectable_rows=lambda df: [i for i, ok in enumerate(df["selectable"]) if ok],
+                       formatters={"is_team": {"type": "tickCross"}},
+                       titles={"display_name": "Group", "kind": "Kind", "is_team": "Team",
+                               "apps": "Apps", "note": ""}, css_classes=["m365-groups"])
+        groups.style.apply(lambda r: ["color: #9a9a9a" if not r["selectable"] else ""] * len(r), axis=1)
+        keep_selection(groups, vm, "groups", "id", vm.pick_groups)
+        save = pn.widgets.Button(name="Save and Close", button_type="primary",
+                                 disabled=derived(vm.save_blockers),
+                                 css_classes=["m365-groups-close"])
+        save.on_click(lambda _e: vm.save_groups())
+        return pn.Column(
+            pn.pane.Markdown("Greyed groups cannot be changed through Microsoft Graph; the last "
+                             "column says why."),
+            groups, _problem(vm, "add_groups", "remove_groups"), save,
+            blockers_note(vm.save_blockers), sizing_mode="stretch_width")
+
+    def __panel__(self):
+        return self._layout

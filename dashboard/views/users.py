@@ -1,0 +1,66 @@
+"""All Users page: tenant picker, search, the paged table with row actions, Create User, CSV."""
+from __future__ import annotations
+
+import panel as pn
+from panel.viewable import Viewer
+
+from .common import alerts, csv_download, header_filters, table
+
+ACTIONS = {"details": "Details", "edit": "Edit", "offboard": "Offboard"}
+# Share of the table's width per column: everything, row actions included, fits the page.
+WIDTHS = {"tenant_name": "11%", "display_name": "12%", "user_principal_name": "17%",
+          "department": "9%", "job_title": "10%", "licenses": "12%", "account_enabled": "5%",
+          "last_sign_in": "8%", "details": "5%", "edit": "4%", "offboard": "7%"}
+
+
+class UsersView(Viewer):
+    """Thin view over UsersViewModel; `open(action, tenant_id, user_id)` is the app's router."""
+
+    def __init__(self, vm, open, **params):
+        super().__init__(**params)
+        self.vm, self._open = vm, open
+        tenant = pn.widgets.Select.from_param(vm.param.tenant, name="Tenant", width=260)
+        search = pn.widgets.TextInput.from_param(vm.param.search, name="Search", width=300,
+                                                 placeholder="name, sign-in, department, job title",
+                                                 css_classes=["m365-search"])
+        # Filter as the technician types, not only on Enter.
+        search.param.watch(lambda e: setattr(vm, "search", e.new), "value_input")
+        licensed = pn.widgets.RadioButtonGroup.from_param(vm.param.licensed, name="Licenses",
+                                                          button_type="light")
+        create = pn.widgets.Button(name="Create User", button_type="primary",
+                                   css_classes=["m365-create-user"])
+        create.on_click(lambda _e: open("create", vm.tenant, ""))
+        export = csv_download(vm.export_csv, vm.export_filename(), "Export CSV")
+        vm.param.watch(lambda e: setattr(export, "filename", vm.export_filename()), "tenant")
+        self.table = table(vm.param.filtered, remote=True, hidden=["tenant_id", "id"],
+                           buttons={k: f"<button class='btn btn-sm btn-link p-0' title='{v} user'>{v}</button>"
+                                    for k, v in ACTIONS.items()},
+                           header_filters=header_filters(["tenant_name", "display_name",
+                                                          "user_principal_name", "department",
+                                                          "job_title", "licenses"]),
+                           titles={"tenant_name": "Tenant", "display_name": "Name",
+                                   "user_principal_name": "Sign-in name", "department": "Department",
+                                   "job_title": "Job title", "licenses": "Licenses",
+                                   "account_enabled": "Enabled", "last_sign_in": "Last sign-in",
+                                   **{k: "" for k in ACTIONS}},
+                           formatters={"account_enabled": {"type": "tickCross"}},
+                           widths=WIDTHS,
+                           # Columns shrink to the page so the row actions stay in view.
+                           layout="fit_columns",
+                           css_classes=["m365-users"])
+        for action in ACTIONS:
+            self.table.on_click(lambda e, a=action: self._clicked(a, e), column=action)
+        count = pn.pane.Markdown(pn.bind(lambda df, total: f"{len(df):,} of {total:,} users",
+                                         vm.param.filtered, vm.param.total),
+                                 css_classes=["m365-user-count"])
+        self._layout = pn.Column(
+            pn.Row(pn.pane.Markdown("## All Users"), pn.layout.HSpacer(), create, export),
+            pn.Row(tenant, search, pn.Column(pn.pane.Markdown("Licenses", margin=(0, 10)), licensed)),
+            count, alerts(vm), self.table, sizing_mode="stretch_width")
+
+    def _clicked(self, action: str, event) -> None:
+        row = self.vm.row(event.row)
+        self._open(action, str(row["tenant_id"]), str(row["id"]))
+
+    def __panel__(self):
+        return self._layout
