@@ -57,8 +57,7 @@ class TenantsViewModel(PageViewModel):
             for n, tid in enumerate(ids):
                 self.status = f"Syncing {self.name_of(tid)} ({n + 1} of {len(ids)})…"
                 report = self.m365.sync(tid, progress=False)
-                failed += [f"{self.name_of(t.tenant_id)}: {t.error}"
-                           for t in getattr(report, "tenants", []) if not getattr(t, "ok", True)]
+                failed += [f"{self.name_of(t)}: {why}" for t, why in report.errors.items()]
                 self.progress = int(100 * (n + 1) / len(ids))
             return failed
 

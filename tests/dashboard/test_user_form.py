@@ -1,0 +1,166 @@
+"""The Create User / Edit User wizard view model against the emulator."""
+from __future__ import annotations
+
+from services import Actor
+
+from dashboard.viewmodels import UserFormViewModel
+
+
+def _fill(vm, n=1, **extra):
+    vm.param.update(given_name="Nora", surname=f"Quist{n}", username=f"nora.quist{n}",
+                    usage_location="US", **extra)
+
+
+def test_user_form_display_name_follows_names_until_typed(make_vm, world):
+    vm = make_vm(UserFormViewModel)
+    vm.start_create(world[0].tenant_ids[0])
+    vm.given_name, vm.surname = "Ada", "Lovelace"
+    assert vm.display_name == "Ada Lovelace"
+    vm.display_name = "Countess Ada"
+    vm.surname = "King"
+    assert vm.display_name == "Countess Ada"
+
+
+def test_user_form_create_buttons_disabled_until_required_fields(make_vm, world):
+    vm = make_vm(UserFormViewModel)
+    vm.start_create(world[0].tenant_ids[0])
+    assert "enter a username" in vm.details_blockers()
+    _fill(vm)
+    assert vm.details_blockers() == []
+    vm.generate_password = False
+    assert "type a password or let one be generated" in vm.details_blockers()
+
+
+def test_user_form_viewer_may_not_create(make_world):
+    emu, m365 = make_world(actor=Actor("val", "viewer"))
+    vm = UserFormViewModel(m365=m365)
+    vm.start_create(emu.tenant_ids[0])
+    _fill(vm)
+    assert "your role may not create users" in vm.details_blockers()
+
+
+def test_user_form_tabs_locked_until_user_exists(make_vm, world):
+    vm = make_vm(UserFormViewModel)
+    vm.start_create(world[0].tenant_ids[0])
+    assert vm.tab_enabled("details") and not vm.tab_enabled("access")
+    assert "create the user first (Create User and Continue)" in vm.save_blockers()
+
+
+def test_user_form_create_shows_plan_and_writes_nothing_before_confirm(make_vm, world):
+    emu, m365 = world
+    vm = make_vm(UserFormViewModel)
+    vm.start_create(emu.tenant_ids[0])
+    _fill(vm)
+    assert vm.submit_details("continue")
+    assert vm.pending_title.startswith("Create nora.quist1@")
+    assert list(vm.pending_steps["action"]) == ["create user"]
+    assert not (m365.users(emu.tenant_ids[0])["user_principal_name"].str.startswith("nora.")).any()
+    vm.discard()
+    assert vm.pending_title == "" and vm.user_id == ""
+
+
+def test_user_form_problems_are_named_by_field(make_vm, world):
+    vm = make_vm(UserFormViewModel)
+    vm.start_create(world[0].tenant_ids[0])
+    _fill(vm)
+    vm.usage_location = "Mars"
+    vm.mobile_phone = "call me"
+    assert not vm.submit_details("close")
+    assert "two-letter country" in vm.problems["usage_location"]
+    assert "mobile_phone" in vm.problems
+    assert vm.alerts[-1].kind == "danger" and not vm.has_pending
+
+
+def test_user_form_sku_without_seats_cannot_be_picked(make_vm, world):
+    vm = make_vm(UserFormViewModel)
+    vm.start_create(world[0].tenant_ids[0])
+    opts = vm.license_options
+    full = opts[(opts["left"] <= 0) & (opts["purchased"] > 0)].iloc[0]
+    assert not full["selectable"] and "no seats left" in full["note"]
+    free = opts[opts["selectable"]].iloc[0]
+    assert {"used", "purchased", "left"} <= set(opts.columns)
+    vm.pick_licenses([free["sku_part_number"], full["sku_part_number"]])
+    assert vm.licenses == [free["sku_part_number"]]
+    assert "no seats left" in vm.alerts[-1].text
+
+
+def test_user_form_unchangeable_groups_are_listed_with_reason(make_vm, world):
+    vm = make_vm(UserFormViewModel)
+    vm.start_create(world[0].tenant_ids[0])
+    opts = vm.group_options.set_index("kind")
+    locked = vm.group_options[~vm.group_options["selectable"]]
+    assert {"distribution", "mail_security"} <= set(locked["kind"])
+    assert locked["note"].str.contains("distribution list|dynamic|mail-enabled", regex=True).all()
+    assert vm.group_options["is_team"].any() and "apps" in opts.columns
+    vm.pick_groups(list(locked["id"][:1]))
+    assert vm.groups == [] and "Cannot pick" in vm.alerts[-1].text
+
+
+def test_user_form_wizard_keeps_state_across_tabs(make_vm, world):
+    emu, m365 = world
+    tid = emu.tenant_ids[0]
+    vm = make_vm(UserFormViewModel)
+    closed = []
+    vm.param.watch(lambda e: closed.append(True), "closed")
+    vm.start_create(tid)
+    _fill(vm, department="Finance")
+    vm.submit_details("continue")
+    vm.confirm()
+    assert vm.user_id and vm.tab == "access" and vm.generated_password
+    assert vm.tenant_locked() and vm.tab_enabled("groups")
+    sku = vm.license_options[vm.license_options["selectable"]]["sku_part_number"].iloc[0]
+    vm.pick_licenses([sku])
+    vm.tab = "details"                 # looking back keeps what was picked
+    vm.tab = "access"
+    assert vm.licenses == [sku]
+    assert vm.access_changes()["add_licenses"] == [sku]
+    assert vm.save_access("continue")
+    assert "assign licenses" in set(vm.pending_steps["action"])
+    vm.confirm()
+    assert vm.tab == "groups"
+    team = vm.group_options.query("is_team and selectable")["id"].iloc[0]
+    vm.pick_groups([team])
+    assert vm.save_groups()
+    assert list(vm.pending_steps["action"]) == ["add to group"]
+    vm.confirm()
+    assert closed == [True]
+    assert team in set(m365.user_groups(tid, vm.user_id)["id"])
+    held = m365.user_licenses(tid)
+    assert sku in set(held[held["user_id"] == vm.user_id]["sku_part_number"])
+
+
+def test_user_form_edit_locks_tenant_and_plans_only_changes(make_vm, world, make_user):
+    emu, m365 = world
+    uid = make_user(department="Finance")
+    vm = make_vm(UserFormViewModel)
+    vm.start_edit(emu.tenant_ids[0], uid)
+    assert vm.mode == "edit" and vm.tenant_locked() and vm.tab_enabled("access")
+    assert vm.department == "Finance" and vm.details_blockers() == []
+    vm.department = "Legal"
+    assert vm.detail_changes() == {"department": "Legal"}
+    vm.submit_details("close")
+    assert len(vm.pending_steps) == 1 and "department: Finance -> Legal" in vm.pending_steps["detail"][0]
+    vm.confirm()
+    assert m365.resolve_user(emu.tenant_ids[0], uid)["department"] == "Legal"
+
+
+def test_user_form_save_without_changes_moves_on_without_plan(make_vm, world, make_user):
+    emu, _ = world
+    uid = make_user()
+    vm = make_vm(UserFormViewModel)
+    vm.start_edit(emu.tenant_ids[0], uid)
+    vm.tab = "access"
+    assert vm.save_access("continue") and not vm.has_pending and vm.tab == "groups"
+
+
+def test_user_form_cancel_applies_nothing(make_vm, world):
+    emu, m365 = world
+    vm = make_vm(UserFormViewModel)
+    closed = []
+    vm.param.watch(lambda e: closed.append(True), "closed")
+    vm.start_create(emu.tenant_ids[0])
+    _fill(vm, n=9)
+    vm.submit_details("close")
+    vm.cancel()
+    assert closed == [True] and not vm.has_pending
+    assert "nora.quist9" not in " ".join(m365.users(emu.tenant_ids[0])["user_principal_name"])
