@@ -272,3 +272,20 @@ def test_sync_switch_off_skips_the_tenant_unless_named(setup):
     store.set_sync_enabled("t2", False)
     assert [r.tenant_id for r in syncer.run(progress=False).results] == ["t1"]
     assert [r.tenant_id for r in syncer.run(["t2"], progress=False).results] == ["t2"]
+
+
+def test_interpreter_tuning_is_restored_after_sync(setup):
+    import gc
+    import sys
+
+    from services.sync import tuned_for_sync
+    fake, syncer, store = setup(("t1",))
+    interval = sys.getswitchinterval()
+    assert gc.isenabled()
+    with tuned_for_sync():
+        assert not gc.isenabled() and sys.getswitchinterval() <= 0.0005
+        with tuned_for_sync():                       # nested (a sync_tenant inside a sync)
+            pass
+        assert not gc.isenabled()
+    assert syncer.run(progress=False).ok
+    assert gc.isenabled() and sys.getswitchinterval() == interval
