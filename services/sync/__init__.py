@@ -148,20 +148,23 @@ class Syncer:
         names = {r["tenant_id"]: r["display_name"] for r in self.store.tenant_rows(active_only=False)}
         results: dict[str, TenantResult] = {}
         bar = tqdm(total=len(ids), desc="sync", unit="tenant", disable=not progress, leave=True)
+        pool = ThreadPoolExecutor(max_workers=max(1, min(self.max_workers, len(ids) or 1)),
+                                  thread_name_prefix="sync")
         try:
-            with ThreadPoolExecutor(max_workers=max(1, min(self.max_workers, len(ids) or 1)),
-                                    thread_name_prefix="sync") as pool:
-                futures = {pool.submit(self.sync_tenant, tid, full=full, name=names.get(tid)): tid
-                           for tid in ids}
-                failed = 0
-                for future in as_completed(futures):
-                    result = future.result()
-                    results[result.tenant_id] = result
-                    failed += not result.ok
-                    bar.update(1)
-                    if failed:
-                        bar.set_postfix(failed=failed)
+            futures = [pool.submit(self.sync_tenant, tid, full=full, name=names.get(tid))
+                       for tid in ids]
+            failed = 0
+            for future in as_completed(futures):
+                result = future.result()
+                results[result.tenant_id] = result
+                failed += not result.ok
+                bar.update(1)
+                if failed:
+                    bar.set_postfix(failed=failed)
         finally:
+            # On Ctrl-C, tenants not yet started are dropped; those under way finish their
+            # transaction (or roll it back), so the store stays consistent.
+            pool.shutdown(wait=True, cancel_futures=True)
             bar.close()
         return [results[tid] for tid in ids]
 
