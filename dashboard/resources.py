@@ -17,11 +17,13 @@ RAW_CSS = """
 _done = False
 
 
-def configure(nthreads: int = 4) -> None:
-    """Set Panel up once per process: local resources, Bootstrap design, a callback thread pool.
+def configure() -> None:
+    """Set Panel up once per process: local resources and the Bootstrap design.
 
-    With `nthreads`, Panel runs every browser event's callback in a worker thread, so a long
-    sync or apply leaves the page responsive and its progress updates reach the browser.
+    Browser events are handled in order on the server's event loop (Panel's own thread pool
+    would handle one session's events concurrently, so a Save could overtake the selection
+    made just before it); the views hand long actions to a worker pool instead
+    (views.common.in_background).
     """
     global _done
     os.environ["BOKEH_RESOURCES"] = "server"
@@ -30,6 +32,5 @@ def configure(nthreads: int = 4) -> None:
     import panel as pn
     pn.extension("tabulator", design="bootstrap", raw_css=[RAW_CSS], notifications=False)
     pn.config.resources = "server"
-    pn.config.nthreads = nthreads
     pn.config.throttled = True          # sliders and the like send their value on release
     _done = True

@@ -136,15 +136,16 @@ class PlanViewModel(PageViewModel):
         result = self.run_task(self._apply_label(plan), plan.apply)
         if result is None:
             return None
-        steps = getattr(result, "steps", None)
-        self.last_result = steps
+        self.last_result = getattr(result, "steps", None)
+        # The page reloads what changed before it says "done", so a technician (or a test)
+        # acting on the success message acts on the refreshed form.
+        if on_apply is not None:
+            on_apply(result)
         if getattr(result, "ok", True):
             self.alert("success", f"{self._apply_label(plan)}: every step done.")
         else:
             for row in result.failed().itertuples():
                 self.alert("danger", f"Step {row.step} ({row.action} {row.target}) failed: {row.error}")
-        if on_apply is not None:
-            on_apply(result)
         return result
 
     @staticmethod

@@ -304,11 +304,11 @@ class UserFormViewModel(PlanViewModel):
         if result is not None:
             if result.user_id and not self.user_id:
                 self.user_id = str(result.user_id)
-            if getattr(result, "password", None):
-                self.generated_password = result.password
             self.saved = True
             if self.user_id:
                 self._load_user(self.user_id)
+            if getattr(result, "password", None):
+                self.generated_password = result.password
             if not result.ok:
                 return False
         if then == "continue":

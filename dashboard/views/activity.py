@@ -4,7 +4,7 @@ from __future__ import annotations
 import panel as pn
 from panel.viewable import Viewer
 
-from .common import alerts, busy_bar, csv_download, header_filters, plan_panel, table
+from .common import alerts, busy_bar, csv_download, header_filters, in_background, plan_panel, table
 
 OUTCOMES = ["", "done", "partial", "failed", "denied", "refused"]
 
@@ -27,9 +27,9 @@ class ActivityView(Viewer):
                                      "user_principal_name": "Sign-in name", "deleted": "Deleted",
                                      "days_left": "Days left", "restorable": "Restorable",
                                      "restore": ""}, css_classes=["m365-deleted"])
-        self.deleted.on_click(lambda e: vm.restore(e.row), column="restore")
+        self.deleted.on_click(lambda e: in_background(vm, vm.restore, e.row)(), column="restore")
         refresh = pn.widgets.Button(name="Refresh", button_type="light")
-        refresh.on_click(lambda _e: vm.refresh())
+        refresh.on_click(in_background(vm, vm.refresh))
         self._layout = pn.Column(
             pn.Row(pn.pane.Markdown("## Activity"), pn.layout.HSpacer(), refresh, export),
             busy_bar(vm), alerts(vm), plan_panel(vm),

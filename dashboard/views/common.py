@@ -2,6 +2,8 @@
 and keeping a table's checkbox selection and a view-model list in step."""
 from __future__ import annotations
 
+import logging
+from concurrent.futures import ThreadPoolExecutor
 from io import StringIO
 from typing import Callable
 
@@ -9,7 +11,33 @@ import pandas as pd
 import panel as pn
 import param
 
+from ..viewmodels.base import error_text
+
 PAGE_SIZE = 50
+log = logging.getLogger(__name__)
+# Long actions (plans that read Graph, applies, syncs, bulk jobs) run here, off the server's event
+# loop, so the page stays responsive and shows progress; everything else runs in event order.
+_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="m365-dashboard")
+
+
+def in_background(vm, action: Callable, *args) -> Callable:
+    """A click handler that runs `action(*args)` in a worker thread; a crash becomes an alert.
+
+    Panel sends parameter changes made in a worker thread to the browser on the next tick.
+    """
+    def run():
+        try:
+            action(*args)
+        except Exception as exc:  # noqa: BLE001 - the technician must see why nothing happened
+            log.exception("%s failed", getattr(action, "__name__", "action"))
+            vm.busy = False
+            vm.alert("danger", f"{getattr(action, '__name__', 'action').replace('_', ' ')} "
+                               f"failed: {error_text(exc)}")
+
+    def handler(_event=None):
+        if not vm.busy:
+            _POOL.submit(run)
+    return handler
 
 
 def alerts(vm) -> pn.viewable.Viewable:
@@ -60,7 +88,7 @@ def plan_panel(vm) -> pn.viewable.Viewable:
     confirm = pn.widgets.Button(name="Confirm and apply", button_type="primary",
                                 css_classes=["m365-confirm"], disabled=vm.param.busy)
     back = pn.widgets.Button(name="Back", button_type="light", css_classes=["m365-back"])
-    confirm.on_click(lambda _e: vm.confirm())
+    confirm.on_click(in_background(vm, vm.confirm))
     back.on_click(lambda _e: vm.discard())
     steps = table(vm.param.pending_steps, page_size=20, layout="fit_columns")
 
@@ -102,7 +130,7 @@ def csv_download(make_text: Callable[[], str], filename: Callable[[], str] | str
 def keep_selection(widget: pn.widgets.Tabulator, vm, name: str, key: str,
                    pick: Callable[[list], None] | None = None) -> None:
     """Mirror a checkbox-selectable table and the list `vm.<name>` of `key` values."""
-    def to_table(*_):
+    def to_table(*_, force: bool = False):
         df = widget.value
         wanted = set(getattr(vm, name))
         rows = [i for i, k in enumerate(df[key]) if k in wanted] if isinstance(df, pd.DataFrame) else []
@@ -112,12 +140,18 @@ def keep_selection(widget: pn.widgets.Tabulator, vm, name: str, key: str,
             rows = [i for i in rows if i in allowed]
         if rows != widget.selection:
             widget.selection = rows
+        elif force:
+            widget.param.trigger("selection")
 
     def to_vm(event):
         df = widget.value
         chosen = [df[key].iloc[i] for i in event.new if i < len(df)]
         if sorted(chosen) != sorted(getattr(vm, name)):
             (pick or (lambda v: setattr(vm, name, v)))(chosen)
+        # The view model has the last word: a refused pick (no seats, dynamic group) is undone
+        # in the browser too. Panel does not echo a change back to the browser while handling
+        # that same change, so re-sync on the next tick.
+        pn.state.execute(lambda: to_table(force=True), schedule=True)
 
     widget.param.watch(to_vm, "selection")
     vm.param.watch(to_table, [name])

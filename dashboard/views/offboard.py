@@ -5,7 +5,7 @@ import panel as pn
 from panel.viewable import Viewer
 
 from ..viewmodels.offboard import TOGGLES
-from .common import alerts, blockers_note, derived, busy_bar, plan_panel, table
+from .common import alerts, blockers_note, derived, busy_bar, in_background, plan_panel, table
 
 HELP = {"delete": "removes all licenses and groups, then deletes; restorable for 30 days "
                   "from the Activity page",
@@ -28,7 +28,7 @@ class OffboardView(Viewer):
         button = pn.widgets.Button(name="Offboard User", button_type="danger",
                                    disabled=derived(vm.blockers),
                                    css_classes=["m365-offboard-button"])
-        button.on_click(lambda _e: vm.offboard())
+        button.on_click(in_background(vm, vm.offboard))
         back = pn.widgets.Button(name="Back to user", button_type="light")
         back.on_click(lambda _e: open("user", vm.tenant, vm.user))
         password = pn.bind(lambda p: pn.pane.Alert(f"New password, shown only now: **`{p}`**",

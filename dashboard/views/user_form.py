@@ -5,7 +5,7 @@ import panel as pn
 from panel.viewable import Viewer
 
 from ..viewmodels.user_form import TABS
-from .common import alerts, blockers_note, derived, busy_bar, keep_selection, plan_panel, table
+from .common import alerts, blockers_note, busy_bar, derived, in_background, plan_panel, table
 
 FIELD_LABELS = {"given_name": "First name", "surname": "Last name", "display_name": "Display name",
                 "username": "Username", "usage_location": "Usage location (e.g. US, GB)",
@@ -71,8 +71,8 @@ class UserFormView(Viewer):
         cont = pn.widgets.Button(name=pn.bind(lambda l: l[1], labels), button_type="primary",
                                  disabled=disabled, css_classes=["m365-details-continue"])
         cancel = pn.widgets.Button(name="Cancel", button_type="light", css_classes=["m365-cancel"])
-        close.on_click(lambda _e: vm.submit_details("close"))
-        cont.on_click(lambda _e: vm.submit_details("continue"))
+        close.on_click(in_background(vm, vm.submit_details, "close"))
+        cont.on_click(in_background(vm, vm.submit_details, "continue"))
         cancel.on_click(lambda _e: vm.cancel())
         return pn.Column(
             tenant, _problem(vm, "tenant"),
@@ -90,53 +90,81 @@ class UserFormView(Viewer):
             pn.Row(close, cont, cancel), blockers_note(vm.details_blockers),
             sizing_mode="stretch_width")
 
+    def _choices(self, options_param, chosen: str, key: str, label, pick, css: str):
+        """Checkboxes for the options that can be picked; the table beside lists every option,
+        including the locked ones with the reason (no seats left, dynamic group, ...)."""
+        vm = self.vm
+        box = pn.widgets.CheckBoxGroup(inline=False, css_classes=[css])
+
+        def options(*_):
+            df = getattr(vm, options_param)
+            ok = df[df["selectable"]] if "selectable" in df else df
+            box.options = {label(r): r[key] for r in ok.to_dict("records")}
+            box.value = [v for v in getattr(vm, chosen) if v in box.options.values()]
+
+        def to_vm(event):
+            if sorted(event.new) != sorted(getattr(vm, chosen)):
+                pick(list(event.new))
+
+        vm.param.watch(options, [options_param, chosen])
+        box.param.watch(to_vm, "value")
+        options()
+        return box
+
     def _access(self):
         vm = self.vm
-        roles = table(vm.param.role_options, selectable="checkbox", page_size=10,
-                      hidden=["role_definition_id"], layout="fit_columns",
-                      titles={"display_name": "Role", "description": "Description"},
-                      css_classes=["m365-roles"])
-        keep_selection(roles, vm, "roles", "role_definition_id")
-        licenses = table(vm.param.license_options, selectable="checkbox", page_size=25,
-                         hidden=["sku_id", "selectable", "sku_part_number"],
-                         selectable_rows=lambda df: [i for i, ok in enumerate(df["selectable"]) if ok],
-                         titles={"product_name": "License", "used": "Seats used",
-                                 "purchased": "Purchased", "left": "Left", "note": ""},
-                         css_classes=["m365-licenses"])
-        licenses.style.apply(lambda r: ["color: #9a9a9a" if not r["selectable"] else ""] * len(r), axis=1)
-        keep_selection(licenses, vm, "licenses", "sku_part_number", vm.pick_licenses)
+        seats = lambda r: (f"{r['product_name']}: {r['used']} of {r['purchased']} used, "  # noqa: E731
+                           f"{r['left']} left" + (f" ({r['note']})" if r["note"] else ""))
+        licenses = self._choices("license_options", "licenses", "sku_part_number", seats,
+                                 vm.pick_licenses, "m365-license-choices")
+        roles = self._choices("role_options", "roles", "role_definition_id",
+                              lambda r: r["display_name"], lambda v: setattr(vm, "roles", v),
+                              "m365-role-choices")
+        table_ = table(vm.param.license_options, page_size=25, hidden=["sku_id", "selectable"],
+                       titles={"product_name": "License", "sku_part_number": "SKU",
+                               "used": "Seats used", "purchased": "Purchased", "left": "Left",
+                               "note": ""}, css_classes=["m365-licenses"])
+        table_.style.apply(lambda r: ["color: #9a9a9a" if not r["selectable"] else ""] * len(r), axis=1)
         disabled = derived(vm.save_blockers)
         close = pn.widgets.Button(name="Save and Close", button_type="primary", disabled=disabled,
                                   css_classes=["m365-access-close"])
         cont = pn.widgets.Button(name="Save and Continue", button_type="primary", disabled=disabled,
                                  css_classes=["m365-access-continue"])
-        close.on_click(lambda _e: vm.save_access("close"))
-        cont.on_click(lambda _e: vm.save_access("continue"))
+        close.on_click(in_background(vm, vm.save_access, "close"))
+        cont.on_click(in_background(vm, vm.save_access, "continue"))
         return pn.Column(
             pn.pane.Markdown("Nothing here is changed until you save; the save shows its changes first."),
-            pn.pane.Markdown("### Licenses"), licenses, _problem(vm, "add_licenses", "remove_licenses",
-                                                                  "usage_location"),
-            pn.pane.Markdown("### Directory roles"), roles, _problem(vm, "add_roles", "remove_roles"),
+            pn.pane.Markdown("### Licenses"),
+            pn.Row(pn.Column(pn.pane.Markdown("**Pick** (SKUs with seats left)"), licenses, width=420),
+                   pn.Column(pn.pane.Markdown("**Every SKU of the tenant**"), table_,
+                             sizing_mode="stretch_width"), sizing_mode="stretch_width"),
+            _problem(vm, "add_licenses", "remove_licenses", "usage_location"),
+            pn.pane.Markdown("### Directory roles"),
+            pn.Column(roles, height=220, scroll=True, width=420), _problem(vm, "add_roles", "remove_roles"),
             pn.Row(close, cont), blockers_note(vm.save_blockers), sizing_mode="stretch_width")
 
     def _groups(self):
         vm = self.vm
-        groups = table(vm.param.group_options, selectable="checkbox", page_size=25,
-                       hidden=["id", "selectable"],
-                       selectable_rows=lambda df: [i for i, ok in enumerate(df["selectable"]) if ok],
+        groups = self._choices("group_options", "groups", "id",
+                               lambda r: r["display_name"] + (" (Team)" if r["is_team"] else "")
+                               + (f", apps: {r['apps']}" if r["apps"] else ""),
+                               vm.pick_groups, "m365-group-choices")
+        table_ = table(vm.param.group_options, page_size=25, hidden=["id", "selectable"],
                        formatters={"is_team": {"type": "tickCross"}},
                        titles={"display_name": "Group", "kind": "Kind", "is_team": "Team",
                                "apps": "Apps", "note": ""}, css_classes=["m365-groups"])
-        groups.style.apply(lambda r: ["color: #9a9a9a" if not r["selectable"] else ""] * len(r), axis=1)
-        keep_selection(groups, vm, "groups", "id", vm.pick_groups)
+        table_.style.apply(lambda r: ["color: #9a9a9a" if not r["selectable"] else ""] * len(r), axis=1)
         save = pn.widgets.Button(name="Save and Close", button_type="primary",
                                  disabled=derived(vm.save_blockers),
                                  css_classes=["m365-groups-close"])
-        save.on_click(lambda _e: vm.save_groups())
+        save.on_click(in_background(vm, vm.save_groups))
         return pn.Column(
-            pn.pane.Markdown("Greyed groups cannot be changed through Microsoft Graph; the last "
-                             "column says why."),
-            groups, _problem(vm, "add_groups", "remove_groups"), save,
+            pn.pane.Markdown("Groups Graph cannot change (distribution lists, mail-enabled security, "
+                             "dynamic) are listed in grey with the reason, and cannot be picked."),
+            pn.Row(pn.Column(pn.pane.Markdown("**Member of**"), groups, width=420),
+                   pn.Column(pn.pane.Markdown("**Every group of the tenant**"), table_,
+                             sizing_mode="stretch_width"), sizing_mode="stretch_width"),
+            _problem(vm, "add_groups", "remove_groups"), save,
             blockers_note(vm.save_blockers), sizing_mode="stretch_width")
 
     def __panel__(self):
