@@ -125,35 +125,3 @@ def csv_download(make_text: Callable[[], str], filename: Callable[[], str] | str
                                      else filename(), label=label, button_type="light",
                                      embed=False, width=200)
     return widget
-
-
-def keep_selection(widget: pn.widgets.Tabulator, vm, name: str, key: str,
-                   pick: Callable[[list], None] | None = None) -> None:
-    """Mirror a checkbox-selectable table and the list `vm.<name>` of `key` values."""
-    def to_table(*_, force: bool = False):
-        df = widget.value
-        wanted = set(getattr(vm, name))
-        rows = [i for i, k in enumerate(df[key]) if k in wanted] if isinstance(df, pd.DataFrame) else []
-        if widget.selectable_rows is not None and isinstance(df, pd.DataFrame):
-            # Locked rows (no seats, dynamic groups) cannot be selected; their note says so.
-            allowed = set(widget.selectable_rows(df))
-            rows = [i for i in rows if i in allowed]
-        if rows != widget.selection:
-            widget.selection = rows
-        elif force:
-            widget.param.trigger("selection")
-
-    def to_vm(event):
-        df = widget.value
-        chosen = [df[key].iloc[i] for i in event.new if i < len(df)]
-        if sorted(chosen) != sorted(getattr(vm, name)):
-            (pick or (lambda v: setattr(vm, name, v)))(chosen)
-        # The view model has the last word: a refused pick (no seats, dynamic group) is undone
-        # in the browser too. Panel does not echo a change back to the browser while handling
-        # that same change, so re-sync on the next tick.
-        pn.state.execute(lambda: to_table(force=True), schedule=True)
-
-    widget.param.watch(to_vm, "selection")
-    vm.param.watch(to_table, [name])
-    widget.param.watch(to_table, "value")
-    to_table()
