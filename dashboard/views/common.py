@@ -1,5 +1,5 @@
 """Pieces every page uses: alerts, the busy bar, the plan confirmation panel, table defaults,
-and keeping a table's checkbox selection and a view-model list in step."""
+CSV downloads, and running long actions off the server's event loop."""
 from __future__ import annotations
 
 import logging
