@@ -51,7 +51,8 @@ class EmulatorCredential:
 def sdk_client(emu, tenant_id) -> tuple[GraphServiceClient, httpx.AsyncClient]:
     auth = AzureIdentityAuthenticationProvider(EmulatorCredential(emu, tenant_id), scopes=SCOPES,
                                                allowed_hosts=["127.0.0.1"])
-    http = httpx.AsyncClient(verify=ssl.create_default_context(cafile=str(emu.ca_file)))
+    # A generous timeout: on a loaded 2-core CI machine httpx's 5 s default is not enough.
+    http = httpx.AsyncClient(verify=ssl.create_default_context(cafile=str(emu.ca_file)), timeout=60)
     adapter = GraphRequestAdapter(auth, client=GraphClientFactory.create_with_default_middleware(client=http))
     adapter.base_url = emu.graph_url
     return GraphServiceClient(request_adapter=adapter), http
