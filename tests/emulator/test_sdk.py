@@ -6,6 +6,7 @@ trusts the emulator's CA; a TokenCredential hands it `emu.token(tenant)`.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import ssl
 import time
 import uuid
@@ -102,7 +103,10 @@ async def scenario(emu, tenant_id) -> dict:
 
 
 def test_msgraph_sdk_round_trip(emu, tid):
-    result = asyncio.run(scenario(emu, tid))
+    # Its own thread and event loop: Playwright's sync API (the browser tests) may have left a
+    # running loop in this thread, where asyncio.run() refuses to start.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        result = pool.submit(lambda: asyncio.run(scenario(emu, tid))).result()
     users = result["users"]
     assert len(users) == 40 and result["pages"] == 6
     assert all(u.id and u.user_principal_name and u.assigned_licenses is not None for u in users)
