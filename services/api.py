@@ -6,6 +6,7 @@ Workflow and bulk methods come from their mixins, which use `graph`, `store`, `a
 """
 from __future__ import annotations
 
+import copy
 import logging
 import os
 from pathlib import Path
@@ -56,6 +57,17 @@ class M365(WorkflowsMixin, BulkMixin):
         self.store = store
         self.syncer = Syncer(self.graph, self.store, config)
         self._discovered = False
+        self._borrowed = False
+
+    def as_actor(self, actor: Actor) -> "M365":
+        """The same tenants, store and Graph client, acting as `actor`: a dashboard session runs
+        every write as its signed-in person. Closing the returned object closes nothing shared."""
+        if not isinstance(actor, Actor):
+            raise TypeError(f"as_actor needs a services.actors.Actor, got {type(actor).__name__}")
+        clone = copy.copy(self)
+        clone.actor = actor
+        clone._borrowed = True
+        return clone
 
     def __repr__(self) -> str:
         return f"<M365 actor={self.actor.name} ({self.actor.role}) store={self.store!r}>"
@@ -67,6 +79,8 @@ class M365(WorkflowsMixin, BulkMixin):
         self.close()
 
     def close(self) -> None:
+        if self._borrowed:
+            return
         self.graph.close()
         self.store.close()
 
