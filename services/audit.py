@@ -103,20 +103,52 @@ def finish(engine: Engine, entry_id: int, *, outcome: str, detail: dict | None =
     log.info("audit: entry %s finished: %s", entry_id, outcome)
 
 
-def interrupted_onboarding(engine: Engine, tenant_id: str, upn: str) -> str | None:
-    """The user id created by an onboarding of `upn` that never finished (its process died
-    after creating the user), so a new plan can take over that user instead of refusing it."""
+def interrupted_onboardings(engine: Engine, tenant_id: str, upn: str) -> list[tuple[int, str]]:
+    """(entry id, user id) of every onboarding of `upn` that created its user and never
+    finished (its process died), newest first."""
     ensure_tables(engine)
     with engine.connect() as conn:
-        rows = conn.execute(sa.select(audit_table.c.detail).where(
+        rows = conn.execute(sa.select(audit_table.c.id, audit_table.c.detail).where(
             audit_table.c.tenant_id == tenant_id, audit_table.c.action == "onboard",
             audit_table.c.outcome == "started", sa.func.lower(audit_table.c.user) == upn.lower())
             .order_by(audit_table.c.id.desc())).all()
-    for (text,) in rows:
+    found = []
+    for entry_id, text in rows:
         user_id = json.loads(text or "{}").get("user_id")
         if user_id:
-            return user_id
-    return None
+            found.append((entry_id, user_id))
+    return found
+
+
+def interrupted_onboarding(engine: Engine, tenant_id: str, upn: str) -> str | None:
+    """The user id created by an onboarding of `upn` that never finished (its process died
+    after creating the user), so a new plan can take over that user instead of refusing it."""
+    found = interrupted_onboardings(engine, tenant_id, upn)
+    return found[0][1] if found else None
+
+
+def supersede(engine: Engine, entry_ids, *, by_entry: int) -> None:
+    """Close "started" entries whose work a later apply (entry `by_entry`) took over.
+
+    They become "partial" (their own run stopped part-way) with `completed_by` naming the
+    entry that finishes the job, so a later onboarding of the same user name is no longer
+    taken for a resumption of them.
+    """
+    ids = [int(i) for i in entry_ids if int(i) != int(by_entry)]
+    if not ids:
+        return
+    with engine.begin() as conn:
+        rows = conn.execute(sa.select(audit_table.c.id, audit_table.c.detail).where(
+            audit_table.c.id.in_(ids), audit_table.c.outcome == "started")).all()
+        for entry_id, text in rows:
+            detail = json.loads(text or "{}")
+            detail.update({"completed_by": int(by_entry),
+                           "note": f"interrupted; completed by audit entry {int(by_entry)}"})
+            conn.execute(audit_table.update().where(audit_table.c.id == entry_id,
+                                                    audit_table.c.outcome == "started")
+                         .values(outcome="partial",
+                                 detail=json.dumps(scrub(detail), default=str, sort_keys=True)))
+    log.info("audit: entries %s completed by entry %s", ids, by_entry)
 
 
 def read(engine: Engine, *, tenant_id: str | None = None, user: str | None = None,

@@ -126,8 +126,12 @@ def _check_free(m365, plan: Plan, client, upn: str, problems: list[Problem]) -> 
     is the one an interrupted onboarding of this same UPN created."""
     try:
         existing = user_exists(client, upn)
-        if existing and existing == _audit.interrupted_onboarding(m365.store.engine, plan.tenant_id, upn):
+        interrupted = [entry for entry, user_id in
+                       _audit.interrupted_onboardings(m365.store.engine, plan.tenant_id, upn)
+                       if existing and user_id == existing]
+        if interrupted:
             plan.user_id = existing
+            plan.supersedes = interrupted     # closed when this plan's apply starts
             plan.warnings.append(Problem("username", f"{upn} was created by an onboarding that was "
                                                      "interrupted; this plan completes it"))
             return

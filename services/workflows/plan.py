@@ -17,6 +17,7 @@ from typing import Any, Callable
 import pandas as pd
 from sqlalchemy.exc import SQLAlchemyError
 
+from .. import audit as _audit
 from ..errors import GraphError, M365DashError, PermissionDenied
 from ..graph import BatchResponse, TenantGraph
 
@@ -167,6 +168,8 @@ class Plan:
             self.add(step)
         self._before_apply = before_apply
         self._reveal_password = reveal_password
+        # "started" audit entries of interrupted applies whose work this plan takes over.
+        self.supersedes: list[int] = []
 
     def add(self, step: Step) -> int:
         step.number = len(self._steps) + 1
@@ -220,15 +223,21 @@ class Plan:
             raise PlanHasProblems(self.kind, self.problems)
         # Written before the first write, so a process killed mid-apply leaves the plan it was
         # running in the audit log; the entry written at the end says how it went.
+        started_detail = {"parameters": self.parameters, "steps": self.steps.to_dict("records")}
+        if self.supersedes and self.user_id:
+            # This entry carries the user it takes over, so a crash of this apply too leaves
+            # it resumable; the entries it takes over are closed now, pointing at it.
+            started_detail["user_id"] = self.user_id
         entry_id = m365.audit(action=self.kind, outcome="started", tenant_id=self.tenant_id or "",
-                              user=self.user, detail={"parameters": self.parameters,
-                                                      "steps": self.steps.to_dict("records")})
+                              user=self.user, detail=started_detail)
+        if self.supersedes:
+            _audit.supersede(m365.store.engine, self.supersedes, by_entry=entry_id)
+            self.supersedes = []
         ctx = ApplyContext(m365.graph.tenant(self.tenant_id), self, user_id=self.user_id)
         outcomes: dict[int, Outcome] = {}
         if self._before_apply:
             self._before_apply(ctx)
         pending = list(self._steps)
-        started_detail = {"parameters": self.parameters, "steps": self.steps.to_dict("records")}
         while pending:
             step = pending.pop(0)
             if step.request is None:
