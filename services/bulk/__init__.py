@@ -44,7 +44,7 @@ class BulkMixin:
     def _bulk_rows(self, source, kind: str) -> BulkPlan:
         table = read_bulk(source, kind)
         problems = list(table.problems)
-        rows, steps = [], []
+        rows, steps, plans = [], [], {}
         if not any(p.row == 1 for p in problems):
             bad = {p.row for p in problems}
             for row in table.rows:
@@ -61,9 +61,12 @@ class BulkMixin:
                         problems.append(RowProblem(row["row"], table.header_of(p.field), p.message))
                     continue
                 rows.append(row)
+                plans[row["row"]] = plan
                 steps.append({"row": row["row"], "tenant_id": tenant_id, "user": row["user"],
                               "step": kind, "target": "; ".join(plan.steps["action"].astype(str))})
-        return BulkPlan(self, kind, _source_name(source), rows, problems, steps, {})
+        bulk = BulkPlan(self, kind, _source_name(source), rows, problems, steps, {})
+        bulk.keep_row_plans(plans)     # the first apply runs these instead of planning again
+        return bulk
 
     def bulk_resume(self, job_id: str, *, progress=True, on_progress=None, passwords_file=None) -> BulkResult:
         """Finish an interrupted job: only its pending and failed steps run."""

@@ -1,8 +1,9 @@
 """Starting, resuming and reporting bulk jobs; role checks and the audit log live here.
 
 Onboarding runs in batched phases (`runner.py`). Offboarding and updates run row by row through
-the same workflows the dashboard uses; each row is one journal step, and a resumed row is planned
-again against current state, so it does only what is still missing.
+the same workflows the dashboard uses; each row is one journal step. A job's first run applies the
+plans its validation built (see `PLAN_REUSE_SECONDS`); a resumed row is planned again against
+current state, so it does only what is still missing.
 """
 from __future__ import annotations
 
@@ -46,7 +47,8 @@ def start_job(plan, *, progress=True, on_progress=None, passwords_file=None) -> 
     payload = [asdict(r) if hasattr(r, "__dataclass_fields__") else dict(r) for r in plan.rows]
     job_id = _journal(m365).create_job(plan.kind, m365.actor, plan.source_name, payload, plan._steps)
     return run_job(m365, job_id, progress=progress, on_progress=on_progress,
-                   passwords_file=passwords_file, typed_passwords=plan._typed, labels=plan._labels)
+                   passwords_file=passwords_file, typed_passwords=plan._typed, labels=plan._labels,
+                   row_plans=plan.take_row_plans())
 
 
 def resume_job(m365, job_id: str, *, progress=True, on_progress=None, passwords_file=None) -> BulkResult:
@@ -58,7 +60,7 @@ def resume_job(m365, job_id: str, *, progress=True, on_progress=None, passwords_
 
 
 def run_job(m365, job_id: str, *, progress, on_progress, passwords_file, typed_passwords,
-            labels) -> BulkResult:
+            labels, row_plans: dict | None = None) -> BulkResult:
     journal = _journal(m365)
     job = journal.job(job_id)
     steps = journal.steps(job_id)
@@ -70,7 +72,7 @@ def run_job(m365, job_id: str, *, progress, on_progress, passwords_file, typed_p
         if job.kind == "onboard":
             OnboardRunner(m365, journal, job_id, job.rows, bar, sink).run(typed_passwords)
         else:
-            _run_rows(m365, journal, job_id, job.kind, job.rows, bar, sink)
+            _run_rows(m365, journal, job_id, job.kind, job.rows, bar, sink, row_plans or {})
     finally:
         bar.close()
         final = journal.steps(job_id)
@@ -93,13 +95,16 @@ def _refresh(m365, tenant_id: str) -> None:
         log.warning("store refresh after bulk job failed for tenant %s: %s", tenant_id, exc)
 
 
-def _run_rows(m365, journal: Journal, job_id: str, kind: str, rows: list[dict], bar, sink) -> None:
+def _run_rows(m365, journal: Journal, job_id: str, kind: str, rows: list[dict], bar, sink,
+              row_plans: dict) -> None:
+    """Apply each pending row. `row_plans` (row -> validated plan) is used once per row; a row
+    without one (a resumed job, a stale plan) is planned again against current state."""
     by_row = {r["row"]: r for r in rows}
     steps = journal.steps(job_id)
     for rec in steps[steps["status"].isin(["pending", "failed"])].itertuples():
         row = by_row[rec.row]
         try:
-            plan = row_plan(m365, kind, row)
+            plan = row_plans.pop(rec.row, None) or row_plan(m365, kind, row)
             if plan.problems:
                 reasons = "; ".join(f"{p.field}: {p.message}" for p in plan.problems)
                 # A resumed row whose work is already complete plans "nothing to change".

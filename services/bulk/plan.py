@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +15,11 @@ from .csvfile import RowProblem
 from .onboard import problems_frame
 
 RESULT_COLUMNS = ["row", "user", "step", "target", "outcome", "error"]
+# Offboarding and update rows are validated by planning them against live state. The first
+# apply within this many seconds runs those plans instead of planning every row again (each plan
+# costs several Graph reads); an older plan, a second apply and a resumed job plan afresh. A
+# reused plan is as safe as a fresh one: every step reads the current state before it writes.
+PLAN_REUSE_SECONDS = 600.0
 
 
 class BulkProblems(ValueError):
@@ -89,6 +95,20 @@ class BulkPlan:
         self._steps = steps
         self._labels = labels
         self._typed = typed_passwords or {}
+        self._row_plans: dict[int, object] = {}
+        self._planned_at = time.monotonic()
+
+    def keep_row_plans(self, plans: dict[int, object]) -> None:
+        """Keep the workflow plans validation built, by spreadsheet row, for the first apply."""
+        self._row_plans = dict(plans)
+        self._planned_at = time.monotonic()
+
+    def take_row_plans(self) -> dict[int, object]:
+        """The validated row plans, once, while fresh; empty when they must be planned again."""
+        plans, self._row_plans = self._row_plans, {}
+        if time.monotonic() - self._planned_at > PLAN_REUSE_SECONDS:
+            return {}
+        return plans
 
     @property
     def problems_frame(self) -> pd.DataFrame:

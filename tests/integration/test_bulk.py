@@ -220,3 +220,70 @@ def test_bulk_offboard_and_update_rows(m365, emu, tenant_facts, tmp_path):
     assert result.ok
     uid = targets["id"].iloc[0]
     assert _get(emu, tenant_facts["tid"], f"users/{uid}", **{"$select": "department"})["department"] == "Finance"
+
+
+def test_bulk_offboard_plans_each_row_once_and_replans_stale_or_resumed(m365, emu, tenant_facts,
+                                                                         tmp_path, monkeypatch):
+    """Validation plans every row against live state; the first apply runs those plans instead of
+    planning each row again (each plan costs several Graph reads). A stale plan is planned
+    again, and a resumed job plans only its unfinished rows, so each change still lands once."""
+    from services.bulk import plan as bulk_plan
+
+    users = m365.users(tenant_facts["tid"])
+    targets = users[users["user_principal_name"].str.startswith("bk1")].head(6)
+    upns = list(targets["user_principal_name"])
+    calls = []
+    real = m365.plan_offboarding
+
+    def counted(*args, **kwargs):
+        calls.append(str(args[1]).lower())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(m365, "plan_offboarding", counted)
+    off = tmp_path / "off-once.csv"
+    pd.DataFrame({"Tenant": tenant_facts["tid"], "User": upns[:3],
+                  "Block Sign-in": "yes"}).to_csv(off, index=False)
+    plan = m365.bulk_offboard(off)
+    assert plan.problems == [] and len(calls) == 3
+    result = plan.apply(progress=False)
+    assert result.ok and (result.steps["outcome"] == "done").all()
+    assert len(calls) == 3                                   # applied without planning again
+    for upn in upns[:3]:
+        assert _get(emu, tenant_facts["tid"], f"users/{upn}",
+                    **{"$select": "accountEnabled"})["accountEnabled"] is False
+    # A second apply of the same plan is a new job: it plans again and finds nothing to do.
+    again = plan.apply(progress=False)
+    assert len(calls) == 6 and (again.steps["outcome"] == "skipped").all()
+
+    # A plan older than PLAN_REUSE_SECONDS is planned again at apply.
+    calls.clear()
+    off2 = tmp_path / "off-stale.csv"
+    pd.DataFrame({"Tenant": tenant_facts["tid"], "User": upns[3:],
+                  "Block Sign-in": "yes"}).to_csv(off2, index=False)
+    stale = m365.bulk_offboard(off2)
+    monkeypatch.setattr(bulk_plan, "PLAN_REUSE_SECONDS", 0.0)
+    time.sleep(0.01)
+    # The job is "killed" after its first row: resume plans only the rows still pending.
+    from services.bulk import jobs
+
+    real_record, recorded = jobs.Journal.record, []
+
+    def record_then_die(self, job_id, outcomes):
+        real_record(self, job_id, outcomes)
+        recorded.extend(outcomes)
+        if any(o[1] == "done" for o in recorded):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(jobs.Journal, "record", record_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        stale.apply(progress=False)
+    monkeypatch.setattr(jobs.Journal, "record", real_record)
+    assert len(calls) == 3 + 1                 # validation, then the stale first row again
+    jobs_ = m365.bulk_jobs()
+    job_id = jobs_[jobs_["source"] == "off-stale.csv"].iloc[0]["job_id"]
+    resumed = m365.bulk_resume(job_id, progress=False)
+    assert resumed.ok and (resumed.steps["outcome"] == "done").all()
+    assert len(calls) == 3 + 1 + 2             # only the two unfinished rows were planned again
+    for upn in upns[3:]:
+        assert _get(emu, tenant_facts["tid"], f"users/{upn}",
+                    **{"$select": "accountEnabled"})["accountEnabled"] is False
