@@ -89,17 +89,22 @@ def test_fault_suite_everything_lands_exactly_once(tmp_path):
         pd.DataFrame([{"User Name": u, "First Name": "Fault", "Last Name": f"User {i}", "Tenant": tid,
                        "Usage Location": "NL", "Licenses": "FLOW_FREE", "Groups": ";".join(two)}
                       for i, u in enumerate(upns)]).to_csv(csv, index=False)
+        phase = time.perf_counter()
+        figures["sync_seconds"] = round(phase - started, 1)
         plan = m365.bulk_onboard(csv)
         assert not plan.problems, plan.problems[:3]
         onboarded = plan.apply(progress=False)
+        figures["onboard_seconds"] = round(time.perf_counter() - phase, 1)
         assert onboarded.ok, onboarded.failed().to_string()
 
         off = tmp_path / "offboard.csv"
         pd.DataFrame({"Tenant": tid, "User": upns[:OFFBOARD], "Remove Licenses": "yes",
                       "Remove Groups": "yes", "Block Sign-in": "yes"}).to_csv(off, index=False)
+        phase = time.perf_counter()
         plan = m365.bulk_offboard(off)
         assert not plan.problems, plan.problems[:3]
         offboarded = plan.apply(progress=False)
+        figures["offboard_seconds"] = round(time.perf_counter() - phase, 1)
         assert offboarded.ok, offboarded.failed().to_string()
 
         final = m365.sync(progress=False)
