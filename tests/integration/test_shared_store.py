@@ -10,6 +10,7 @@ process B sees it; process B onboards a user and process A sees it.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -21,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from services import Actor, connect
+from services.config import load_config
 from services.emulator import Emulator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -130,7 +132,10 @@ def wait_for(dash: Dashboard, check, timeout: float = 10.0, **cmd) -> dict:
 
 def test_two_dashboard_processes_see_each_others_writes(emu, store_url, tmp_path):
     config = config_for(emu, store_url, tmp_path)
-    with connect(config, actor=Actor("setup@msp.example", "admin")) as m365:
+    # In the PostgreSQL pass, conftest redirects configs loaded in this process to a database of
+    # their own: name the shared store explicitly (the child processes read the file as it is).
+    shared = dataclasses.replace(load_config(config), store_url=store_url)
+    with connect(shared, actor=Actor("setup@msp.example", "admin")) as m365:
         report = m365.sync(progress=False)
         assert not report.errors and report.tenants == 2
         tid = sorted(emu.tenant_ids)[0]
