@@ -1,10 +1,501 @@
-"""Who is signed in to a browser session, as a services Actor."""
+"""Sign-in for the served dashboard, and who is signed in to a browser session.
+
+Two ways to sign in (`m365dash serve --auth ...`):
+
+- `users-file`: a login page of our own checks the name and password against the users file
+  (services.webusers.UsersFile: bcrypt hashes and a role per user). Panel's built-in basic auth
+  compares plain-text passwords, so it is not used.
+- `entra`: Panel's OAuth with Entra ID (provider `azurev2`, or `azure` for the v1 endpoints). The
+  id token's app-roles claim (`roles`) gives the role: M365Dash.Viewer / M365Dash.Technician /
+  M365Dash.Admin, the highest one wins, none means no access.
+
+Either way the signed-in person's name sits in a signed cookie (tornado secure cookie, keyed by the
+required cookie secret) that expires after `expiry_hours`; every page, websocket and login request
+goes through the auth provider. `session_actor()` turns the cookie of a Panel session into the
+services Actor that all writes of that session run as. Nothing secret reaches the browser: the
+Bokeh session token (embedded in the page) carries only the `user` and `id_token` cookies, OAuth
+cookies are encrypted with a key derived from the cookie secret, and passwords are never echoed.
+"""
 from __future__ import annotations
 
-from services.actors import Actor
+import asyncio
+import base64
+import contextlib
+import contextvars
+import hashlib
+import hmac
+import logging
+import os
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+from urllib.parse import urlparse
+
+import tornado.web
+from bokeh.server.auth_provider import AuthProvider
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from services.actors import ROLES, Actor
+from services.webusers import UsersFile
+
+log = logging.getLogger(__name__)
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+LOGIN_URL = "/login"
+LOGOUT_URL = "/logout"
+DEFAULT_EXPIRY_HOURS = 12.0
+FAILED_LOGIN_DELAY = 1.0          # seconds added to every failed sign-in (bcrypt costs ~0.2 s more)
+MIN_COOKIE_SECRET = 32
+
+# App-role values in the Entra app registration -> dashboard roles (compared case-insensitively).
+ENTRA_APP_ROLES = {"m365dash.viewer": "viewer", "m365dash.technician": "technician",
+                   "m365dash.admin": "admin"}
+ENTRA_PROVIDERS = ("azurev2", "azure")
+# Tenants that would let any Entra organization sign in (and assign itself our app roles).
+MULTI_TENANT_AUTHORITIES = {"common", "organizations", "consumers"}
+
+# The only cookies a Bokeh session token (which is embedded in the served page) may carry; OAuth
+# access/refresh tokens, the XSRF cookie and Panel's unsigned `is_guest` cookie stay out of it.
+SESSION_COOKIES = ["user", "id_token"]
+# Request headers kept out of the session token.
+EXCLUDED_HEADERS = ["Cookie", "Authorization", "Proxy-Authorization", "X-Api-Key"]
+# Cookies the logout page clears (ours and Panel's OAuth ones).
+AUTH_COOKIES = ("user", "id_token", "access_token", "refresh_token", "oauth_expiry", "is_guest",
+                "panel-oauth-state", "panel-oauth-code", "next_url")
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "frame-ancestors 'none'; base-uri 'self'; object-src 'none'; "
+                               "form-action 'self'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+
+
+# ---- roles ---------------------------------------------------------------------------------------
+
+def highest_role(roles: Iterable[str]) -> str | None:
+    """The most capable of `roles` (viewer < technician < admin), or None when there is none."""
+    found = [r for r in roles if r in ROLES]
+    return max(found, key=ROLES.index) if found else None
+
+
+def role_from_claims(claims: Mapping[str, Any] | None) -> str | None:
+    """The dashboard role an Entra id token's app-roles claim grants (highest wins), else None."""
+    values = (claims or {}).get("roles") or []
+    if isinstance(values, str):
+        values = [values]
+    return highest_role(ENTRA_APP_ROLES.get(str(v).strip().lower(), "") for v in values)
+
+
+def actor_from_claims(claims: Mapping[str, Any] | None, name: str | None = None) -> Actor:
+    """The Actor for an Entra sign-in; PermissionError when the token grants no dashboard role."""
+    claims = claims or {}
+    name = name or next((str(claims[k]) for k in ("preferred_username", "upn", "email",
+                                                   "unique_name", "oid") if claims.get(k)), "")
+    role = role_from_claims(claims)
+    if not name or not role:
+        raise PermissionError(f"{name or 'this account'} has no M365 Dashboard role "
+                              "(assign M365Dash.Viewer, .Technician or .Admin in Entra ID)")
+    return Actor(name, role)
+
+
+def actor_from_users_file(name: str | None, users: UsersFile) -> Actor:
+    """The Actor for a users-file sign-in; PermissionError when the name is no longer listed."""
+    role = users.roles().get(name or "") if name else None
+    if role not in ROLES:
+        raise PermissionError(f"{name or 'this account'} is not (or no longer) a dashboard user")
+    return Actor(name, role)
+
+
+# ---- settings ------------------------------------------------------------------------------------
+
+class AuthConfigError(ValueError):
+    """Sign-in is asked for but not configured completely; the message says what is missing."""
+
+
+@dataclass
+class AuthSettings:
+    """How one server signs people in. `mode` is "users-file" or "entra"."""
+    mode: str
+    cookie_secret: str = field(repr=False)
+    expiry_hours: float = DEFAULT_EXPIRY_HOURS
+    users_file: UsersFile | None = None
+    provider: str = "azurev2"
+    client_id: str = ""
+    client_secret: str = field(default="", repr=False)
+    tenant_id: str = ""
+    redirect_uri: str | None = None
+    jwt_user: str = "preferred_username"
+
+    def __post_init__(self):
+        if self.mode not in ("users-file", "entra"):
+            raise AuthConfigError(f"unknown --auth {self.mode!r}: use users-file or entra")
+        if not self.cookie_secret or len(self.cookie_secret) < MIN_COOKIE_SECRET:
+            raise AuthConfigError(
+                f"a cookie secret of at least {MIN_COOKIE_SECRET} characters is required: set "
+                "M365DASH_COOKIE_SECRET or pass --cookie-secret-file FILE (for example "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))' > FILE`)")
+        if not 0 < self.expiry_hours <= 24 * 30:
+            raise AuthConfigError("--session-hours must be more than 0 and at most 720")
+        if self.mode == "users-file":
+            if self.users_file is None:
+                self.users_file = UsersFile()
+            try:
+                users = self.users_file.roles()
+            except ValueError as exc:
+                raise AuthConfigError(str(exc)) from None
+            if not users:
+                raise AuthConfigError(
+                    f"the users file {self.users_file.path} has no users: add one with "
+                    f"`m365dash users add NAME --role admin --users-file {self.users_file.path}`")
+        else:
+            if self.provider not in ENTRA_PROVIDERS:
+                raise AuthConfigError(f"--oauth-provider must be one of {', '.join(ENTRA_PROVIDERS)}")
+            missing = [name for name, value in (
+                ("M365DASH_ENTRA_CLIENT_ID (or PANEL_OAUTH_KEY)", self.client_id),
+                ("M365DASH_ENTRA_CLIENT_SECRET (or PANEL_OAUTH_SECRET)", self.client_secret),
+                ("M365DASH_ENTRA_TENANT_ID (or AAD_TENANT_ID)", self.tenant_id)) if not value]
+            if missing:
+                raise AuthConfigError("--auth entra needs the environment variables "
+                                      + ", ".join(missing))
+            if self.tenant_id.strip().lower() in MULTI_TENANT_AUTHORITIES:
+                raise AuthConfigError(
+                    f"the Entra tenant must be your own tenant id, not {self.tenant_id!r}: a "
+                    "multi-tenant authority would let other organizations sign in")
+
+    @property
+    def expiry_days(self) -> float:
+        return self.expiry_hours / 24.0
+
+    @property
+    def encryption_key(self) -> bytes:
+        """A Fernet key for Panel's OAuth cookies, derived from the cookie secret."""
+        digest = hmac.new(self.cookie_secret.encode("utf-8"), b"m365dash oauth cookie encryption",
+                          hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest)
+
+    @property
+    def session_secret(self) -> str:
+        """The key Bokeh signs session ids and tokens with, derived from the cookie secret."""
+        return hmac.new(self.cookie_secret.encode("utf-8"), b"m365dash bokeh session signing",
+                        hashlib.sha256).hexdigest()
+
+
+def read_cookie_secret(secret_file: str | os.PathLike | None = None,
+                       env: Mapping[str, str] | None = None) -> str | None:
+    """The cookie secret from --cookie-secret-file, else $M365DASH_COOKIE_SECRET; None if neither.
+    There is never a default."""
+    env = os.environ if env is None else env
+    if secret_file:
+        try:
+            text = Path(secret_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise AuthConfigError(f"cannot read the cookie secret file {secret_file}: "
+                                  f"{exc.strerror or exc}") from None
+        return text or None
+    return (env.get("M365DASH_COOKIE_SECRET") or "").strip() or None
+
+
+def entra_from_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """client_id, client_secret, tenant_id (and redirect_uri when set) from our M365DASH_ENTRA_*
+    variables, falling back to the names Panel documents (PANEL_OAUTH_KEY, PANEL_OAUTH_SECRET,
+    AAD_TENANT_ID or PANEL_OAUTH_EXTRA_PARAMS={'tenant': ...}, PANEL_OAUTH_REDIRECT_URI)."""
+    env = os.environ if env is None else env
+    extra: dict = {}
+    if env.get("PANEL_OAUTH_EXTRA_PARAMS"):
+        import ast
+        try:
+            extra = dict(ast.literal_eval(env["PANEL_OAUTH_EXTRA_PARAMS"]))
+        except (ValueError, SyntaxError, TypeError):
+            raise AuthConfigError("PANEL_OAUTH_EXTRA_PARAMS must be a Python dict literal, "
+                                  "e.g. {'tenant': '<tenant id>'}") from None
+    out = {
+        "client_id": env.get("M365DASH_ENTRA_CLIENT_ID") or env.get("PANEL_OAUTH_KEY") or "",
+        "client_secret": env.get("M365DASH_ENTRA_CLIENT_SECRET") or env.get("PANEL_OAUTH_SECRET") or "",
+        "tenant_id": (env.get("M365DASH_ENTRA_TENANT_ID") or env.get("AAD_TENANT_ID")
+                      or str(extra.get("tenant", ""))),
+    }
+    redirect = env.get("M365DASH_ENTRA_REDIRECT_URI") or env.get("PANEL_OAUTH_REDIRECT_URI")
+    if redirect:
+        out["redirect_uri"] = redirect
+    return out
+
+
+# ---- security headers ----------------------------------------------------------------------------
+
+class SecurityHeaders(tornado.web.OutputTransform):
+    """A tornado output transform: every response of the server (pages, login, static files,
+    errors, websocket handshakes) gets the security headers, unless a handler set its own."""
+
+    def transform_first_chunk(self, status_code, headers, chunk, finishing):
+        for name, value in SECURITY_HEADERS.items():
+            if name not in headers:
+                headers[name] = value
+        return status_code, headers, chunk
+
+
+# ---- pages ---------------------------------------------------------------------------------------
+
+_jinja = Environment(loader=FileSystemLoader(str(TEMPLATES)),
+                     autoescape=select_autoescape(["html"]))
+
+
+def render(template: str, **values) -> str:
+    return _jinja.get_template(template).render(**values)
+
+
+def safe_next(url: str | None) -> str:
+    """A local path to go to after signing in; anything else (other hosts, schemes, `//x`) -> /."""
+    if not url or not url.startswith("/") or url.startswith("//") or "\\" in url:
+        return "/"
+    parsed = urlparse(url)
+    if parsed.scheme or parsed.netloc or parsed.path.startswith((LOGIN_URL, LOGOUT_URL)):
+        return "/"
+    return url
+
+
+class _AuthPage(tornado.web.RequestHandler):
+    settings_: AuthSettings  # set on the per-server subclass
+
+    def set_default_headers(self):
+        self.set_header("Cache-Control", "no-store")
+
+    def _cookie_opts(self) -> dict:
+        return {"httponly": True, "samesite": "Lax", "secure": self.request.protocol == "https",
+                "path": "/"}
+
+
+class UsersFileLoginHandler(_AuthPage):
+    """GET: the sign-in page. POST: check the name and password (bcrypt, off the event loop);
+    success sets the signed `user` cookie and goes back to the page asked for, failure shows the
+    page again with one generic message after a delay."""
+
+    def _page(self, error: str = "") -> None:
+        self.write(render("login.html", title="M365 Dashboard", error=error,
+                          xsrf_form_html=self.xsrf_form_html(), login_url=LOGIN_URL,
+                          next=safe_next(self.get_argument("next", "/"))))
+
+    def get(self):
+        if self.get_secure_cookie("user", max_age_days=self.settings_.expiry_days):
+            self.redirect(safe_next(self.get_argument("next", "/")))
+            return
+        self._page()
+
+    async def post(self):
+        name = self.get_body_argument("username", "").strip()
+        password = self.get_body_argument("password", "")
+        users = self.settings_.users_file
+        role = None
+        if name and password and len(password) <= 1024:
+            loop = asyncio.get_running_loop()
+            try:
+                role = await loop.run_in_executor(None, users.verify, name, password)
+            except ValueError:   # unreadable users file: logged, shown as a failed sign-in
+                log.exception("users file check failed")
+        if not role:
+            log.warning("failed dashboard sign-in from %s", self.request.remote_ip)
+            await asyncio.sleep(FAILED_LOGIN_DELAY)
+            self.set_status(401)
+            self._page(error="Sign-in failed: wrong user name or password.")
+            return
+        log.info("dashboard sign-in: %s (%s) from %s", name, role, self.request.remote_ip)
+        self.clear_cookie("is_guest", path="/")
+        self.set_signed_cookie("user", name, expires_days=self.settings_.expiry_days,
+                               **self._cookie_opts())
+        self.redirect(safe_next(self.get_body_argument("next", "/")))
+
+
+class LogoutHandler(_AuthPage):
+    """Clears every sign-in cookie and shows a page with a link back to the sign-in page."""
+
+    def get(self):
+        for name in AUTH_COOKIES:
+            self.clear_cookie(name, path="/")
+        self.write(render("logout.html", title="M365 Dashboard", login_url=LOGIN_URL))
+
+
+class UsersFileAuthProvider(AuthProvider):
+    """Bokeh/Panel auth provider for the users file: every page, websocket and static request
+    asks get_user, which accepts only a fresh signed `user` cookie of a user still in the file."""
+
+    def __init__(self, settings: AuthSettings):
+        self._settings = settings
+        self._login = type("LoginHandler", (UsersFileLoginHandler,), {"settings_": settings})
+        self._logout = type("LogoutHandler", (LogoutHandler,), {"settings_": settings})
+        super().__init__()
+
+    @property
+    def get_user(self):
+        def get_user(handler):
+            raw = handler.get_signed_cookie("user", max_age_days=self._settings.expiry_days)
+            if not raw:
+                return None
+            name = raw.decode("utf-8", "replace")
+            try:
+                listed = name in self._settings.users_file.roles()
+            except ValueError:
+                log.exception("users file unreadable")
+                return None
+            return name if listed else None
+        return get_user
+
+    @property
+    def login_url(self):
+        return LOGIN_URL
+
+    @property
+    def login_handler(self):
+        return self._login
+
+    @property
+    def logout_url(self):
+        return LOGOUT_URL
+
+    @property
+    def logout_handler(self):
+        return self._logout
+
+
+def entra_provider(settings: AuthSettings):
+    """Panel's OAuth provider set up for Entra ID, with our own logout and error pages (Panel's
+    load their CSS from a CDN)."""
+    from cryptography.fernet import Fernet
+    from panel.auth import OAuthProvider
+    from panel.config import config
+    from panel.io.state import state
+
+    config.oauth_provider = settings.provider
+    config.oauth_key = settings.client_id
+    config.oauth_secret = settings.client_secret
+    config.oauth_extra_params = {"tenant": settings.tenant_id}
+    config.oauth_jwt_user = settings.jwt_user
+    config.oauth_expiry = settings.expiry_days
+    config.oauth_optional = False
+    config.oauth_guest_endpoints = []
+    if settings.redirect_uri:
+        config.oauth_redirect_uri = settings.redirect_uri
+    # Access, refresh and id tokens in Panel's cookies are encrypted (Panel's get_server does not
+    # apply oauth_encryption_key itself; `panel serve` does this same assignment).
+    config.oauth_encryption_key = settings.encryption_key
+    state.encryption = Fernet(settings.encryption_key)
+    logout = type("LogoutHandler", (LogoutHandler,), {"settings_": settings})
+
+    class EntraAuthProvider(OAuthProvider):
+        @property
+        def logout_handler(self):
+            return logout
+
+    return EntraAuthProvider(login_endpoint=LOGIN_URL, logout_endpoint=LOGOUT_URL,
+                             error_template=str(TEMPLATES / "error.html"))
+
+
+def auth_provider(settings: AuthSettings):
+    if settings.mode == "users-file":
+        return UsersFileAuthProvider(settings)
+    return entra_provider(settings)
+
+
+def server_options(settings: AuthSettings | None) -> dict:
+    """Keyword arguments for pn.serve / Bokeh's Server (and its tornado Application)."""
+    opts: dict[str, Any] = {"transforms": [SecurityHeaders]}
+    if settings is None:
+        return opts
+    from panel.config import config
+    config.cookie_secret = settings.cookie_secret    # Panel reads it from here for pn.state.user
+    config.oauth_expiry = settings.expiry_days
+    opts.update(
+        auth_provider=auth_provider(settings),
+        cookie_secret=settings.cookie_secret,
+        xsrf_cookies=True,
+        sign_sessions=True,
+        secret_key=settings.session_secret,
+        include_cookies=list(SESSION_COOKIES),
+        exclude_headers=list(EXCLUDED_HEADERS),
+    )
+    return opts
+
+
+# ---- the signed-in person of a Panel session ----------------------------------------------------
+
+_current: contextvars.ContextVar[AuthSettings | None] = contextvars.ContextVar(
+    "m365dash_auth", default=None)
+_by_document: "weakref.WeakKeyDictionary[Any, AuthSettings]" = weakref.WeakKeyDictionary()
+
+
+@contextlib.contextmanager
+def serving(settings: AuthSettings | None):
+    """The server wraps each session's page builder in this, so session_actor() knows how the
+    session was signed in (one process may run servers with different settings, as tests do)."""
+    token = _current.set(settings)
+    try:
+        if settings is not None:
+            with contextlib.suppress(Exception):
+                import panel as pn
+                if pn.state.curdoc is not None:
+                    _by_document[pn.state.curdoc] = settings
+        yield
+    finally:
+        _current.reset(token)
+
+
+def _settings_for_session() -> AuthSettings | None:
+    settings = _current.get()
+    if settings is not None:
+        return settings
+    with contextlib.suppress(Exception):
+        import panel as pn
+        if pn.state.curdoc is not None:
+            return _by_document.get(pn.state.curdoc)
+    return None
+
+
+def _signed_cookie(cookies: Mapping[str, str], name: str, settings: AuthSettings) -> str | None:
+    value = cookies.get(name)
+    if not value:
+        return None
+    decoded = tornado.web.decode_signed_value(settings.cookie_secret, name, value,
+                                              max_age_days=settings.expiry_days)
+    return decoded.decode("utf-8", "replace") if decoded else None
+
+
+def actor_from_cookies(cookies: Mapping[str, str], settings: AuthSettings) -> Actor:
+    """The Actor behind a session's cookies (signed with the cookie secret, not expired)."""
+    name = _signed_cookie(cookies, "user", settings)
+    if not name:
+        raise PermissionError("not signed in, or the sign-in has expired")
+    if settings.mode == "users-file":
+        return actor_from_users_file(name, settings.users_file)
+    id_token = _signed_cookie(cookies, "id_token", settings)
+    claims: dict = {}
+    if id_token:
+        from cryptography.fernet import Fernet, InvalidToken
+        from panel.util import decode_token
+        try:
+            claims = decode_token(Fernet(settings.encryption_key).decrypt(id_token.encode()).decode())
+        except (InvalidToken, ValueError):
+            claims = {}
+    return actor_from_claims(claims, name)
 
 
 def session_actor(default: Actor) -> Actor:
     """The Actor of the current Panel session: `default` while the server runs without sign-in
-    (loopback only). Raises PermissionError when the signed-in person has no role any more."""
-    return default
+    (loopback only). Raises PermissionError when the signed-in person has no role any more
+    (removed from the users file, no app-role claim) or the sign-in has expired."""
+    settings = _settings_for_session()
+    if settings is None:
+        return default
+    import panel as pn
+    cookies = dict(pn.state.cookies or {})
+    if cookies.get("is_guest"):
+        raise PermissionError("guest access is not allowed")
+    return actor_from_cookies(cookies, settings)
+
+
+def user_label(actor: Actor) -> str:
+    """What the page shows about the signed-in person: the name and role, nothing else."""
+    return f"{actor.name} ({actor.role})"
+

@@ -1,4 +1,5 @@
-"""`m365dash serve` and `m365dash demo`: the dashboard's commands (registered by services.cli)."""
+"""`m365dash serve`, `m365dash demo` (and `m365dash users`, from cli_users): the dashboard's commands
+(registered by services.cli)."""
 from __future__ import annotations
 
 import argparse
@@ -6,9 +7,21 @@ import sys
 
 from .server import is_loopback
 
-AUTH_MESSAGE = ("m365dash: refusing to serve on {address}: the dashboard is served without "
-                "sign-in, so it only listens on 127.0.0.1 (loopback). Serving beyond it needs "
-                "authentication (Entra ID OAuth or a users file), which is not configured yet.")
+AUTH_MESSAGE = (
+    "m365dash: refusing to serve on {address} without sign-in: without --auth the dashboard only "
+    "listens on 127.0.0.1 (loopback). To serve beyond it, configure authentication and a cookie "
+    "secret:\n"
+    "  users file:  m365dash users add NAME --role admin   (once per person; roles: viewer, "
+    "technician, admin)\n"
+    "               m365dash serve --address {address} --auth users-file [--users-file PATH]\n"
+    "  Entra ID:    set M365DASH_ENTRA_CLIENT_ID, M365DASH_ENTRA_CLIENT_SECRET and "
+    "M365DASH_ENTRA_TENANT_ID (or PANEL_OAUTH_KEY, PANEL_OAUTH_SECRET, AAD_TENANT_ID)\n"
+    "               m365dash serve --address {address} --auth entra\n"
+    "  both:        M365DASH_COOKIE_SECRET=<random, 32+ characters> or --cookie-secret-file FILE\n"
+    "See docs/SIGN-IN.md.")
+UNAUTHENTICATED_NOTE = (
+    "This dashboard is UNAUTHENTICATED: anyone who can reach {address}:{port} on this machine can "
+    "use it as {who} ({role}). Use --auth users-file or --auth entra to require sign-in.")
 
 
 def register(subparsers) -> None:
@@ -17,9 +30,31 @@ def register(subparsers) -> None:
                                               "in the configuration (sync first with m365dash sync).")
     serve.add_argument("--config", help="m365dash.toml (default: $M365DASH_CONFIG, else "
                                         "$M365DASH_HOME/m365dash.toml)")
-    serve.add_argument("--address", default="127.0.0.1", help="listen address (loopback only)")
+    serve.add_argument("--address", default="127.0.0.1",
+                       help="listen address (default 127.0.0.1; anything beyond loopback needs --auth)")
     serve.add_argument("--port", type=int, default=5006)
+    auth = serve.add_argument_group("sign-in (required beyond 127.0.0.1; see docs/SIGN-IN.md)")
+    auth.add_argument("--auth", choices=("none", "users-file", "entra"), default="none",
+                      help="users-file: names, roles and bcrypt hashes from `m365dash users`; "
+                           "entra: Entra ID OAuth, app roles M365Dash.Viewer/Technician/Admin")
+    auth.add_argument("--users-file", metavar="PATH",
+                      help="users file for --auth users-file (default: $M365DASH_USERS, else "
+                           "$M365DASH_HOME/users.json)")
+    auth.add_argument("--cookie-secret-file", metavar="FILE",
+                      help="file holding the cookie secret (else $M365DASH_COOKIE_SECRET); "
+                           "required with --auth, never defaulted")
+    auth.add_argument("--session-hours", type=float, default=12.0, metavar="H",
+                      help="sign-ins expire after H hours (default 12)")
+    auth.add_argument("--allow-origin", action="append", default=[], metavar="HOST",
+                      help="also accept browser pages from HOST (a reverse proxy's public "
+                           "host[:port] or URL); repeatable")
+    auth.add_argument("--oauth-provider", choices=("azurev2", "azure"), default="azurev2",
+                      help="Panel OAuth provider for --auth entra (default azurev2)")
+    auth.add_argument("--behind-proxy", action="store_true",
+                      help="trust X-Forwarded-For/-Proto/-Host from a reverse proxy")
     serve.set_defaults(func=run_serve)
+    from .cli_users import register as register_users
+    register_users(subparsers)
 
     demo = subparsers.add_parser("demo", help="emulated tenants with demo data, synced and served",
                                  description="Start the Microsoft 365 emulator with demo tenants "
@@ -36,21 +71,56 @@ def _check_port(port: int) -> str | None:
     return None if 0 < port < 65536 else f"m365dash: --port must be 1-65535, got {port}"
 
 
+def auth_settings(args: argparse.Namespace):
+    """AuthSettings from the serve options and the environment; None for --auth none.
+    Raises dashboard.auth.AuthConfigError with what to configure."""
+    from . import auth
+    if args.auth == "none":
+        return None
+    secret = auth.read_cookie_secret(args.cookie_secret_file)
+    if not secret:
+        raise auth.AuthConfigError(
+            "--auth needs a cookie secret (there is no default): set M365DASH_COOKIE_SECRET to "
+            "a random string of 32+ characters or pass --cookie-secret-file FILE, e.g. "
+            "python -c 'import secrets; print(secrets.token_urlsafe(48))' > FILE; chmod 600 FILE")
+    if args.auth == "users-file":
+        from services.webusers import UsersFile
+        return auth.AuthSettings("users-file", cookie_secret=secret,
+                                 expiry_hours=args.session_hours,
+                                 users_file=UsersFile(args.users_file))
+    return auth.AuthSettings("entra", cookie_secret=secret, expiry_hours=args.session_hours,
+                             provider=args.oauth_provider, **auth.entra_from_env())
+
+
 def run_serve(args: argparse.Namespace) -> int:
-    if not is_loopback(args.address):
+    from .auth import AuthConfigError
+    if args.auth == "none" and not is_loopback(args.address):
         print(AUTH_MESSAGE.format(address=args.address), file=sys.stderr)
         return 2
     problem = _check_port(args.port)
     if problem:
         print(problem, file=sys.stderr)
         return 2
+    try:
+        settings = auth_settings(args)
+    except AuthConfigError as exc:
+        print(f"m365dash serve: {exc}", file=sys.stderr)
+        return 2
     from services import connect
 
     from .server import serve
     m365 = connect(args.config)     # ConfigError -> exit 2 in services.cli
-    print(f"Dashboard on http://{args.address}:{args.port}/  (Ctrl-C stops it)", flush=True)
+    host = f"[{args.address}]" if ":" in args.address else args.address
+    print(f"Dashboard on http://{host}:{args.port}/  (Ctrl-C stops it)", flush=True)
+    if settings is None:
+        print(UNAUTHENTICATED_NOTE.format(address=args.address, port=args.port,
+                                          who=m365.actor.name, role=m365.actor.role), flush=True)
+    else:
+        print(f"Sign-in: {settings.mode}; sessions expire after {settings.expiry_hours:g} h.",
+              flush=True)
     try:
-        serve(m365, address=args.address, port=args.port)
+        serve(m365, address=args.address, port=args.port, auth=settings,
+              allow_origins=args.allow_origin, use_xheaders=args.behind_proxy)
     except KeyboardInterrupt:
         pass
     finally:

@@ -1,12 +1,22 @@
-"""Serving the dashboard: one Bokeh server, a fresh page per browser session."""
+"""Serving the dashboard: one Bokeh server, a fresh page per browser session.
+
+Without sign-in the server listens on loopback only. With sign-in (`auth`, a
+dashboard.auth.AuthSettings) it may listen anywhere, and then: every request goes through the auth
+provider, the cookie secret signs cookies and (derived) Bokeh session tokens, XSRF cookies are on,
+the websocket origin allow-list is the served address plus `allow_origins`, and sessions expire.
+Every response carries the security headers (dashboard.auth.SecurityHeaders) in both modes.
+"""
 from __future__ import annotations
 
 import ipaddress
+import logging
 import socket
 
 from .resources import configure
 
+log = logging.getLogger(__name__)
 LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
+WILDCARDS = {"0.0.0.0", "::", ""}
 
 
 def is_loopback(address: str) -> bool:
@@ -25,18 +35,63 @@ def free_port(address: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
+def _host_port(host: str, port: int | None) -> list[str]:
+    """`host` as Bokeh's allow-list entries. Bokeh compares the Origin's host:port and treats an
+    Origin without a port (any default-port http or https origin) as host:80."""
+    host = host.strip().lower()
+    if ":" in host:                         # host:port given
+        return [host]
+    if port is None:
+        return [f"{host}:80", f"{host}:443"]
+    return [f"{host}:{port}"] + ([f"{host}:80"] if port in (80, 443) else [])
+
+
+def websocket_origins(address: str, port: int, allow_origins=()) -> list[str]:
+    """host:port values a browser page's Origin may have: the served address (for a wildcard
+    address, this machine's names), loopback names when serving on loopback, plus
+    `allow_origins` (a reverse proxy's public host: `host`, `host:port` or a URL)."""
+    hosts: list[str] = []
+    if address.strip("[]") in WILDCARDS:
+        hosts += [socket.gethostname(), socket.getfqdn(), "localhost", "127.0.0.1"]
+    else:
+        hosts.append(address)
+        if is_loopback(address):
+            hosts += ["localhost", "127.0.0.1"]
+    out = [entry for h in hosts if h for entry in _host_port(h, port)]
+    for origin in allow_origins or ():
+        origin = origin.strip().rstrip("/")
+        if "://" in origin:
+            origin = origin.split("://", 1)[1].split("/", 1)[0]
+        if origin:
+            out += _host_port(origin, None)
+    return list(dict.fromkeys(out))
+
+
 def serve(m365, *, address: str = "127.0.0.1", port: int = 5006, threaded: bool = False,
-          show: bool = False):
+          show: bool = False, auth=None, allow_origins=(), use_xheaders: bool = False):
     """Serve the dashboard for `m365`. Blocks unless `threaded` (then returns the server thread,
-    whose `.stop()` ends it). Refuses a non-loopback address: that needs authentication."""
-    if not is_loopback(address):
+    whose `.stop()` ends it). Without `auth` (dashboard.auth.AuthSettings) only a loopback
+    address is accepted."""
+    if auth is None and not is_loopback(address):
         raise ValueError(f"refusing to serve on {address}: serving beyond 127.0.0.1 needs "
-                         "authentication, which is not configured")
+                         "authentication (--auth users-file or --auth entra), which is not "
+                         "configured")
     configure()
     import panel as pn
 
+    from . import auth as auth_module
     from .app import TITLE, build_page
-    origins = [f"{address}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"]
-    return pn.serve({"/": lambda: build_page(m365)}, address=address, port=port, show=show,
+
+    def page():
+        with auth_module.serving(auth):
+            return build_page(m365)
+
+    opts = auth_module.server_options(auth)
+    if use_xheaders:
+        opts["use_xheaders"] = True
+    origins = websocket_origins(address, port, allow_origins)
+    log.info("serving on %s:%s, sign-in: %s, websocket origins: %s", address, port,
+             auth.mode if auth else "none (loopback)", ", ".join(origins))
+    return pn.serve({"/": page}, address=address, port=port, show=show,
                     threaded=threaded, title=TITLE, websocket_origin=origins,
-                    start=True, verbose=False)
+                    start=True, verbose=False, **opts)
