@@ -18,6 +18,10 @@ from .errors import AuthFailure, ConfigError
 log = logging.getLogger(__name__)
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
+# AADSTS codes of the token endpoint's refusals that the technician can act on.
+SECRET_REFUSED = {7000215, 7000222, 7000216, 700027, 700024}   # wrong/expired secret, bad cert
+APP_MISSING = {700016, 65001}                                  # app not in tenant, no consent
+TENANT_UNKNOWN = {90002, 90072}
 
 
 def _certificate_credential(settings: GraphSettings) -> dict:
@@ -79,7 +83,7 @@ class TokenProvider:
             if "access_token" not in result:
                 code = result.get("error") or "token_error"
                 description = (result.get("error_description") or "").split("\r\n")[0]
-                raise AuthFailure(f"could not get a token for tenant {tenant_id}: {description}",
+                raise AuthFailure(self._refusal(tenant_id, result, description),
                                   status=401, code=code, tenant_id=tenant_id,
                                   request_id=result.get("correlation_id"))
             if result.get("token_source") == "identity_provider":
@@ -87,10 +91,43 @@ class TokenProvider:
                 log.debug("token acquired for tenant %s", tenant_id)
             return result["access_token"]
 
-    def invalidate(self, tenant_id: str) -> None:
-        """Forget the tenant's cached access tokens so the next call asks for a new one."""
+    def _refusal(self, tenant_id: str, result: dict, description: str) -> str:
+        """What the token endpoint's refusal means and what to check, naming tenant and app.
+
+        Entra's own description follows (its AADSTS code is what support asks for); neither it
+        nor this text ever holds the secret.
+        """
+        app = self._settings.client_id
+        codes = set(result.get("error_codes") or [])
+        error = result.get("error") or ""
+        kind = "client secret" if self._settings.client_secret is not None else "certificate"
+        key = "graph.client_secret" if kind == "client secret" else "graph.certificate"
+        if codes & SECRET_REFUSED or (error == "invalid_client" and not codes & APP_MISSING):
+            advice = (f"tenant {tenant_id} refused the {kind} of app {app}: check {key} in "
+                      "m365dash.toml (for a secret: its Value, not its Secret ID, from the app "
+                      "registration's Certificates & secrets, and not expired; for env:NAME, the "
+                      "environment variable)")
+        elif codes & APP_MISSING or error == "unauthorized_client":
+            advice = (f"app {app} is not installed in tenant {tenant_id}: a Global Administrator "
+                      "of that tenant must grant admin consent to it, or remove the tenant from "
+                      "[[tenants]] / end its GDAP relationship; check graph.client_id too")
+        elif codes & TENANT_UNKNOWN or error == "invalid_tenant":
+            advice = (f"tenant {tenant_id} does not exist at {self._settings.authority_host}: "
+                      "check the tenant id in [[tenants]] or graph.partner_tenant_id")
+        else:
+            advice = f"could not get a token for tenant {tenant_id} as app {app}"
+        return f"{advice}. Entra ID said: {description}" if description else advice
+
+    def invalidate(self, tenant_id: str, token: str | None = None) -> None:
+        """Forget the tenant's cached access token so the next call asks for a new one.
+
+        With `token` (the one Graph refused), only that token is forgotten: threads that sent
+        requests with it at the same time all see 401, and the first one's renewal must not be
+        thrown away by the others, so the tenant renews once.
+        """
         app, lock = self._app(tenant_id)
         with lock:
             cache = app.token_cache
             for item in list(cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN)):
-                cache.remove_at(item)
+                if token is None or item.get("secret") == token:
+                    cache.remove_at(item)

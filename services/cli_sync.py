@@ -55,20 +55,36 @@ def run_sync(args) -> int:
     finally:
         m365.close()
     frame = report.to_frame()
+    names: dict[str, str] = {}
     if len(frame):
         frame["status"] = frame["ok"].map({True: "ok", False: "FAILED"})
         frame["tenant"] = frame["display_name"].fillna(frame["tenant_id"])
         frame["seconds"] = frame["seconds"].round(1)
+        names = dict(zip(frame["tenant_id"], frame["display_name"]))
         shown = frame[["tenant", "status", "mode", "users", "groups", "objects", "requests",
-                       "seconds"]]
+                       "seconds"]].astype({"users": object, "groups": object})
+        # A failed tenant keeps its last snapshot: its counts here would read as "emptied".
+        shown.loc[frame["ok"] != True, ["users", "groups"]] = "-"  # noqa: E712
         print(shown.to_string(index=False))
     print(report.summary())
+    if report.errors:
+        print(f"m365dash: {len(report.errors)} failed; a failed tenant keeps the data of its last "
+              "successful sync:", file=sys.stderr)
     for tenant_id, reason in report.errors.items():
-        print(f"  {tenant_id}: {reason}", file=sys.stderr)
+        print(f"  {_tenant_label(tenant_id, names.get(tenant_id))}: {reason}", file=sys.stderr)
     if not len(frame) and not report.errors:
         print("no tenants to sync: check [[tenants]] or partner_tenant_id, and that sync is on",
               file=sys.stderr)
     return 1 if report.errors else 0
+
+
+def _tenant_label(tenant_id: str, name) -> str:
+    """'Name (id)' for a tenant in the report; discovery failures say what was discovered."""
+    if tenant_id == "discovery":
+        return "tenant discovery (the partner tenant's customer list)"
+    if isinstance(name, str) and name and name != tenant_id:
+        return f"{name} ({tenant_id})"
+    return f"tenant {tenant_id}"
 
 
 def run_licenses(args) -> int:

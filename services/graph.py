@@ -199,7 +199,7 @@ class TenantGraph:
                                           tenant_id=self.tenant_id)
                 if status == 401 and not renewed:
                     renewed = True
-                    hub.tokens.invalidate(self.tenant_id)
+                    hub.tokens.invalidate(self.tenant_id, token)
                     log.info("401 from Graph for tenant %s: renewing the token once", self.tenant_id)
                     continue
                 if status not in RETRY_STATUSES:

@@ -245,6 +245,20 @@ class Emulator:
     def allow_tenant(self, tenant_id: str) -> None:
         self._server_state.denied.pop(tenant_id, None)
 
+    def expire_tokens(self, tenant_id: str | None = None, after_requests: int = 0) -> None:
+        """Make the access tokens issued so far expire (one tenant's, or every tenant's).
+
+        With `after_requests=N` (one tenant only), the tenant's next N Graph requests are served
+        and the one after them finds its token expired (401 InvalidAuthenticationToken): a token
+        running out in the middle of a job. Tokens issued afterwards are valid.
+        """
+        if after_requests:
+            if not tenant_id:
+                raise ValueError("after_requests needs a tenant_id")
+            self._call(self._server_state.expire_after.__setitem__, tenant_id, int(after_requests))
+            return
+        self._call(self.identity.expire, tenant_id)
+
     def expire_delta_tokens(self) -> None:
         """Every delta and skip token handed out so far answers 410 Gone from now on."""
         self._call(self.world.expire_delta_tokens)

@@ -88,5 +88,6 @@ class Stats:
                 "batches": counts.get("batches", 0),
                 "batch_requests": counts.get("batch_requests", 0),
                 "tokens": counts.get("tokens", 0),
+                "expired_tokens": counts.get("expired_tokens", 0),
                 "statuses": dict(self._statuses),
             }

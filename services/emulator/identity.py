@@ -107,6 +107,8 @@ class Identity:
                                         serialization.PublicFormat.SubjectPublicKeyInfo)
         self.kid = base64.urlsafe_b64encode(hashlib.sha1(der).digest()).decode().rstrip("=")
         self._verified: dict[str, dict] = {}
+        self._issued: dict[str, set[str]] = {}     # tenant id -> `uti` of its live tokens
+        self._revoked: set[str] = set()            # `uti` of tokens made to expire early
 
     def secret_matches(self, secret: str | None) -> bool:
         return secret is not None and secrets.compare_digest(secret, self.client_secret)
@@ -127,7 +129,19 @@ class Identity:
         }
         token = jwt.encode(claims, self._key, algorithm="RS256",
                            headers={"kid": self.kid, "x5t": self.kid})
+        self._issued.setdefault(tenant_id, set()).add(claims["uti"])
         return token, lifetime
+
+    def expire(self, tenant_id: str | None = None) -> int:
+        """Make every token issued so far (for one tenant, or all) expire now, as if its
+        lifetime had run out; tokens issued later are valid. Returns how many were expired."""
+        tenants = [tenant_id] if tenant_id else list(self._issued)
+        count = 0
+        for tid in tenants:
+            live = self._issued.pop(tid, set())
+            self._revoked |= live
+            count += len(live)
+        return count
 
     def verify(self, token: str) -> dict:
         """The token's claims; raises TokenError with Graph's message when it is refused."""
@@ -144,7 +158,7 @@ class Identity:
             if len(self._verified) > 20000:
                 self._verified.clear()
             self._verified[token] = claims
-        if claims["exp"] <= time.time():
+        if claims["exp"] <= time.time() or claims.get("uti") in self._revoked:
             raise TokenError("Lifetime validation failed, the token is expired.")
         return claims
 

@@ -33,6 +33,8 @@ class ServerState:
         self.world, self.identity, self.faults, self.stats = world, identity, faults, stats
         self.graph_url, self.authority_host = graph_url, authority_host
         self.denied: dict[str, int] = {}       # tenant id -> status of its outage
+        # tenant id -> Graph requests of that tenant still served before its tokens expire
+        self.expire_after: dict[str, int] = {}
 
     def execute(self, tenant, method, path, query, headers, body, request_id) -> tuple[Reply, bool]:
         """Run one Graph request against a tenant: (reply, whether it wrote)."""
@@ -101,6 +103,19 @@ class GraphHandler(tornado.web.RequestHandler):
                             '00000003-0000-0000-c000-000000000000"')
             return self._error(GraphFault(401, "InvalidAuthenticationToken", str(exc)), request_id)
         tenant_id = claims["tid"]
+        if tenant_id in server.expire_after:
+            server.expire_after[tenant_id] -= 1
+            if server.expire_after[tenant_id] < 0:
+                # The tenant's tokens expire now, this request's included: 401 as Graph answers.
+                del server.expire_after[tenant_id]
+                server.identity.expire(tenant_id)
+                server.stats.add("expired_tokens")
+                try:
+                    claims = self._authenticate()
+                except TokenError as exc:
+                    server.stats.request(None)
+                    return self._error(GraphFault(401, "InvalidAuthenticationToken", str(exc)),
+                                       request_id)
         server.stats.request(tenant_id)
         if tenant_id in server.denied:
             server.stats.add("denied")
