@@ -47,6 +47,7 @@ LOGOUT_URL = "/logout"
 DEFAULT_EXPIRY_HOURS = 12.0
 FAILED_LOGIN_DELAY = 1.0          # seconds added to every failed sign-in (bcrypt costs ~0.2 s more)
 MIN_COOKIE_SECRET = 32
+SESSION_CHECK_SECONDS = 30.0      # how often an open session checks expiry and the users file
 
 # App-role values in the Entra app registration -> dashboard roles (compared case-insensitively).
 ENTRA_APP_ROLES = {"m365dash.viewer": "viewer", "m365dash.technician": "technician",
@@ -493,6 +494,51 @@ def session_actor(default: Actor) -> Actor:
     if cookies.get("is_guest"):
         raise PermissionError("guest access is not allowed")
     return actor_from_cookies(cookies, settings)
+
+
+def _cookie_time(value: str | None) -> float | None:
+    """When a tornado signed cookie (format v2: 2|1:0|10:<timestamp>|...) was issued."""
+    try:
+        return float(value.split("|")[2].split(":", 1)[1])
+    except (AttributeError, IndexError, ValueError):
+        return None
+
+
+def _close_session(doc, reason: str) -> None:
+    """Close the websockets of a Bokeh session (the page then shows it lost the connection; a
+    reload goes to the sign-in page)."""
+    session = getattr(getattr(doc, "session_context", None), "_session", None)
+    for connection in list(getattr(session, "_subscribed_connections", ())):
+        with contextlib.suppress(Exception):
+            connection._socket.close(1008, reason)
+
+
+def watch_session(doc, settings: AuthSettings | None) -> None:
+    """End an open session when its sign-in expires or (users file) its user is removed; checked
+    every SESSION_CHECK_SECONDS. A page load or websocket after that is refused by the provider."""
+    if settings is None or doc is None:
+        return
+    import time
+    cookies = dict(getattr(getattr(doc.session_context, "request", None), "cookies", {}) or {})
+    issued = _cookie_time(cookies.get("user")) or time.time()
+    ends = issued + settings.expiry_hours * 3600
+    name = _signed_cookie(cookies, "user", settings)
+
+    def check():
+        reason = None
+        if time.time() >= ends:
+            reason = "sign-in expired"
+        elif settings.mode == "users-file":
+            try:
+                if name not in settings.users_file.roles():
+                    reason = "user removed"
+            except ValueError:
+                reason = "users file unreadable"
+        if reason:
+            log.info("ending dashboard session of %s: %s", name, reason)
+            _close_session(doc, reason)
+
+    doc.add_periodic_callback(check, int(SESSION_CHECK_SECONDS * 1000))
 
 
 def user_label(actor: Actor) -> str:

@@ -84,7 +84,9 @@ def serve(m365, *, address: str = "127.0.0.1", port: int = 5006, threaded: bool 
 
     def page():
         with auth_module.serving(auth):
-            return build_page(m365)
+            built = build_page(m365)
+        auth_module.watch_session(pn.state.curdoc, auth)
+        return built
 
     opts = auth_module.server_options(auth)
     if use_xheaders:
