@@ -1,0 +1,173 @@
+"""The authenticated server over plain HTTP: login, cookies, XSRF, headers, websocket origin."""
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+import tornado.web
+
+from .conftest import PASSWORDS, sign_in_http
+
+HEADERS = {
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def assert_security_headers(response):
+    for name, value in HEADERS.items():
+        assert response.headers.get(name) == value, (response.url, name, response.headers)
+    assert "frame-ancestors 'none'" in response.headers.get("Content-Security-Policy", ""), \
+        response.url
+
+
+def test_anonymous_request_for_the_dashboard_redirects_to_login(secure_served):
+    _emu, m365, base, _ = secure_served
+    r = requests.get(f"{base}/?page=users", allow_redirects=False)
+    assert r.status_code == 302
+    assert "/login" in r.headers["Location"]
+    assert r.text == ""
+    page = requests.get(f"{base}/?page=users")       # follows to the login page
+    assert page.url.startswith(f"{base}/login")
+    assert 'name="password"' in page.text
+    tenant = m365.tenants()["display_name"].iloc[0]
+    assert tenant not in page.text and "bokeh" not in page.text.lower()
+    assert "<script" not in page.text and "http://" not in page.text and "https://" not in page.text
+
+
+@pytest.mark.parametrize("path", ["/", "/login", "/logout", "/static/js/bokeh.min.js",
+                                  "/no-such-page", "/favicon.ico"])
+def test_security_headers_on_every_response(secure_served, path):
+    base = secure_served[2]
+    r = requests.get(f"{base}{path}", allow_redirects=False)
+    assert_security_headers(r)
+
+
+def test_security_headers_on_signed_in_page_and_static_files(secure_served):
+    base = secure_served[2]
+    s = sign_in_http(base, "vera.viewer", PASSWORDS["vera.viewer"])
+    page = s.get(f"{base}/")
+    assert page.status_code == 200 and "bokeh" in page.text.lower()
+    assert_security_headers(page)
+    assert page.headers.get("Cache-Control") == "no-store"
+    static = s.get(f"{base}/static/extensions/panel/panel.min.js")
+    assert static.status_code == 200
+    assert_security_headers(static)
+
+
+def test_wrong_password_and_unknown_user_get_the_same_generic_answer_after_a_delay(secure_served):
+    base = secure_served[2]
+    answers = []
+    for name, password in (("ada.admin", "not-the-password-1"), ("nobody.here", "whatever-12345")):
+        s = requests.Session()
+        s.get(f"{base}/login")
+        started = time.monotonic()
+        r = s.post(f"{base}/login", data={"username": name, "password": password,
+                                          "_xsrf": s.cookies.get("_xsrf")}, allow_redirects=False)
+        elapsed = time.monotonic() - started
+        assert r.status_code == 401
+        assert elapsed >= 1.0
+        assert "user" not in s.cookies
+        answers.append(r.text.replace(s.cookies.get("_xsrf", ""), ""))
+        assert password not in r.text and name not in r.text
+    assert "Sign-in failed: wrong user name or password." in answers[0]
+    # Same page for both (the XSRF form token differs per browser; it is masked per request).
+    strip = [a.split('name="_xsrf"')[0] + a.split('name="_xsrf"')[1].split(">", 1)[1]
+             for a in answers]
+    assert strip[0] == strip[1]
+
+
+def test_login_post_without_the_xsrf_token_is_refused(secure_served):
+    base = secure_served[2]
+    r = requests.post(f"{base}/login", data={"username": "ada.admin",
+                                             "password": PASSWORDS["ada.admin"]},
+                      allow_redirects=False)
+    assert r.status_code == 403
+    assert "user" not in r.cookies
+
+
+def test_sign_in_sets_a_signed_httponly_expiring_cookie_and_logout_clears_it(secure_served):
+    base, settings = secure_served[2], secure_served[3]
+    s = requests.Session()
+    s.get(f"{base}/login")
+    r = s.post(f"{base}/login", data={"username": "tom.tech", "password": PASSWORDS["tom.tech"],
+                                      "_xsrf": s.cookies.get("_xsrf"),
+                                      "next": "/?page=users"}, allow_redirects=False)
+    assert r.status_code == 302 and r.headers["Location"] == "/?page=users"
+    cookie = next(c for c in s.cookies if c.name == "user")
+    assert cookie.has_nonstandard_attr("HttpOnly")
+    assert cookie.expires and cookie.expires - time.time() <= settings.expiry_hours * 3600 + 5
+    assert "samesite=lax" in r.headers["Set-Cookie"].lower()
+    assert s.get(f"{base}/", allow_redirects=False).status_code == 200
+    out = s.get(f"{base}/logout")
+    assert out.status_code == 200 and 'href="/login"' in out.text
+    assert s.get(f"{base}/", allow_redirects=False).status_code == 302
+
+
+def test_an_offsite_next_url_is_ignored(secure_served):
+    base = secure_served[2]
+    s = requests.Session()
+    s.get(f"{base}/login")
+    r = s.post(f"{base}/login", data={"username": "tom.tech", "password": PASSWORDS["tom.tech"],
+                                      "_xsrf": s.cookies.get("_xsrf"),
+                                      "next": "//evil.example/steal"}, allow_redirects=False)
+    assert r.headers["Location"] == "/"
+
+
+def test_forged_expired_or_removed_user_cookies_are_refused(secure_served):
+    base, settings = secure_served[2], secure_served[3]
+
+    def with_cookie(value):
+        return requests.get(f"{base}/", cookies={"user": value}, allow_redirects=False).status_code
+
+    good = tornado.web.create_signed_value(settings.cookie_secret, "user", "ada.admin").decode()
+    assert with_cookie(good) == 200
+    assert with_cookie("ada.admin") == 302                                   # unsigned
+    forged = tornado.web.create_signed_value("another-secret-" * 4, "user", "ada.admin").decode()
+    assert with_cookie(forged) == 302                                        # wrong key
+    old = tornado.web.create_signed_value(
+        settings.cookie_secret, "user", "ada.admin",
+        clock=lambda: time.time() - settings.expiry_hours * 3600 - 60).decode()
+    assert with_cookie(old) == 302                                           # expired
+    ghost = tornado.web.create_signed_value(settings.cookie_secret, "user", "ghost").decode()
+    assert with_cookie(ghost) == 302                                         # not in the file
+    assert requests.get(f"{base}/", cookies={"is_guest": "1"},
+                        allow_redirects=False).status_code == 302            # no guests
+
+
+def test_removed_user_is_refused_at_the_next_request(secure_served):
+    base, settings = secure_served[2], secure_served[3]
+    users = settings.users_file
+    users.add("temp.user", "viewer", "temporary-pass-0123")
+    s = sign_in_http(base, "temp.user", "temporary-pass-0123")
+    assert s.get(f"{base}/", allow_redirects=False).status_code == 200
+    users.remove("temp.user")
+    assert s.get(f"{base}/", allow_redirects=False).status_code == 302
+
+
+def test_websocket_from_a_foreign_origin_is_refused(secure_served):
+    """The websocket allow-list is the served address: a page on another origin cannot open one,
+    even with the signed-in cookie."""
+    import base64
+    import os
+    import socket
+    from urllib.parse import urlparse
+    base = secure_served[2]
+    s = sign_in_http(base, "ada.admin", PASSWORDS["ada.admin"])
+    cookie = "; ".join(f"{c.name}={c.value}" for c in s.cookies)
+    host = urlparse(base)
+    status = {}
+    for origin, cookie in ((f"http://127.0.0.1:{host.port}", cookie), ("http://evil.example", cookie),
+                           (f"http://127.0.0.1:{host.port}/anonymous", "")):
+        with socket.create_connection((host.hostname, host.port), timeout=10) as sock:
+            key = base64.b64encode(os.urandom(16)).decode()
+            sock.sendall((f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{host.port}\r\n"
+                          f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                          f"Sec-WebSocket-Version: 13\r\nOrigin: {origin}\r\nCookie: {cookie}\r\n"
+                          "\r\n").encode())
+            status[origin] = sock.recv(200).split(b"\r\n")[0].decode()
+    assert " 101" in status[f"http://127.0.0.1:{host.port}"], status
+    assert " 403" in status["http://evil.example"], status
+    assert " 403" in status[f"http://127.0.0.1:{host.port}/anonymous"], status   # no cookie
