@@ -16,6 +16,7 @@ import pandas as pd
 from ..errors import GraphError
 from ..graph import TenantGraph
 from ..passwords import generate_password
+from ..workflows.resolve import user_path
 from .journal import Journal
 
 log = logging.getLogger(__name__)
@@ -117,7 +118,8 @@ class OnboardRunner:
     def _adopt_existing(self, client: TenantGraph, rec, row) -> tuple:
         """Our earlier attempt landed but its answer was lost: find the user instead of failing."""
         try:
-            user = client.get(f"users/{row['upn']}", params={"$select": "id,userPrincipalName"})
+            user = client.get(user_path(row["upn"]) or "users/-",
+                              params={"$select": "id,userPrincipalName"})
         except GraphError as exc:
             return (rec.seq, "failed", f"user name already taken and lookup failed: {exc}", None)
         return (rec.seq, "done", None, user["id"])

@@ -6,7 +6,9 @@ definitions come in one `$batch`; groups are paged (one request for up to 999 gr
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 import pandas as pd
 
@@ -136,17 +138,40 @@ def load_facts(client: TenantGraph, *, groups: bool = True) -> TenantFacts:
     return facts
 
 
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def user_path(user) -> str | None:
+    """`users/{id or UPN}` for an object id or a user principal name, the UPN percent-encoded
+    ('#' of a guest's #EXT#, '/', '?', spaces stay inside the one segment), or None for text that
+    is neither: no user has it, and sent as is it would name another resource ('..', '', 'a/b')."""
+    value = str(user or "").strip()
+    if _GUID.match(value):
+        return f"users/{value}"
+    local, at, domain = value.partition("@")
+    if at and local and domain and "@" not in domain:
+        return f"users/{quote(value, safe='@')}"
+    return None
+
+
 def get_user(client: TenantGraph, user: str) -> dict | None:
     """The user by object id or UPN with the properties plans compare, or None if absent."""
+    path = user_path(user)
+    if path is None:
+        return None
     try:
-        return client.get(f"users/{user}", params={"$select": USER_SELECT})
+        return client.get(path, params={"$select": USER_SELECT})
     except NotFound:
         return None
 
 
 def user_exists(client: TenantGraph, upn_or_id: str) -> str | None:
+    """The object id of the user with this object id or UPN, or None."""
+    path = user_path(upn_or_id)
+    if path is None:
+        return None
     try:
-        return client.get(f"users/{upn_or_id}", params={"$select": "id"})["id"]
+        return client.get(path, params={"$select": "id"})["id"]
     except NotFound:
         return None
 
