@@ -69,6 +69,9 @@ def run_bulk(args) -> int:
     except FileNotFoundError as exc:
         print(f"m365dash: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:      # a folder, an unreadable file: say which, without a traceback
+        print(f"m365dash: cannot read bulk file {args.file}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     if plan.problems:
         print(f"{len(plan.problems)} problems:", file=sys.stderr)
         for problem in sorted(plan.problems, key=lambda p: p.row):

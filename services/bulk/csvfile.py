@@ -118,12 +118,36 @@ class BulkTable:
         return self.headers.get(fieldname, fieldname)
 
 
+# Marks a character that could not be decoded: rows holding it are reported, never applied.
+UNDECODABLE = "\ufffd"
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]+")
+
+
 def _decode(raw: bytes) -> str:
+    """Text of a CSV file as Excel and the admin center save it.
+
+    UTF-8 (with or without BOM); UTF-16 with a BOM (Excel's "Unicode Text"); else the Windows
+    ANSI code page, which Excel uses for plain "CSV". A file that is UTF-8 in places but holds
+    bytes that are not (text pasted from elsewhere) is neither: reading it as ANSI would garble
+    every accented name silently, so it is read as UTF-8 and the bad bytes become UNDECODABLE,
+    which `read_bulk` reports on their rows.
+    """
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16", errors="replace")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
+        if _UTF8_MULTIBYTE.search(raw) and _mostly_utf8(raw):
+            return raw.decode("utf-8-sig", errors="replace")
         # Excel on Windows saves "CSV" in the ANSI code page unless told otherwise.
         return raw.decode("cp1252", errors="replace")
+
+
+def _mostly_utf8(raw: bytes) -> bool:
+    """More valid UTF-8 multi-byte characters than bytes that are not UTF-8."""
+    good = len(_UTF8_MULTIBYTE.findall(raw))
+    bad = raw.decode("utf-8", errors="replace").count(UNDECODABLE)
+    return good > bad
 
 
 def _source_text(source) -> str:
@@ -206,6 +230,12 @@ def read_bulk(source, kind: str) -> BulkTable:
     for number, cells in records:
         if not any(c.strip() for c in cells):
             continue   # blank rows are what spreadsheets leave at the end; not an error
+        if any(UNDECODABLE in c for c in cells):
+            column = next((header[i].strip() for i, c in enumerate(cells)
+                           if UNDECODABLE in c and i < len(header)), "")
+            table.problems.append(RowProblem(number, column, "holds characters that are not "
+                                             "UTF-8; save the file as 'CSV UTF-8' and try again"))
+            continue
         if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
             table.problems.append(RowProblem(number, "", f"has {len(cells)} cells but the header has "
                                              f"{len(header)}; check for an unquoted separator"))
