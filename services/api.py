@@ -198,6 +198,23 @@ class M365(WorkflowsMixin, BulkMixin):
         with self.store.engine.connect() as conn:
             return fn(conn, scope, *args)
 
+    def tenant_versions(self) -> dict[str, str]:
+        """Tenant id -> a token that changes whenever that tenant's synced data may have changed
+        (its last sync time, whether it is active, and its delta links): lets a long-lived process, such as a dashboard
+        server sharing the store with others, keep listings in memory and re-read only the
+        tenants another process wrote. One small query."""
+        out: dict[str, list[str]] = {}
+        with self.store.engine.connect() as conn:
+            t = S.tenants.c
+            for tid, last_sync, active in conn.execute(sa.select(t.tenant_id, t.last_sync, t.active)):
+                out[tid] = [f"{last_sync}:{bool(active)}"]
+            state = S.sync_state.c
+            for tid, resource, link, updated in conn.execute(
+                    sa.select(state.tenant_id, state.resource, state.delta_link, state.updated)
+                    .order_by(state.tenant_id, state.resource)):
+                out.setdefault(tid, []).append(f"{resource}={updated}:{link}")
+        return {tid: "|".join(parts) for tid, parts in out.items()}
+
     def tenants(self) -> pd.DataFrame:
         """One row per tenant: tenant_id, display_name, default_domain, synced (sync on),
         last_sync, users, licensed_users, seats_total, seats_consumed, seats_available,

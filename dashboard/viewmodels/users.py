@@ -11,11 +11,9 @@ import param
 from services.exports import to_csv
 
 from .base import PageViewModel
+from .listing_cache import TABLE_COLUMNS, user_listing
 
 ALL = ""           # the tenant picker's "All tenants" value
-TABLE_COLUMNS = ["tenant_name", "display_name", "user_principal_name", "department", "job_title",
-                 "licenses", "account_enabled", "last_sign_in", "tenant_id", "id"]
-SEARCHED = ["display_name", "user_principal_name", "department", "job_title"]
 LICENSE_FILTERS = {"Any": "any", "Licensed": "licensed", "Unlicensed": "unlicensed"}
 
 
@@ -27,13 +25,6 @@ def tenant_choices(tenants: pd.DataFrame) -> dict[str, str]:
     for row in tenants.sort_values("display_name").itertuples():
         label = str(row.display_name)
         out[f"{label} ({row.default_domain})" if label in dupes else label] = row.tenant_id
-    return out
-
-
-def _display(users: pd.DataFrame) -> pd.DataFrame:
-    """The listing as the table shows it: last sign-in as a date ('never' when there is none)."""
-    out = users.reset_index(drop=True).copy()
-    out["last_sign_in"] = out["last_sign_in"].dt.strftime("%Y-%m-%d").fillna("never").astype(str)
     return out
 
 
@@ -57,29 +48,19 @@ class UsersViewModel(PageViewModel):
         self._key = pd.Series(dtype=str)
 
     def refresh(self) -> None:
-        """Re-read users from the store, keeping the filters (after a sync or a write)."""
-        self.param.tenant.objects = tenant_choices(self.m365.tenants())
-        users = self.m365.users()
-        self._all = _display(users[TABLE_COLUMNS])
-        # One lower-case search key per row, built once, makes each keystroke a single scan.
-        self._rebuild_key()
-        self.total = len(self._all)
-        self._filter()
+        """Bring the listing up to date with the store, keeping the filters (after a sync or a
+        write, here or in another process sharing the store)."""
+        self._use(user_listing(self.m365))
 
     def refresh_tenant(self, tenant_id: str) -> None:
         """Re-read one tenant's users after a write there, keeping every other row as it is."""
-        fresh = _display(self.m365.users(tenant_id)[TABLE_COLUMNS])
-        keep = (self._all["tenant_id"].astype(str) != tenant_id).to_numpy()
-        self._all = pd.concat([self._all[keep], fresh], ignore_index=True)
-        self._rebuild_key()
+        self._use(user_listing(self.m365, stale_tenants=[tenant_id]))
+
+    def _use(self, listing) -> None:
+        self.param.tenant.objects = tenant_choices(listing.tenants)
+        self._all, self._key = listing.frame, listing.key
         self.total = len(self._all)
         self._filter()
-
-    def _rebuild_key(self) -> None:
-        key = self._all[SEARCHED[0]].astype(str)
-        for col in SEARCHED[1:]:
-            key = key + "\n" + self._all[col].astype(str).fillna("")
-        self._key = key.str.lower()
 
     @param.depends("tenant", "search", "licensed", watch=True)
     def _filter(self) -> None:

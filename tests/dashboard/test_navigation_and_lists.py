@@ -6,7 +6,9 @@ import pytest
 
 from dashboard.viewmodels import (LicensesViewModel, Navigation, TenantsViewModel,
                                   UserDetailsViewModel, UsersViewModel)
+from dashboard.viewmodels.listing_cache import user_listing
 from dashboard.viewmodels.tenants import portal_links
+from services import connect
 
 
 def test_navigation_go_forgets_user_on_list_pages():
@@ -141,3 +143,37 @@ def test_licenses_marks_skus_out_of_seats_and_lists_their_users(world, make_vm):
     vm.tenant = emu.tenant_ids[1]
     assert set(vm.skus["tenant_id"]) == {emu.tenant_ids[1]}
     assert len(vm.per_tenant) == 1
+
+
+def test_users_listing_is_read_once_for_every_session(world, make_vm):
+    first, second = make_vm(UsersViewModel), make_vm(UsersViewModel)
+    first.refresh()
+    reads = user_listing(first.m365).reads
+    second.refresh()
+    first.search = "a"
+    assert user_listing(second.m365).reads == reads     # no store read for the second session
+    assert second.total == first.total == 120
+    assert len(second.filtered) == 120                   # one session's filter is its own
+
+
+def test_users_refresh_sees_a_write_from_another_process_on_the_same_store(world, make_vm):
+    emu, m365 = world
+    vm = make_vm(UsersViewModel)
+    vm.refresh()
+    # Another dashboard process: its own connection to the same store, its own Graph client.
+    other = connect(emu.config_path)
+    try:
+        tid = emu.tenant_ids[1]
+        domain = other.domains(tid)["domain"].iloc[0]
+        result = other.plan_onboarding(tid, user={"given_name": "Far", "surname": "Away",
+                                                  "username": "far.away", "domain": domain,
+                                                  "usage_location": "US"}).apply()
+        assert result.ok, result
+    finally:
+        other.close()
+    vm.refresh()
+    vm.search = "far.away"
+    assert vm.total == 121
+    assert list(vm.filtered["user_principal_name"]) == [f"far.away@{domain}"]
+    # Only the tenant that changed was read again; rows stay in the store's order.
+    assert list(vm._all["tenant_id"]) == sorted(vm._all["tenant_id"])
