@@ -239,6 +239,36 @@ class SecurityHeaders(tornado.web.OutputTransform):
         return status_code, headers, chunk
 
 
+# ---- access log ----------------------------------------------------------------------------------
+
+# Query parameters whose values never reach the access log (OAuth codes and state, tokens).
+REDACTED_PARAMS = {"code", "state", "session_state", "id_token", "access_token", "refresh_token",
+                   "token", "client_secret", "password", "bokeh-session-id"}
+
+
+def redact_uri(uri: str) -> str:
+    """`uri` with the values of REDACTED_PARAMS replaced by `***`."""
+    if "?" not in uri:
+        return uri
+    path, query = uri.split("?", 1)
+    parts = []
+    for part in query.split("&"):
+        key = part.split("=", 1)[0]
+        parts.append(f"{key}=***" if key.lower() in REDACTED_PARAMS and "=" in part else part)
+    return f"{path}?{'&'.join(parts)}"
+
+
+def log_request(handler) -> None:
+    """tornado's access log line, with OAuth codes and tokens in the query string redacted."""
+    from tornado.log import access_log
+    status = handler.get_status()
+    method = access_log.info if status < 400 else access_log.warning if status < 500 \
+        else access_log.error
+    request = handler.request
+    method("%d %s %s (%s) %.2fms", status, request.method, redact_uri(request.uri or ""),
+           request.remote_ip, 1000.0 * request.request_time())
+
+
 # ---- pages ---------------------------------------------------------------------------------------
 
 _jinja = Environment(loader=FileSystemLoader(str(TEMPLATES)),
@@ -386,6 +416,26 @@ def entra_provider(settings: AuthSettings):
     logout = type("LogoutHandler", (LogoutHandler,), {"settings_": settings})
 
     class EntraAuthProvider(OAuthProvider):
+        _login_class = None
+
+        @property
+        def login_handler(self):
+            # Panel's handler sends Entra the site root as redirect URI unless one is configured;
+            # ours is <scheme>://<host>/login, the URI the app registration names.
+            if self._login_class is None:
+                base = super().login_handler
+
+                class EntraLoginHandler(base):
+                    @property
+                    def _redirect_uri(self):
+                        if config.oauth_redirect_uri:
+                            return config.oauth_redirect_uri
+                        return f"{self.request.protocol}://{self.request.host}{LOGIN_URL}"
+
+                EntraLoginHandler.__name__ = base.__name__
+                self._login_class = EntraLoginHandler
+            return self._login_class
+
         @property
         def logout_handler(self):
             return logout
@@ -402,7 +452,7 @@ def auth_provider(settings: AuthSettings):
 
 def server_options(settings: AuthSettings | None) -> dict:
     """Keyword arguments for pn.serve / Bokeh's Server (and its tornado Application)."""
-    opts: dict[str, Any] = {"transforms": [SecurityHeaders]}
+    opts: dict[str, Any] = {"transforms": [SecurityHeaders], "log_function": log_request}
     if settings is None:
         return opts
     from panel.config import config
@@ -455,7 +505,7 @@ def _settings_for_session() -> AuthSettings | None:
 
 
 def _signed_cookie(cookies: Mapping[str, str], name: str, settings: AuthSettings) -> str | None:
-    value = cookies.get(name)
+    value = (cookies.get(name) or "").strip('"')
     if not value:
         return None
     decoded = tornado.web.decode_signed_value(settings.cookie_secret, name, value,

@@ -303,3 +303,10 @@ def test_session_actor_from_entra_id_token_app_roles(session_cookies):
             {"preferred_username": name, "roles": []}))
         with pytest.raises(PermissionError, match="no M365 Dashboard role"):
             session_actor(Actor("x", "admin"))
+
+
+def test_access_log_redacts_oauth_codes_and_tokens():
+    from dashboard.auth import redact_uri
+    assert redact_uri("/login?code=abc&state=xyz&next=%2F") == "/login?code=***&state=***&next=%2F"
+    assert redact_uri("/?page=users&tenant=t1") == "/?page=users&tenant=t1"
+    assert redact_uri("/autoload.js?bokeh-session-id=s1&x=1") == "/autoload.js?bokeh-session-id=***&x=1"

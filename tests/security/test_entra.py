@@ -1,0 +1,214 @@
+"""--auth entra end to end, with a stand-in for Entra ID's token endpoint on loopback.
+
+The browser's trip to login.microsoftonline.com is replaced by reading the authorize redirect and
+coming back with a code, as Entra would; Panel's azurev2 handler then redeems the code at the
+stand-in (its token URL is pointed there) and sets its cookies. Everything from the redirect URI
+to the session's Actor is the production path.
+"""
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+import requests
+
+TENANT = "0b0e5c1d-0000-4000-8000-00000000beef"
+CLIENT_ID = "6d1f0a57-1111-4222-8333-444455556666"
+CLIENT_SECRET = "entra-client-secret-" + secrets.token_urlsafe(16)
+
+
+def _b64(data: dict) -> str:
+    from panel.util import base64url_encode
+    return base64url_encode(json.dumps(data))
+
+
+class FakeEntra:
+    """POST /{tenant}/oauth2/v2.0/token: redeems codes issued by `code_for(claims)`."""
+
+    def __init__(self):
+        self.codes: dict[str, dict] = {}
+        self.issued: list[str] = []
+        self.redeemed: list[str] = []
+        self.requests: list[dict] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
+                form = {k: v[0] for k, v in body.items()}
+                outer.requests.append({"path": self.path, **form})
+                claims = outer.codes.pop(form.get("code", ""), None)
+                outer.redeemed.append(form.get("code", ""))
+                if (self.path != f"/{TENANT}/oauth2/v2.0/token" or claims is None
+                        or form.get("client_secret") != CLIENT_SECRET
+                        or form.get("client_id") != CLIENT_ID):
+                    self.send_response(400)
+                    self.send_header("Content-Type", "application/json")
+                    self.end_headers()
+                    self.wfile.write(b'{"error": "invalid_grant"}')
+                    return
+                access = "eyJ0eXAiOiJKV1QifQ." + _b64({"aud": "00000003-0000-0000-c000-000000000000",
+                                                     "exp": int(time.time()) + 3600,
+                                                     "n": secrets.token_hex(8)}) + ".sig"
+                refresh = "refresh-" + secrets.token_urlsafe(24)
+                id_token = "eyJhbGciOiJub25lIn0." + _b64(
+                    {"aud": CLIENT_ID, "tid": TENANT, "exp": int(time.time()) + 3600,
+                     "nonce": secrets.token_hex(4), **claims}) + "."
+                outer.issued += [access, refresh, id_token]
+                payload = json.dumps({"token_type": "Bearer", "expires_in": 3600,
+                                      "access_token": access, "refresh_token": refresh,
+                                      "id_token": id_token}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def code_for(self, claims: dict) -> str:
+        code = "code-" + secrets.token_urlsafe(12)
+        self.codes[code] = claims
+        return code
+
+    def stop(self):
+        self.httpd.shutdown()
+
+
+@pytest.fixture
+def entra_served(secure_served, monkeypatch):
+    """The dashboard served with --auth entra (Panel's azurev2 handler) against FakeEntra."""
+    from panel.auth import AzureAdV2LoginHandler
+    from panel.config import config
+    from panel.io.state import state
+
+    from dashboard.auth import AuthSettings
+    from dashboard.server import free_port, serve
+    for name in ("oauth_provider", "oauth_key", "oauth_secret", "oauth_extra_params",
+                 "oauth_jwt_user", "oauth_expiry", "oauth_optional", "oauth_guest_endpoints",
+                 "oauth_encryption_key", "oauth_redirect_uri", "cookie_secret"):
+        monkeypatch.setattr(config, name, getattr(config, name))     # restored afterwards
+    monkeypatch.setattr(state, "encryption", state.encryption)
+    for name in ("AAD_TENANT_ID", "PANEL_OAUTH_REDIRECT_URI", "PANEL_OAUTH_SCOPE",
+                 "PANEL_OAUTH_KEY", "PANEL_OAUTH_SECRET", "PANEL_OAUTH_EXTRA_PARAMS"):
+        monkeypatch.delenv(name, raising=False)
+    fake = FakeEntra()
+    monkeypatch.setattr(AzureAdV2LoginHandler, "_OAUTH_ACCESS_TOKEN_URL_",
+                        fake.url + "/{tenant}/oauth2/v2.0/token")
+    _emu, m365, _base, _ = secure_served
+    settings = AuthSettings("entra", cookie_secret=secrets.token_urlsafe(48), client_id=CLIENT_ID,
+                            client_secret=CLIENT_SECRET, tenant_id=TENANT)
+    port = free_port()
+    server = serve(m365, port=port, threaded=True, auth=settings)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 30
+    while True:
+        try:
+            requests.get(f"{base}/logout", timeout=2)
+            break
+        except requests.ConnectionError:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.2)
+    yield base, settings, fake, m365
+    server.stop()
+    fake.stop()
+
+
+def entra_sign_in(base: str, fake: FakeEntra, claims: dict, next_query: str = "page=tenants"):
+    """Follow the dashboard to Entra's authorize URL, come back with a code, as a browser would."""
+    s = requests.Session()
+    r = s.get(f"{base}/?{next_query}", allow_redirects=False)
+    assert r.status_code == 302 and "/login" in r.headers["Location"]
+    r = s.get(f"{base}/login", params={"next": f"/?{next_query}"}, allow_redirects=False)
+    assert r.status_code == 302
+    authorize = urlparse(r.headers["Location"])
+    query = {k: v[0] for k, v in parse_qs(authorize.query).items()}
+    back = s.get(f"{base}/login", params={"code": fake.code_for(claims), "state": query["state"]},
+                 allow_redirects=False)
+    return s, authorize, query, back
+
+
+def test_entra_sign_in_redirects_to_the_tenant_authority_with_our_redirect_uri(entra_served):
+    base, _settings, fake, _ = entra_served
+    s = requests.Session()
+    r = s.get(f"{base}/login", allow_redirects=False)
+    assert r.status_code == 302
+    url = urlparse(r.headers["Location"])
+    query = {k: v[0] for k, v in parse_qs(url.query).items()}
+    assert (url.scheme, url.netloc) == ("https", "login.microsoftonline.com")
+    assert url.path == f"/{TENANT}/oauth2/v2.0/authorize"
+    assert query["client_id"] == CLIENT_ID and query["response_type"] == "code"
+    assert query["redirect_uri"] == f"{base}/login"
+    assert "openid" in query["scope"]
+    assert CLIENT_SECRET not in r.headers["Location"]
+    assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"]
+
+
+def test_entra_app_role_becomes_the_session_actor_and_no_token_reaches_the_page(entra_served,
+                                                                                server_log):
+    from dashboard.auth import actor_from_cookies
+    base, settings, fake, m365 = entra_served
+    name = "ann.tech@msp.example"
+    s, _, _, back = entra_sign_in(base, fake, {"preferred_username": name, "name": "Ann Tech",
+                                               "roles": ["M365Dash.Viewer",
+                                                         "M365Dash.Technician"]})
+    assert back.status_code == 302 and back.headers["Location"] == "/?page=tenants"
+    assert fake.requests[-1]["redirect_uri"] == f"{base}/login"
+    page = s.get(f"{base}/?page=tenants", allow_redirects=False)
+    assert page.status_code == 200 and "bokeh" in page.text.lower()
+    cookies = {c.name: c.value for c in s.cookies}
+    actor = actor_from_cookies(cookies, settings)
+    assert (actor.name, actor.role) == (name, "technician")
+    # Tokens and the client secret: not in the page (nor its session token), not readable in
+    # the cookies (encrypted), not in any log record.
+    from bokeh.util.token import get_token_payload
+    import re
+    token = re.search(r'"token":\s*"([^"]+)"', page.text).group(1)
+    payload = json.dumps(get_token_payload(token), default=str)
+    assert set(get_token_payload(token)["cookies"]) <= {"user", "id_token"}
+    logs = "\n".join(server_log.lines)
+    raw_cookies = " ".join(cookies.values())
+    for secret in fake.issued + [CLIENT_SECRET]:
+        body = secret.split(".")[1] if secret.count(".") == 2 else secret
+        assert secret not in page.text and body not in page.text
+        assert body not in payload
+        assert body not in raw_cookies
+        assert secret not in logs
+    assert fake.redeemed and all(code not in logs for code in fake.redeemed)
+    assert "code=***" in logs                               # the access log redacts it
+    out = s.get(f"{base}/logout")
+    assert out.status_code == 200
+    assert s.get(f"{base}/", allow_redirects=False).status_code == 302
+
+
+def test_entra_account_without_an_app_role_gets_no_actor(entra_served):
+    from dashboard.auth import actor_from_cookies
+    base, settings, fake, _ = entra_served
+    s, _, _, back = entra_sign_in(base, fake, {"preferred_username": "nobody@msp.example",
+                                               "roles": ["Some.Other.App.Role"]})
+    assert back.status_code == 302
+    with pytest.raises(PermissionError, match="no M365 Dashboard role"):
+        actor_from_cookies({c.name: c.value for c in s.cookies}, settings)
+
+
+def test_entra_code_for_a_wrong_state_is_refused(entra_served):
+    base, _settings, fake, _ = entra_served
+    s = requests.Session()
+    s.get(f"{base}/login", allow_redirects=False)
+    r = s.get(f"{base}/login", params={"code": fake.code_for({"preferred_username": "x@y",
+                                                              "roles": ["M365Dash.Admin"]}),
+                                       "state": "forged"}, allow_redirects=False)
+    assert r.status_code == 401
+    assert "user" not in {c.name for c in s.cookies}
+    assert "https://cdn" not in r.text and "<link" not in r.text     # our local error page
