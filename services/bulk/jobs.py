@@ -111,7 +111,7 @@ def _run_rows(m365, journal: Journal, job_id: str, kind: str, rows: list[dict], 
                 status = "skipped" if "nothing" in reasons.lower() else "failed"
                 journal.record(job_id, [(rec.seq, status, reasons, None)])
             else:
-                result = plan.apply()
+                result = plan.apply(refresh_store=False)   # run_job syncs each tenant at the end
                 if result.password:
                     sink(rec.user, result.password)
                 failed = result.steps[result.steps["status"] == "failed"]

@@ -208,8 +208,12 @@ class Plan:
 
     # -- applying -------------------------------------------------------------------------------
 
-    def apply(self) -> Result:
-        """Run the steps. Raises PermissionDenied (audited) or PlanHasProblems (nothing written)."""
+    def apply(self, *, refresh_store: bool = True) -> Result:
+        """Run the steps. Raises PermissionDenied (audited) or PlanHasProblems (nothing written).
+
+        The tenant is synced into the store afterwards, so listings show the change; a caller
+        applying many plans (a bulk job) passes refresh_store=False and syncs once at the end.
+        """
         m365 = self.m365
         actor = m365.actor
         try:
@@ -259,7 +263,8 @@ class Plan:
                  "status": outcomes[s.number].status, "error": outcomes[s.number].error}
                 for s in self._steps]
         audit_error = self._audit(rows, entry_id)
-        self._refresh_store()
+        if refresh_store:
+            self._refresh_store()
         password = ctx.password if self._reveal_password else None
         return Result(self.kind, self.tenant_id, self.user, ctx.user_id, rows, password, audit_error)
 
