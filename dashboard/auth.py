@@ -300,6 +300,21 @@ class _AuthPage(tornado.web.RequestHandler):
                 "path": "/"}
 
 
+def signed_in_user(handler, settings: AuthSettings) -> str | None:
+    """The name in the request's signed, unexpired `user` cookie if that user is still in the
+    users file; else None."""
+    raw = handler.get_signed_cookie("user", max_age_days=settings.expiry_days)
+    if not raw:
+        return None
+    name = raw.decode("utf-8", "replace")
+    try:
+        listed = name in settings.users_file.roles()
+    except ValueError:
+        log.exception("users file unreadable")
+        return None
+    return name if listed else None
+
+
 class UsersFileLoginHandler(_AuthPage):
     """GET: the sign-in page. POST: check the name and password (bcrypt, off the event loop);
     success sets the signed `user` cookie and goes back to the page asked for, failure shows the
@@ -311,9 +326,10 @@ class UsersFileLoginHandler(_AuthPage):
                           next=safe_next(self.get_argument("next", "/"))))
 
     def get(self):
-        if self.get_secure_cookie("user", max_age_days=self.settings_.expiry_days):
+        if signed_in_user(self, self.settings_):
             self.redirect(safe_next(self.get_argument("next", "/")))
             return
+        self.clear_cookie("user", path="/")     # stale: expired, or the user was removed
         self._page()
 
     async def post(self):
@@ -361,18 +377,7 @@ class UsersFileAuthProvider(AuthProvider):
 
     @property
     def get_user(self):
-        def get_user(handler):
-            raw = handler.get_signed_cookie("user", max_age_days=self._settings.expiry_days)
-            if not raw:
-                return None
-            name = raw.decode("utf-8", "replace")
-            try:
-                listed = name in self._settings.users_file.roles()
-            except ValueError:
-                log.exception("users file unreadable")
-                return None
-            return name if listed else None
-        return get_user
+        return lambda handler: signed_in_user(handler, self._settings)
 
     @property
     def login_url(self):

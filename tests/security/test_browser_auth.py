@@ -215,3 +215,70 @@ def test_browser_admin_can_offboard(secure_served, browser_context):
     assert graph["accountEnabled"] is False
     audit = m365.audit_log()
     assert ((audit["actor"] == "ada.admin") & (audit["outcome"] == "done")).any()
+
+
+def _wait_closed(page, ws_closed, seconds: float) -> bool:
+    deadline = seconds * 1000
+    waited = 0
+    while not ws_closed and waited < deadline:
+        page.wait_for_timeout(250)
+        waited += 250
+    return bool(ws_closed)
+
+
+def test_browser_open_session_ends_when_its_user_is_removed(secure_served, browser_context,
+                                                           monkeypatch):
+    import dashboard.auth
+    monkeypatch.setattr(dashboard.auth, "SESSION_CHECK_SECONDS", 1.0)
+    emu, m365, base, settings = secure_served
+    settings.users_file.add("short.lived", "viewer", "short-lived-pass-0123")
+    context, capture = browser_context()
+    page = context.new_page()
+    closed = []
+    page.on("websocket", lambda ws: ws.on("close", lambda _ws: closed.append(True)))
+    sign_in(page, base, "short.lived", "short-lived-pass-0123", "page=tenants")
+    page.locator(".m365-tenants .tabulator-row").first.wait_for()
+    page.wait_for_timeout(2000)
+    assert not closed                                  # still listed: the session stays open
+    settings.users_file.remove("short.lived")
+    assert _wait_closed(page, closed, 10), "the session's websocket was not closed"
+    page.reload()
+    page.locator("#username").wait_for()
+
+
+def test_browser_open_session_ends_when_the_sign_in_expires(secure_served, chromium, monkeypatch):
+    import secrets
+
+    import requests
+
+    import dashboard.auth
+    from dashboard.auth import AuthSettings
+    from dashboard.server import free_port, serve
+    monkeypatch.setattr(dashboard.auth, "SESSION_CHECK_SECONDS", 1.0)
+    emu, m365, _base, shared = secure_served
+    settings = AuthSettings("users-file", cookie_secret=secrets.token_urlsafe(48),
+                            users_file=shared.users_file, expiry_hours=8 / 3600)   # 8 seconds
+    port = free_port()
+    server = serve(m365, port=port, threaded=True, auth=settings)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                requests.get(f"{base}/login", timeout=2)
+                break
+            except requests.ConnectionError:
+                import time
+                time.sleep(0.2)
+        context = chromium.new_context()
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        closed = []
+        page.on("websocket", lambda ws: ws.on("close", lambda _ws: closed.append(True)))
+        sign_in(page, base, "vera.viewer", PASSWORDS["vera.viewer"], "page=tenants")
+        page.locator(".m365-tenants .tabulator-row").first.wait_for()
+        assert _wait_closed(page, closed, 20), "the session's websocket outlived its sign-in"
+        page.reload()
+        page.locator("#username").wait_for()
+        context.close()
+    finally:
+        server.stop()

@@ -145,6 +145,8 @@ def test_removed_user_is_refused_at_the_next_request(secure_served):
     assert s.get(f"{base}/", allow_redirects=False).status_code == 200
     users.remove("temp.user")
     assert s.get(f"{base}/", allow_redirects=False).status_code == 302
+    login = s.get(f"{base}/login?next=%2F", allow_redirects=False)   # no redirect loop
+    assert login.status_code == 200 and 'name="password"' in login.text
 
 
 def test_websocket_from_a_foreign_origin_is_refused(secure_served):
