@@ -300,6 +300,57 @@ class _AuthPage(tornado.web.RequestHandler):
                 "path": "/"}
 
 
+class LoginThrottle:
+    """Failed sign-ins per user name (`name:` keys, `limit`) and per client address (`ip:` keys,
+    `ip_limit`: an office behind one NAT address shares it) within `window` seconds; past the
+    limit, attempts are refused without checking the password (the same for every name, so it
+    says nothing about which names exist)."""
+
+    def __init__(self, limit: int = 10, ip_limit: int = 30, window: float = 900.0):
+        import threading
+        self.limit, self.ip_limit, self.window = limit, ip_limit, window
+        self._failures: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: str, now: float) -> list[float]:
+        times = [t for t in self._failures.get(key, []) if now - t < self.window]
+        if times:
+            self._failures[key] = times
+        else:
+            self._failures.pop(key, None)
+        return times
+
+    def blocked(self, *keys: str) -> bool:
+        import time
+        now = time.monotonic()
+        with self._lock:
+            return any(len(self._recent(k, now)) >= (self.ip_limit if k.startswith("ip:")
+                                                     else self.limit) for k in keys)
+
+    def failed(self, *keys: str) -> None:
+        import time
+        now = time.monotonic()
+        with self._lock:
+            for key in keys:
+                self._recent(key, now)
+                self._failures.setdefault(key, []).append(now)
+            if len(self._failures) > 10_000:          # bounded memory under a spray of names
+                for key in list(self._failures)[:5_000]:
+                    self._failures.pop(key, None)
+
+
+_bcrypt_pool = None
+
+
+def _password_checks():
+    """Two threads check passwords: a burst of sign-ins queues instead of taking every core."""
+    global _bcrypt_pool
+    if _bcrypt_pool is None:
+        from concurrent.futures import ThreadPoolExecutor
+        _bcrypt_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="m365dash-login")
+    return _bcrypt_pool
+
+
 def signed_in_user(handler, settings: AuthSettings) -> str | None:
     """The name in the request's signed, unexpired `user` cookie if that user is still in the
     users file; else None."""
@@ -318,7 +369,8 @@ def signed_in_user(handler, settings: AuthSettings) -> str | None:
 class UsersFileLoginHandler(_AuthPage):
     """GET: the sign-in page. POST: check the name and password (bcrypt, off the event loop);
     success sets the signed `user` cookie and goes back to the page asked for, failure shows the
-    page again with one generic message after a delay."""
+    page again with one generic message after a delay; too many failures are throttled."""
+    throttle_: LoginThrottle   # set on the per-server subclass
 
     def _page(self, error: str = "") -> None:
         self.write(render("login.html", title="M365 Dashboard", error=error,
@@ -336,14 +388,24 @@ class UsersFileLoginHandler(_AuthPage):
         name = self.get_body_argument("username", "").strip()
         password = self.get_body_argument("password", "")
         users = self.settings_.users_file
+        keys = (f"ip:{self.request.remote_ip}", f"name:{name.lower()}")
+        throttle = self.throttle_
+        if throttle.blocked(*keys):
+            log.warning("dashboard sign-in refused from %s: too many failed attempts",
+                        self.request.remote_ip)
+            await asyncio.sleep(FAILED_LOGIN_DELAY)
+            self.set_status(429)
+            self._page(error="Too many failed sign-ins. Try again in a few minutes.")
+            return
         role = None
         if name and password and len(password) <= 1024:
             loop = asyncio.get_running_loop()
             try:
-                role = await loop.run_in_executor(None, users.verify, name, password)
+                role = await loop.run_in_executor(_password_checks(), users.verify, name, password)
             except ValueError:   # unreadable users file: logged, shown as a failed sign-in
                 log.exception("users file check failed")
         if not role:
+            throttle.failed(*keys)
             log.warning("failed dashboard sign-in from %s", self.request.remote_ip)
             await asyncio.sleep(FAILED_LOGIN_DELAY)
             self.set_status(401)
@@ -371,7 +433,8 @@ class UsersFileAuthProvider(AuthProvider):
 
     def __init__(self, settings: AuthSettings):
         self._settings = settings
-        self._login = type("LoginHandler", (UsersFileLoginHandler,), {"settings_": settings})
+        self._login = type("LoginHandler", (UsersFileLoginHandler,),
+                           {"settings_": settings, "throttle_": LoginThrottle()})
         self._logout = type("LogoutHandler", (LogoutHandler,), {"settings_": settings})
         super().__init__()
 

@@ -173,3 +173,42 @@ def test_websocket_from_a_foreign_origin_is_refused(secure_served):
     assert " 101" in status[f"http://127.0.0.1:{host.port}"], status
     assert " 403" in status["http://evil.example"], status
     assert " 403" in status[f"http://127.0.0.1:{host.port}/anonymous"], status   # no cookie
+
+
+def test_repeated_failures_for_a_name_are_throttled_even_with_the_right_password(secure_served,
+                                                                                monkeypatch):
+    """A fresh server (its own throttle) so the shared one's other tests are not throttled."""
+    import secrets
+
+    import dashboard.auth
+    from dashboard.auth import AuthSettings
+    from dashboard.server import free_port, serve
+    monkeypatch.setattr(dashboard.auth, "FAILED_LOGIN_DELAY", 0.05)
+    _emu, m365, _base, shared = secure_served
+    settings = AuthSettings("users-file", cookie_secret=secrets.token_urlsafe(48),
+                            users_file=shared.users_file)
+    port = free_port()
+    server = serve(m365, port=port, threaded=True, auth=settings)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                requests.get(f"{base}/login", timeout=2)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        s = requests.Session()
+        s.get(f"{base}/login")
+
+        def attempt(password):
+            return s.post(f"{base}/login", data={"username": "tom.tech", "password": password,
+                                                 "_xsrf": s.cookies.get("_xsrf")},
+                          allow_redirects=False)
+        codes = [attempt(f"wrong-password-{i:04d}").status_code for i in range(10)]
+        assert codes == [401] * 10
+        r = attempt(PASSWORDS["tom.tech"])
+        assert r.status_code == 429 and "Too many failed sign-ins" in r.text
+        assert "user" not in s.cookies
+        assert sign_in_http(base, "ada.admin", PASSWORDS["ada.admin"])   # others still can
+    finally:
+        server.stop()
