@@ -659,6 +659,12 @@ def watch_session(doc, settings: AuthSettings | None) -> None:
     doc.add_periodic_callback(check, int(SESSION_CHECK_SECONDS * 1000))
 
 
+def sign_out_url() -> str | None:
+    """Where the current session's "Sign out" link points: LOGOUT_URL when the server signs
+    people in, None on the unauthenticated loopback server (nothing to sign out of)."""
+    return LOGOUT_URL if _settings_for_session() is not None else None
+
+
 def user_label(actor: Actor) -> str:
     """What the page shows about the signed-in person: the name and role, nothing else."""
     return f"{actor.name} ({actor.role})"

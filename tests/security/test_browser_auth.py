@@ -282,3 +282,23 @@ def test_browser_open_session_ends_when_the_sign_in_expires(secure_served, chrom
         context.close()
     finally:
         server.stop()
+
+
+def _sign_out_link_landed() -> bool:
+    import dashboard.app
+    source = inspect.getsource(dashboard.app)
+    return "sign_out_url" in source or "/logout" in source
+
+
+@pytest.mark.skipif(not _sign_out_link_landed(),
+                    reason="dashboard/app.py shows no Sign out link yet (use "
+                           "dashboard.auth.sign_out_url()); remove this skip once it does")
+def test_browser_sign_out_link_in_the_dashboard(secure_served, browser_context):
+    base = secure_served[2]
+    page, _ = signed_in_page(browser_context, base, "tom.tech", "page=tenants")
+    link = page.locator("a[href$='/logout']").filter(visible=True).first
+    link.wait_for()
+    link.click()
+    page.locator("a", has_text="Sign in again").wait_for()
+    page.goto(f"{base}/?page=tenants")
+    page.locator("#username").wait_for()

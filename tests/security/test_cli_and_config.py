@@ -326,3 +326,13 @@ def test_login_throttle_counts_failures_per_name_and_per_address():
     expired = LoginThrottle(limit=1, window=0.0)
     expired.failed("name:x")
     assert not expired.blocked("name:x")
+
+
+def test_sign_out_url_only_when_signing_in(tmp_path):
+    from dashboard.auth import AuthSettings, serving, sign_out_url
+    assert sign_out_url() is None
+    users = UsersFile(tmp_path / "u.json")
+    users.add("tom", "technician", PASSWORD)
+    with serving(AuthSettings("users-file", cookie_secret=SECRET, users_file=users)):
+        assert sign_out_url() == "/logout"
+    assert sign_out_url() is None
