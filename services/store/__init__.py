@@ -44,6 +44,9 @@ class Store:
         # SQLite has one writer at a time; queueing sync threads here is cheaper than letting
         # them spin on SQLITE_BUSY. Other databases take concurrent transactions.
         self._write_lock = threading.Lock() if self.engine.dialect.name == "sqlite" else None
+        # Snapshots waiting for the SQLite writer (see `write`).
+        self._queue: list[_Pending] = []
+        self._queue_guard = threading.Lock()
 
     def __repr__(self) -> str:
         return f"Store({self.engine.url.render_as_string(hide_password=True)!r})"
@@ -64,10 +67,61 @@ class Store:
         """
         now = now or utc_now()
         prepared = prepare(self.engine.dialect, snapshot)      # outside the write lock
-        with self._writing(), self.engine.begin() as conn:
-            write_snapshot(conn, snapshot, now, prepared)
-            if before_commit is not None:
-                before_commit(conn)
+        item = _Pending(snapshot, prepared, now, before_commit)
+        if self._write_lock is None:
+            self._write_one(item)
+        else:
+            # Group commit: SQLite takes one writer at a time, so sync threads queue here. The
+            # thread that gets the lock writes every snapshot queued by then in one transaction
+            # (one commit, no hand-over of the lock and the GIL between tenants); the others find
+            # their snapshot written when they get the lock. Should the group fail, each of its
+            # snapshots is written again in a transaction of its own, so one tenant's failure
+            # stays that tenant's. A quiet incremental sync of 100 tenants spent a third of its
+            # time handing the lock over and committing.
+            with self._queue_guard:
+                self._queue.append(item)
+            with self._write_lock:
+                if not item.done:
+                    with self._queue_guard:
+                        group, self._queue = self._queue, []
+                    self._write_group(group)
+        if item.error is not None:
+            raise item.error
+
+    def _write_one(self, item: "_Pending") -> None:
+        try:
+            with self.engine.begin() as conn:
+                write_snapshot(conn, item.snapshot, item.now, item.prepared)
+                if item.before_commit is not None:
+                    item.before_commit(conn)
+        except Exception as exc:  # noqa: BLE001 - handed to the thread that asked for the write
+            item.error = exc
+        finally:
+            item.done = True
+
+    def _write_group(self, group: list["_Pending"]) -> None:
+        try:
+            if len(group) > 1:
+                try:
+                    with self.engine.begin() as conn:
+                        for item in group:
+                            write_snapshot(conn, item.snapshot, item.now, item.prepared)
+                            if item.before_commit is not None:
+                                item.before_commit(conn)
+                except Exception as exc:  # noqa: BLE001 - retried one by one below
+                    log.debug("group write of %d snapshots failed (%s); writing them one by one",
+                              len(group), exc)
+                else:
+                    for item in group:
+                        item.done = True
+                    return
+            for item in group:
+                self._write_one(item)
+        finally:
+            for item in group:          # interrupted (KeyboardInterrupt): never report success
+                if not item.done:
+                    item.error = item.error or RuntimeError("store write interrupted")
+                    item.done = True
 
     def record_failure(self, tenant_id: str, reason: str) -> None:
         with self._writing(), self.engine.begin() as conn:
@@ -86,12 +140,13 @@ class Store:
                                      .where(S.groups.c.tenant_id == tenant_id)).scalars())
 
     def counts(self, tenant_id: str) -> tuple[int, int]:
-        """(users, groups) stored for the tenant."""
+        """(users, groups) stored for the tenant, in one statement."""
+        u, g = S.users, S.groups
+        stmt = sa.select(
+            sa.select(sa.func.count()).select_from(u).where(u.c.tenant_id == tenant_id).scalar_subquery(),
+            sa.select(sa.func.count()).select_from(g).where(g.c.tenant_id == tenant_id).scalar_subquery())
         with self.engine.connect() as conn:
-            n_users = conn.execute(sa.select(sa.func.count()).select_from(S.users)
-                                   .where(S.users.c.tenant_id == tenant_id)).scalar_one()
-            n_groups = conn.execute(sa.select(sa.func.count()).select_from(S.groups)
-                                    .where(S.groups.c.tenant_id == tenant_id)).scalar_one()
+            n_users, n_groups = conn.execute(stmt).one()
         return int(n_users), int(n_groups)
 
     def forget_tenant(self, tenant_id: str) -> None:
@@ -158,6 +213,18 @@ class Store:
                                   .values(sync_enabled=bool(enabled)))
             if result.rowcount == 0:
                 raise KeyError(tenant_id)
+
+
+class _Pending:
+    """One snapshot waiting to be written, and how its write ended."""
+
+    __slots__ = ("snapshot", "prepared", "now", "before_commit", "done", "error")
+
+    def __init__(self, snapshot: TenantSnapshot, prepared, now: str, before_commit):
+        self.snapshot, self.prepared, self.now = snapshot, prepared, now
+        self.before_commit = before_commit
+        self.done = False
+        self.error: BaseException | None = None
 
 
 class _NoLock:

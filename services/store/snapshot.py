@@ -42,6 +42,8 @@ class TenantSnapshot:
     groups: GroupChange | None = None
     apps: dict[str, list[dict]] | None = None   # group id -> appRoleAssignment rows
     apps_full: bool = False                      # apps covers every group (else only those keys)
+    # organization, domains and role definitions were read (they are not read on every sync)
+    reference_read: bool = False
     warnings: list[str] = field(default_factory=list)
     objects: int = 0                             # Graph objects read, for the report
 

@@ -220,6 +220,8 @@ def _write_state(conn: Connection, snap: TenantSnapshot, now: str) -> None:
         updates["sign_ins"] = {"delta_link": None, "full": True}
     if snap.apps is not None and snap.apps_full:
         updates["apps"] = {"delta_link": None, "full": True}
+    if snap.reference_read:
+        updates["reference"] = {"delta_link": None, "full": True}
     if not updates:
         return
     stored = {r.resource: r.full_at for r in conn.execute(

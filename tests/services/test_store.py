@@ -311,3 +311,34 @@ def test_discovery_keeps_the_sync_switch_and_hides_tenants_no_longer_found(store
     assert [r["tenant_id"] for r in store.tenant_rows()] == ["t2", "t3"]
     with pytest.raises(KeyError):
         store.set_sync_enabled("nope", True)
+
+
+def test_concurrent_writes_commit_together_and_one_failure_stays_its_own(store):
+    """Sync threads write at once (on SQLite, queued snapshots share one transaction): every
+    snapshot lands, and one that fails rolls back alone, with its error raised in its thread."""
+    import threading
+
+    names = [f"t{i}" for i in range(12)]
+    errors: dict[str, BaseException] = {}
+    start = threading.Barrier(len(names))
+
+    def crash(_conn):
+        raise RuntimeError("power cut")
+
+    def write(tid):
+        snap = full_snapshot(tid, f"Tenant {tid}", users=[graph_user(f"{tid}-u", f"u@{tid}.com")])
+        start.wait()
+        try:
+            store.write(snap, before_commit=crash if tid == "t5" else None)
+        except BaseException as exc:  # noqa: BLE001 - checked below
+            errors[tid] = exc
+
+    threads = [threading.Thread(target=write, args=(tid,)) for tid in names]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert list(errors) == ["t5"] and "power cut" in str(errors["t5"])
+    users = read(store, L.users)
+    assert sorted(users["tenant_id"]) == sorted(set(names) - {"t5"})
+    assert store.tenant("t5") is None or store.tenant("t5")["last_sync"] is None

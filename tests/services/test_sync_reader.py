@@ -289,3 +289,30 @@ def test_interpreter_tuning_is_restored_after_sync(setup):
         assert not gc.isenabled()
     assert syncer.run(progress=False).ok
     assert gc.isenabled() and sys.getswitchinterval() == interval
+
+
+def test_reference_data_is_read_on_full_syncs_and_hourly_not_on_every_incremental(setup):
+    import sqlalchemy as sa
+
+    from services.store import schema as S
+
+    fake, syncer, store = setup(("t1",))
+    assert syncer.run(progress=False).ok
+    reference = {"t1 organization", "t1 domains", "t1 roleManagement/directory/roleDefinitions"}
+    assert reference <= set(fake.calls)
+    name = store.tenant("t1")["display_name"]
+    fake.calls.clear()
+    assert syncer.run(progress=False).results[0].mode == "incremental"
+    # Seats and role holders change with every workflow: read each time; the rest waits.
+    assert not reference & set(fake.calls)
+    assert {"t1 subscribedSkus", "t1 roleManagement/directory/roleAssignments"} <= set(fake.calls)
+    assert store.tenant("t1")["display_name"] == name
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(S.domains)).scalar() > 0
+    with store.engine.begin() as conn:        # an hour and more later
+        conn.execute(S.sync_state.update().where(S.sync_state.c.resource == "reference")
+                     .values(full_at="2000-01-01T00:00:00Z"))
+    fake.calls.clear()
+    assert syncer.run(progress=False).ok
+    assert reference <= set(fake.calls)
+    assert store.sync_state("t1")["reference"].full_at > "2000-01-01T00:00:00Z"
