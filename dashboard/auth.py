@@ -530,6 +530,7 @@ def server_options(settings: AuthSettings | None) -> dict:
         auth_provider=auth_provider(settings),
         cookie_secret=settings.cookie_secret,
         xsrf_cookies=True,
+        xsrf_cookie_kwargs={"httponly": True, "samesite": "Strict", "path": "/"},
         sign_sessions=True,
         secret_key=settings.session_secret,
         include_cookies=list(SESSION_COOKIES),

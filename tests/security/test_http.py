@@ -81,6 +81,9 @@ def test_wrong_password_and_unknown_user_get_the_same_generic_answer_after_a_del
 
 def test_login_post_without_the_xsrf_token_is_refused(secure_served):
     base = secure_served[2]
+    page = requests.get(f"{base}/login")
+    xsrf = page.headers["Set-Cookie"].lower()
+    assert "_xsrf=" in xsrf and "httponly" in xsrf and "samesite=strict" in xsrf
     r = requests.post(f"{base}/login", data={"username": "ada.admin",
                                              "password": PASSWORDS["ada.admin"]},
                       allow_redirects=False)
