@@ -3,12 +3,17 @@
 Runs the emulator in a subprocess (`python -m services.emulator`), so that it does not compete
 with the client for the GIL, and measures with the production client:
   1. a full sync at 0 ms emulator latency,
-  2. an incremental sync after 1% of the users changed (10 per tenant, through Graph),
+  2. an incremental sync after 1% of the users changed (10 per tenant, through Graph), `--repeat`
+     times with fresh changes (the fastest counts). Before each, the bench waits until the
+     emulator has saved the changed tenants: it pickles every changed tenant to its state folder
+     every 2 s (1.4 s of its CPU for 100 tenants), which is the emulator's bookkeeping of the
+     change, not work of our sync, and otherwise lands inside the timed sync at random,
   3. a full sync at 50 ms latency (a fresh emulator and store).
 For each: wall seconds, HTTP requests (the SyncReport's counter), the client's peak RSS and
 the CPU seconds of the client and of the emulator. Full syncs run `--repeat` times into fresh
 stores and the fastest counts (the machine may be shared: the load average is printed too).
-Targets on a 2-core machine: full sync <= 15 s at 0 ms and <= 30 s at 50 ms.
+Targets on a 2-core machine: full sync <= 15 s at 0 ms and <= 30 s at 50 ms, incremental
+<= 2 s.
 Prints a readable table and one JSON line (`BENCH {...}`).
 
     .venv/bin/python bench/bench_sync.py [--tenants 100] [--users 1000] [--groups 20] [--repeat 2]
@@ -113,17 +118,30 @@ def best_full_sync(config, tmp: Path, tag: str, repeat: int, emulator: psutil.Pr
     return min(runs, key=lambda r: r["seconds"]), [r["seconds"] for r in runs]
 
 
-def change_one_percent(m365) -> int:
+def change_one_percent(m365, department: str = "Bench Changed") -> int:
     """Change 1% of the users (department), ten per tenant, through Graph $batch."""
     users = m365.users()
     changed = 0
     for tid, part in users.groupby("tenant_id", observed=True):
         picks = part["id"].iloc[:: max(1, len(part) // max(1, len(part) // 100))][: max(1, len(part) // 100)]
         answers = m365.graph.tenant(str(tid)).batch([
-            {"method": "PATCH", "url": f"/users/{uid}", "body": {"department": "Bench Changed"}}
+            {"method": "PATCH", "url": f"/users/{uid}", "body": {"department": department}}
             for uid in picks])
         changed += sum(a.ok for a in answers)
     return changed
+
+
+def settle(emulator: psutil.Process, period: float = 2.5, timeout: float = 30.0) -> float:
+    """Wait until the emulator has saved what changed (its save runs every 2 s) and is idle:
+    one save period, then until half a second passes with under 50 ms of its CPU."""
+    started = time.monotonic()
+    time.sleep(period)
+    while time.monotonic() - started < timeout:
+        before = sum(emulator.cpu_times()[:2])
+        time.sleep(0.5)
+        if sum(emulator.cpu_times()[:2]) - before < 0.05:
+            break
+    return round(time.monotonic() - started, 1)
 
 
 def main(argv=None) -> int:
@@ -144,14 +162,20 @@ def main(argv=None) -> int:
             figures["full_0ms"], figures["full_0ms_runs"] = best_full_sync(config, tmp, "s0", args.repeat, child)
             with connect(config) as m365:       # the emulator's own store: synced once here
                 timed_sync(m365, child)
-                figures["users_changed"] = change_one_percent(m365)
-                figures["incremental_0ms"] = timed_sync(m365, child)
-                assert (m365.users()["department"] == "Bench Changed").sum() == figures["users_changed"]
+                runs = []
+                for i in range(max(args.repeat, 3)):
+                    label = f"Bench Changed {i}"
+                    figures["users_changed"] = change_one_percent(m365, label)
+                    settle(child)
+                    runs.append(timed_sync(m365, child))
+                    assert (m365.users()["department"] == label).sum() == figures["users_changed"]
+                figures["incremental_0ms"] = min(runs, key=lambda r: r["seconds"])
+                figures["incremental_0ms_runs"] = [r["seconds"] for r in runs]
         with EmulatorProcess(tmp / "emu50", args.tenants, args.users, args.groups, 50) as emu:
             child = psutil.Process(emu.proc.pid)
             config = load_config(emu.config_path)
             figures["full_50ms"], figures["full_50ms_runs"] = best_full_sync(config, tmp, "s50", args.repeat, child)
-    targets = {"full_0ms": 15.0, "full_50ms": 30.0}
+    targets = {"full_0ms": 15.0, "incremental_0ms": 2.0, "full_50ms": 30.0}
     print(f"{'run':<18}{'seconds':>9}{'requests':>10}{'objects':>10}{'peak RSS MB':>13}"
           f"{'client CPU s':>14}{'emulator CPU s':>16}{'load':>6}  target")
     for name in ("full_0ms", "incremental_0ms", "full_50ms"):
@@ -159,8 +183,11 @@ def main(argv=None) -> int:
         target = f"<= {targets[name]:.0f} s" if name in targets else ""
         print(f"{name:<18}{f['seconds']:>9.2f}{f['requests']:>10}{f['objects']:>10}{f['peak_rss_mb']:>13.1f}"
               f"{f['client_cpu_s']:>14.2f}{f['emulator_cpu_s']:>16.2f}{f['load_avg']:>6.1f}  {target}")
+    print(f"runs (s): full 0 ms {figures['full_0ms_runs']}, incremental {figures['incremental_0ms_runs']}, "
+          f"full 50 ms {figures['full_50ms_runs']}")
     print(f"({args.tenants} tenants x {args.users} users, {args.groups} groups each; "
-          f"{figures['users_changed']} users changed before the incremental sync; emulator in a subprocess)")
+          f"{figures['users_changed']} users changed before each incremental sync, emulator idle "
+          f"(changes saved) before timing; emulator in a subprocess; {figures['cores']} cores)")
     figures["targets_met"] = all(figures[k]["seconds"] <= v for k, v in targets.items())
     print("BENCH " + json.dumps(figures))
     return 0 if figures["targets_met"] else 1
