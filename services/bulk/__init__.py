@@ -1,15 +1,37 @@
 """Bulk changes from CSV: `m365.bulk_onboard(path_or_dataframe)` and friends return a plan."""
 from __future__ import annotations
 
+import contextvars
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 from .csvfile import RowProblem, read_bulk
 from .jobs import resume_job, row_plan
 from .journal import Journal
 from .onboard import plan_steps, prepare
 from .plan import BulkPlan, BulkProblems, BulkResult
+from ..workflows.resolve import shared_facts
 
 __all__ = ["BulkMixin", "BulkPlan", "BulkProblems", "BulkResult", "RowProblem"]
+
+
+PLANNING_THREADS = 4
+
+
+def _plan_rows(m365, kind: str, rows: list[dict]) -> list:
+    """row_plan() of each row, in order, a few at a time; a ValueError is returned in place of
+    its plan (the row's problem), any other exception is raised."""
+    def one(row):
+        try:
+            return row_plan(m365, kind, row)
+        except ValueError as exc:
+            return exc
+    if len(rows) < 2:
+        return [one(row) for row in rows]
+    with ThreadPoolExecutor(max_workers=min(PLANNING_THREADS, len(rows)),
+                            thread_name_prefix="bulk-plan") as pool:
+        futures = [pool.submit(contextvars.copy_context().run, one, row) for row in rows]
+        return [f.result() for f in futures]
 
 
 def _source_name(source) -> str | None:
@@ -42,19 +64,31 @@ class BulkMixin:
         return self._bulk_rows(source, "update")
 
     def _bulk_rows(self, source, kind: str) -> BulkPlan:
+        """Validate an offboarding or update file by planning each row against live state.
+
+        Rows are planned by a few threads sharing each tenant's facts (Graph waits, mostly
+        Retry-After under throttling, overlap); problems and steps come out in row order.
+        """
         table = read_bulk(source, kind)
         problems = list(table.problems)
         rows, steps, plans = [], [], {}
         if not any(p.row == 1 for p in problems):
             bad = {p.row for p in problems}
+            todo = []
             for row in table.rows:
                 if row["row"] in bad:
                     continue
                 try:
-                    tenant_id = self.resolve_tenant(row["tenant"])
-                    plan = row_plan(self, kind, row)
+                    tenant_id = self.resolve_tenant(row["tenant"])    # discovery, if any, once
                 except ValueError as exc:
                     problems.append(RowProblem(row["row"], table.header_of("tenant"), str(exc)))
+                    continue
+                todo.append((row, tenant_id))
+            with shared_facts():
+                planned = _plan_rows(self, kind, [row for row, _ in todo])
+            for (row, tenant_id), plan in zip(todo, planned):
+                if isinstance(plan, ValueError):
+                    problems.append(RowProblem(row["row"], table.header_of("tenant"), str(plan)))
                     continue
                 if plan.problems:
                     for p in plan.problems:
@@ -64,6 +98,7 @@ class BulkMixin:
                 plans[row["row"]] = plan
                 steps.append({"row": row["row"], "tenant_id": tenant_id, "user": row["user"],
                               "step": kind, "target": "; ".join(plan.steps["action"].astype(str))})
+        problems.sort(key=lambda p: p.row)
         bulk = BulkPlan(self, kind, _source_name(source), rows, problems, steps, {})
         bulk.keep_row_plans(plans)     # the first apply runs these instead of planning again
         return bulk

@@ -7,6 +7,9 @@ definitions come in one `$batch`; groups are paged (one request for up to 999 gr
 from __future__ import annotations
 
 import re
+import threading
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
@@ -116,7 +119,36 @@ class TenantFacts:
                       "or a role definition id")
 
 
+_shared_facts: ContextVar[dict | None] = ContextVar("shared_facts", default=None)
+
+
+@contextmanager
+def shared_facts():
+    """Within this block, `load_facts` reads each tenant's facts once and shares them.
+
+    For planning many rows of one bulk file: domains, SKUs, roles and groups are the same for
+    every row, and each row re-reading them cost two requests. Worker threads see the cache
+    when they run in a copy of this context (`contextvars.copy_context().run`).
+    """
+    token = _shared_facts.set({"lock": threading.Lock()})
+    try:
+        yield
+    finally:
+        _shared_facts.reset(token)
+
+
 def load_facts(client: TenantGraph, *, groups: bool = True) -> TenantFacts:
+    cache = _shared_facts.get()
+    if cache is None:
+        return _load_facts(client, groups=groups)
+    key = (client.tenant_id, groups)
+    with cache["lock"]:
+        if key not in cache:
+            cache[key] = _load_facts(client, groups=groups)
+        return cache[key]
+
+
+def _load_facts(client: TenantGraph, *, groups: bool = True) -> TenantFacts:
     facts = TenantFacts(client.tenant_id)
     answers = client.batch([
         {"method": "GET", "url": "/domains?$select=id,isVerified,isDefault"},

@@ -230,8 +230,11 @@ def test_bulk_offboard_plans_each_row_once_and_replans_stale_or_resumed(m365, em
     from services.bulk import plan as bulk_plan
 
     users = m365.users(tenant_facts["tid"])
-    targets = users[users["user_principal_name"].str.startswith("bk1")].head(6)
+    # Seeded users that can still be blocked (this test does not depend on the others).
+    seeded = ~users["user_principal_name"].str.match(r"(bk|kl|tc)\d")
+    targets = users[seeded & (users["account_enabled"] == True)].head(6)  # noqa: E712
     upns = list(targets["user_principal_name"])
+    assert len(upns) == 6
     calls = []
     real = m365.plan_offboarding
 
@@ -240,11 +243,16 @@ def test_bulk_offboard_plans_each_row_once_and_replans_stale_or_resumed(m365, em
         return real(*args, **kwargs)
 
     monkeypatch.setattr(m365, "plan_offboarding", counted)
+    from services.workflows import resolve
+    real_facts, facts_loaded = resolve._load_facts, []
+    monkeypatch.setattr(resolve, "_load_facts",
+                        lambda *a, **k: facts_loaded.append(1) or real_facts(*a, **k))
     off = tmp_path / "off-once.csv"
     pd.DataFrame({"Tenant": tenant_facts["tid"], "User": upns[:3],
                   "Block Sign-in": "yes"}).to_csv(off, index=False)
     plan = m365.bulk_offboard(off)
     assert plan.problems == [] and len(calls) == 3
+    assert len(facts_loaded) == 1          # the rows share one read of the tenant's facts
     result = plan.apply(progress=False)
     assert result.ok and (result.steps["outcome"] == "done").all()
     assert len(calls) == 3                                   # applied without planning again
