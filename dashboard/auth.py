@@ -66,8 +66,13 @@ AUTH_COOKIES = ("user", "id_token", "access_token", "refresh_token", "oauth_expi
                 "panel-oauth-state", "panel-oauth-code", "next_url")
 
 SECURITY_HEADERS = {
-    "Content-Security-Policy": "frame-ancestors 'none'; base-uri 'self'; object-src 'none'; "
-                               "form-action 'self'",
+    # Everything from this server only (the browser itself then refuses any CDN, font or
+    # tracking request); Bokeh and Panel need inline scripts and styles and eval.
+    "Content-Security-Policy": "default-src 'self'; script-src 'self' 'unsafe-inline' "
+                               "'unsafe-eval' blob:; style-src 'self' 'unsafe-inline'; img-src 'self' "
+                               "data: blob:; font-src 'self' data:; connect-src 'self'; "
+                               "worker-src 'self' blob:; frame-ancestors 'none'; base-uri 'self'; "
+                               "object-src 'none'; form-action 'self'",
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",

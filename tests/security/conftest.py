@@ -115,10 +115,31 @@ def sign_in_http(base: str, name: str, password: str) -> requests.Session:
     return s
 
 
-@pytest.fixture(scope="session")
+def _running_browser():
+    """A Chromium that another conftest's session fixture (tests/browser) already launched: one
+    process can run only one sync Playwright at a time, so reuse it instead of starting ours."""
+    import gc
+
+    from playwright.sync_api import Browser
+    for obj in gc.get_objects():
+        try:
+            if isinstance(obj, Browser) and obj.is_connected():
+                return obj
+        except Exception:  # noqa: BLE001 - objects half torn down
+            continue
+    return None
+
+
+@pytest.fixture(scope="package")
 def chromium():
+    """Package scope: our Playwright stops when tests/security is done, so tests/browser can
+    start its own afterwards in the same run (and we reuse theirs when they ran first)."""
     if not shutil.which("chromium") and not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (make test installs it)")
+    existing = _running_browser()
+    if existing is not None:
+        yield existing
+        return
     from playwright.sync_api import sync_playwright
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -135,6 +156,11 @@ class Capture:
         self.frames: list[str] = []
         self.requests: list[str] = []
         self.websockets: list[str] = []
+        self.console: list[str] = []
+        self.page_errors: list[str] = []
+
+    def csp_violations(self) -> list[str]:
+        return [m for m in self.console if "Content Security Policy" in m]
 
     def text(self) -> str:
         return "\n".join(self.html + self.bodies + self.frames)
@@ -158,6 +184,8 @@ def browser_context(chromium, secure_served):
         def on_page(page):
             page.set_default_timeout(20_000)
             page.on("request", lambda r: capture.requests.append(r.url))
+            page.on("console", lambda m: capture.console.append(f"{m.type}: {m.text}"))
+            page.on("pageerror", lambda e: capture.page_errors.append(str(e)))
 
             def on_response(response):
                 kind = response.headers.get("content-type", "")

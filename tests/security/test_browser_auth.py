@@ -89,6 +89,7 @@ def test_browser_sign_in_opens_the_dashboard_and_logout_ends_it(secure_served, b
     cookies = {c["name"]: c for c in page.context.cookies()}
     assert cookies["user"]["httpOnly"] and cookies["user"]["sameSite"] == "Lax"
     assert page.evaluate("document.cookie").find("user=") == -1      # not readable by scripts
+    assert capture.csp_violations() == [] and capture.page_errors == []
     page.goto(f"{secure_served[2]}/logout")
     page.locator("a", has_text="Sign in again").wait_for()
     page.goto(f"{base}/?page=tenants")
