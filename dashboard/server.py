@@ -39,7 +39,9 @@ def _host_port(host: str, port: int | None) -> list[str]:
     """`host` as Bokeh's allow-list entries. Bokeh compares the Origin's host:port and treats an
     Origin without a port (any default-port http or https origin) as host:80."""
     host = host.strip().lower()
-    if ":" in host:                         # host:port given
+    if host.count(":") > 1 and not host.startswith("["):     # a bare IPv6 address
+        host = f"[{host}]"
+    if ":" in host.rsplit("]", 1)[-1]:     # host:port given
         return [host]
     if port is None:
         return [f"{host}:80", f"{host}:443"]

@@ -1,7 +1,7 @@
 """Security tests: the dashboard served WITH sign-in (users file) against the emulator.
 
 One emulator and one authenticated server (a background thread on 127.0.0.1, a free port) serve
-the whole run; each browser test gets fresh contexts (no shared cookies). Every log record of the
+the whole package (stopped, and the log capture removed, before other packages run); each browser test gets fresh contexts (no shared cookies). Every log record of the
 process (server threads included) is kept for the secret scan.
 """
 from __future__ import annotations
@@ -48,7 +48,7 @@ class Records(logging.Handler):
             self.lines.append(repr(record.__dict__))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def server_log():
     handler = Records()
     root = logging.getLogger()
@@ -66,7 +66,7 @@ def server_log():
         logging.getLogger(name).setLevel(level)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def secure_served(tmp_path_factory, server_log):
     """(emulator, m365, base_url, settings): 3 tenants x 20 users, synced, served with
     --auth users-file semantics (a viewer, a technician, an admin) on 127.0.0.1."""

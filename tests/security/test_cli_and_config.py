@@ -184,6 +184,8 @@ def test_websocket_origins_are_the_served_address_plus_allowed_proxies():
         ["10.0.0.5:8080", "dash.example.com:80", "dash.example.com:443"]
     assert "proxy.example:8443" in websocket_origins("10.0.0.5", 8080, ["proxy.example:8443"])
     assert not any("*" in o for o in websocket_origins("0.0.0.0", 8080))
+    assert websocket_origins("::1", 5006) == ["[::1]:5006", "localhost:5006", "127.0.0.1:5006"]
+    assert websocket_origins("10.0.0.5", 8080, ["[2001:db8::1]:8443"])[-1] == "[2001:db8::1]:8443"
 
 
 # ---- roles from Entra claims ----------------------------------------------------------------------
