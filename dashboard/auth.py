@@ -546,36 +546,43 @@ def server_options(settings: AuthSettings | None) -> dict:
 
 # ---- the signed-in person of a Panel session ----------------------------------------------------
 
-_current: contextvars.ContextVar[AuthSettings | None] = contextvars.ContextVar(
-    "m365dash_auth", default=None)
-_by_document: "weakref.WeakKeyDictionary[Any, AuthSettings]" = weakref.WeakKeyDictionary()
-
-
+NO_AUTH = "no-auth"      # marks a session of a server that runs without sign-in (loopback)
+_UNKNOWN = object()
+_current: contextvars.ContextVar = contextvars.ContextVar("m365dash_auth", default=_UNKNOWN)
+_by_document: "weakref.WeakKeyDictionary[Any, Any]" = weakref.WeakKeyDictionary()
 @contextlib.contextmanager
 def serving(settings: AuthSettings | None):
     """The server wraps each session's page builder in this, so session_actor() knows how the
-    session was signed in (one process may run servers with different settings, as tests do)."""
-    token = _current.set(settings)
+    session was signed in (one process may run servers with different settings, as tests do);
+    the session's document remembers it for calls made later, from callbacks."""
+    value = settings if settings is not None else NO_AUTH
+    token = _current.set(value)
     try:
-        if settings is not None:
-            with contextlib.suppress(Exception):
-                import panel as pn
-                if pn.state.curdoc is not None:
-                    _by_document[pn.state.curdoc] = settings
+        with contextlib.suppress(Exception):
+            import panel as pn
+            if pn.state.curdoc is not None:
+                _by_document[pn.state.curdoc] = value
         yield
     finally:
         _current.reset(token)
 
 
 def _settings_for_session() -> AuthSettings | None:
-    settings = _current.get()
-    if settings is not None:
-        return settings
-    with contextlib.suppress(Exception):
+    """The sign-in settings of the current session; None for a server without sign-in and
+    outside any server (view-model tests, notebooks). Fails closed: a served session that
+    dashboard.server did not build raises PermissionError instead of getting the default
+    (admin) actor."""
+    value = _current.get()
+    if value is _UNKNOWN:
         import panel as pn
-        if pn.state.curdoc is not None:
-            return _by_document.get(pn.state.curdoc)
-    return None
+        doc = pn.state.curdoc
+        if doc is not None:
+            value = _by_document.get(doc, _UNKNOWN)
+            if value is _UNKNOWN and getattr(doc, "session_context", None) is not None:
+                raise PermissionError("cannot tell who is signed in to this session")
+    if value is _UNKNOWN or value == NO_AUTH:
+        return None
+    return value
 
 
 def _signed_cookie(cookies: Mapping[str, str], name: str, settings: AuthSettings) -> str | None:
@@ -668,7 +675,10 @@ def watch_session(doc, settings: AuthSettings | None) -> None:
 def sign_out_url() -> str | None:
     """Where the current session's "Sign out" link points: LOGOUT_URL when the server signs
     people in, None on the unauthenticated loopback server (nothing to sign out of)."""
-    return LOGOUT_URL if _settings_for_session() is not None else None
+    try:
+        return LOGOUT_URL if _settings_for_session() is not None else None
+    except PermissionError:
+        return LOGOUT_URL
 
 
 def user_label(actor: Actor) -> str:

@@ -338,3 +338,21 @@ def test_sign_out_url_only_when_signing_in(tmp_path):
     with serving(AuthSettings("users-file", cookie_secret=SECRET, users_file=users)):
         assert sign_out_url() == "/logout"
     assert sign_out_url() is None
+
+
+def test_session_actor_fails_closed_for_a_served_session_it_cannot_place(monkeypatch):
+    import panel as pn
+    from bokeh.document import Document
+
+    from dashboard.auth import serving, session_actor
+    default = Actor("operator", "admin")
+    doc = Document()
+    monkeypatch.setattr(doc, "_session_context", lambda: object(), raising=False)
+    monkeypatch.setattr(type(doc), "session_context", property(lambda self: object()),
+                        raising=False)
+    with pn.io.server.set_curdoc(doc):
+        with pytest.raises(PermissionError, match="cannot tell"):
+            session_actor(default)
+        with serving(None):                       # built by dashboard.server without sign-in
+            assert session_actor(default) is default
+        assert session_actor(default) is default  # ...and remembered for later callbacks
