@@ -100,8 +100,8 @@ def role_from_claims(claims: Mapping[str, Any] | None) -> str | None:
 def actor_from_claims(claims: Mapping[str, Any] | None, name: str | None = None) -> Actor:
     """The Actor for an Entra sign-in; PermissionError when the token grants no dashboard role."""
     claims = claims or {}
-    name = name or next((str(claims[k]) for k in ("preferred_username", "upn", "email",
-                                                   "unique_name", "oid") if claims.get(k)), "")
+    name = name or next((str(claims[k]) for k in ("preferred_username", "upn", "unique_name",
+                                                   "email", "oid") if claims.get(k)), "")
     role = role_from_claims(claims)
     if not name or not role:
         raise PermissionError(f"{name or 'this account'} has no M365 Dashboard role "
@@ -135,7 +135,7 @@ class AuthSettings:
     client_secret: str = field(default="", repr=False)
     tenant_id: str = ""
     redirect_uri: str | None = None
-    jwt_user: str = "preferred_username"
+    jwt_user: str = ""       # id-token claim naming the person; default by provider
 
     def __post_init__(self):
         if self.mode not in ("users-file", "entra"):
@@ -168,6 +168,8 @@ class AuthSettings:
             if missing:
                 raise AuthConfigError("--auth entra needs the environment variables "
                                       + ", ".join(missing))
+            if not self.jwt_user:
+                self.jwt_user = "preferred_username" if self.provider == "azurev2" else "unique_name"
             if self.tenant_id.strip().lower() in MULTI_TENANT_AUTHORITIES:
                 raise AuthConfigError(
                     f"the Entra tenant must be your own tenant id, not {self.tenant_id!r}: a "
@@ -228,6 +230,9 @@ def entra_from_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
     redirect = env.get("M365DASH_ENTRA_REDIRECT_URI") or env.get("PANEL_OAUTH_REDIRECT_URI")
     if redirect:
         out["redirect_uri"] = redirect
+    claim = env.get("M365DASH_ENTRA_USER_CLAIM") or env.get("PANEL_OAUTH_JWT_USER")
+    if claim:
+        out["jwt_user"] = claim
     return out
 
 

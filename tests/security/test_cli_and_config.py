@@ -356,3 +356,12 @@ def test_session_actor_fails_closed_for_a_served_session_it_cannot_place(monkeyp
         with serving(None):                       # built by dashboard.server without sign-in
             assert session_actor(default) is default
         assert session_actor(default) is default  # ...and remembered for later callbacks
+
+
+def test_entra_user_claim_follows_the_provider_unless_set():
+    from dashboard.auth import AuthSettings, entra_from_env
+    common = dict(cookie_secret=SECRET, client_id="c", client_secret="s", tenant_id="t")
+    assert AuthSettings("entra", **common).jwt_user == "preferred_username"
+    assert AuthSettings("entra", provider="azure", **common).jwt_user == "unique_name"
+    assert AuthSettings("entra", jwt_user="upn", **common).jwt_user == "upn"
+    assert entra_from_env({"M365DASH_ENTRA_USER_CLAIM": "email"})["jwt_user"] == "email"
