@@ -615,6 +615,11 @@ def actor_from_cookies(cookies: Mapping[str, str], settings: AuthSettings) -> Ac
             claims = decode_token(Fernet(settings.encryption_key).decrypt(id_token.encode()).decode())
         except (InvalidToken, ValueError):
             claims = {}
+    # The id token came straight from our tenant's token endpoint; check it says so anyway.
+    if claims.get("tid") and str(claims["tid"]).lower() != settings.tenant_id.lower():
+        raise PermissionError(f"{name} signed in through another Entra tenant")
+    if claims.get("aud") and claims["aud"] != settings.client_id:
+        raise PermissionError(f"{name} signed in to another application")
     return actor_from_claims(claims, name)
 
 

@@ -305,6 +305,14 @@ def test_session_actor_from_entra_id_token_app_roles(session_cookies):
             {"preferred_username": name, "roles": []}))
         with pytest.raises(PermissionError, match="no M365 Dashboard role"):
             session_actor(Actor("x", "admin"))
+        session_cookies["id_token"] = _signed(settings, "id_token", id_token(
+            {"preferred_username": name, "roles": ["M365Dash.Admin"], "tid": "another-tenant"}))
+        with pytest.raises(PermissionError, match="another Entra tenant"):
+            session_actor(Actor("x", "admin"))
+        session_cookies["id_token"] = _signed(settings, "id_token", id_token(
+            {"preferred_username": name, "roles": ["M365Dash.Admin"], "aud": "other-app"}))
+        with pytest.raises(PermissionError, match="another application"):
+            session_actor(Actor("x", "admin"))
 
 
 def test_access_log_redacts_oauth_codes_and_tokens():
