@@ -26,8 +26,10 @@ UNAUTHENTICATED_NOTE = (
 
 def register(subparsers) -> None:
     serve = subparsers.add_parser("serve", help="serve the dashboard against configured tenants",
-                                  description="Serve the dashboard on 127.0.0.1 for the tenants "
-                                              "in the configuration (sync first with m365dash sync).")
+                                  description="Serve the dashboard for the tenants in the "
+                                              "configuration (sync first with m365dash sync). "
+                                              "Without --auth it listens on 127.0.0.1 only, "
+                                              "unauthenticated.")
     serve.add_argument("--config", help="m365dash.toml (default: $M365DASH_CONFIG, else "
                                         "$M365DASH_HOME/m365dash.toml)")
     serve.add_argument("--address", default="127.0.0.1",
@@ -51,7 +53,8 @@ def register(subparsers) -> None:
     auth.add_argument("--oauth-provider", choices=("azurev2", "azure"), default="azurev2",
                       help="Panel OAuth provider for --auth entra (default azurev2)")
     auth.add_argument("--behind-proxy", action="store_true",
-                      help="trust X-Forwarded-For/-Proto/-Host from a reverse proxy")
+                      help="trust X-Forwarded-For / X-Real-IP and X-Forwarded-Proto from a "
+                           "reverse proxy (only when nothing else can reach the port)")
     serve.set_defaults(func=run_serve)
     from .cli_users import register as register_users
     register_users(subparsers)
