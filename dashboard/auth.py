@@ -242,10 +242,16 @@ class SecurityHeaders(tornado.web.OutputTransform):
     """A tornado output transform: every response of the server (pages, login, static files,
     errors, websocket handshakes) gets the security headers, unless a handler set its own."""
 
+    def __init__(self, request):
+        super().__init__(request)
+        self._https = getattr(request, "protocol", "") == "https"
+
     def transform_first_chunk(self, status_code, headers, chunk, finishing):
         for name, value in SECURITY_HEADERS.items():
             if name not in headers:
                 headers[name] = value
+        if self._https and "Strict-Transport-Security" not in headers:
+            headers["Strict-Transport-Security"] = "max-age=31536000"
         return status_code, headers, chunk
 
 

@@ -215,3 +215,37 @@ def test_repeated_failures_for_a_name_are_throttled_even_with_the_right_password
         assert sign_in_http(base, "ada.admin", PASSWORDS["ada.admin"])   # others still can
     finally:
         server.stop()
+
+
+def test_https_behind_a_proxy_adds_hsts_and_secure_cookies(secure_served):
+    """With --behind-proxy (tornado xheaders) a request the proxy marks https gets HSTS and a
+    Secure sign-in cookie; plain http gets neither."""
+    import secrets
+
+    from dashboard.auth import AuthSettings
+    from dashboard.server import free_port, serve
+    _emu, m365, _base, shared = secure_served
+    settings = AuthSettings("users-file", cookie_secret=secrets.token_urlsafe(48),
+                            users_file=shared.users_file)
+    port = free_port()
+    server = serve(m365, port=port, threaded=True, auth=settings, use_xheaders=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                requests.get(f"{base}/login", timeout=2)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        assert "Strict-Transport-Security" not in requests.get(f"{base}/login").headers
+        proxied = {"X-Forwarded-Proto": "https"}
+        s = requests.Session()
+        page = s.get(f"{base}/login", headers=proxied)
+        assert page.headers["Strict-Transport-Security"] == "max-age=31536000"
+        r = s.post(f"{base}/login", headers=proxied, allow_redirects=False,
+                   data={"username": "ada.admin", "password": PASSWORDS["ada.admin"],
+                         "_xsrf": s.cookies.get("_xsrf")})
+        assert r.status_code == 302
+        assert "secure" in r.headers["Set-Cookie"].lower()
+    finally:
+        server.stop()
