@@ -6,6 +6,7 @@ configuration (an unknown tenant, a missing or invalid config file).
 from __future__ import annotations
 
 import json
+import logging
 import sys
 
 from .errors import ConfigError
@@ -42,6 +43,19 @@ def _usage(message: str) -> int:
 
 
 def run_sync(args) -> int:
+    sync_log = logging.getLogger("services.sync")
+    level = sync_log.level
+    if not getattr(args, "verbose", 0):
+        # The summary names every failed tenant once; the sync's own warning for each one
+        # would print the same reason again, before the table (-v shows them).
+        sync_log.setLevel(logging.ERROR)
+    try:
+        return _run_sync(args)
+    finally:
+        sync_log.setLevel(level)
+
+
+def _run_sync(args) -> int:
     try:
         m365 = _connect(args)
     except ConfigError as exc:

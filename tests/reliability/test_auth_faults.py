@@ -6,6 +6,7 @@ Secrets are per configuration, not per tenant (DESIGN.md: one multi-tenant app r
 so a wrong secret fails every tenant of that configuration; what stays per tenant is the app
 being installed and consented in each tenant, which the `former` tenant and `deny_tenant` cover.
 """
+import logging
 import re
 import threading
 
@@ -163,6 +164,13 @@ def test_wrong_client_secret_fails_clearly_without_traceback_or_secret(emu, m365
         assert f"refused the client secret of app {emu.client_id}" in line
         assert "check graph.client_secret" in line and "AADSTS7000215" in line
     assert "a failed tenant keeps the data of its last successful sync" in err
+    # With -vv every logger (msal's too) writes at debug level: still no secret anywhere.
+    caplog.set_level(logging.DEBUG)
+    assert main(["-vv", "sync", "--config", str(bad), "--no-progress"]) == 1
+    out, err = capsys.readouterr()
+    assert "refused the client secret" in caplog.text
+    for secret in (BAD_SECRET, emu.client_secret):
+        assert secret not in out + err and secret not in caplog.text
     # Nothing was lost: the store still holds every tenant's last snapshot.
     again = connect(emu.config_path)
     try:
