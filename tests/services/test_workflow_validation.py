@@ -144,3 +144,18 @@ def test_license_sources_tell_direct_from_inherited():
     assert sources[SPB] == {"direct": True, "groups": ["g-2"], "disabled_plans": ["p-teams"]}
     assert sources[E3] == {"direct": False, "groups": ["g-1"], "disabled_plans": []}
     assert license_sources({"assignedLicenses": [{"skuId": SPB}]})[SPB]["direct"] is True
+
+
+@pytest.mark.parametrize("ref, path", [
+    ("3f2504e0-4f89-11d3-9a0c-0305e82c3301", "users/3f2504e0-4f89-11d3-9a0c-0305e82c3301"),
+    ("jane@contoso.com", "users/jane@contoso.com"),
+    (" o'neil#ext@contoso.com ", "users/o%27neil%23ext@contoso.com"),
+    ("john_fabrikam.com#EXT#@contoso.onmicrosoft.com",
+     "users/john_fabrikam.com%23EXT%23@contoso.onmicrosoft.com"),
+    ("a/b@contoso.com", "users/a%2Fb@contoso.com"),
+    ("..", None), ("", None), (" ", None), ("a/b", None), ("../organization", None),
+    ("@contoso.com", None), ("jane@", None), ("a@b@c", None), (None, None),
+])
+def test_user_path_keeps_a_user_reference_in_one_segment(ref, path):
+    from services.workflows.resolve import user_path
+    assert user_path(ref) == path
