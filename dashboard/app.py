@@ -16,6 +16,7 @@ from .viewmodels import (PAGES, SIDEBAR, ActivityViewModel, BulkViewModel, Licen
                          UserFormViewModel, UsersViewModel)
 from .views import (ActivityView, BulkView, LicensesView, OffboardView, TenantsView,
                     UserDetailsView, UserFormView, UsersView)
+from .views.common import UiThread
 
 log = logging.getLogger(__name__)
 TITLE = "M365 Dashboard"
@@ -35,7 +36,7 @@ class DashboardSession:
         self._users_loaded = False
         self.main = pn.Column(sizing_mode="stretch_width", css_classes=["m365-main"])
         form, vm = self.vm["form"], self.vm
-        form.param.watch(lambda e: self.open("users", form.tenant, ""), "closed")
+        form.param.watch(lambda e: self._form_closed(), "closed")
         form.param.watch(lambda e: self._changed(form.tenant), "saved")
         vm["offboard"].param.watch(lambda e: self._changed(vm["offboard"].tenant), "done")
         vm["activity"].param.watch(lambda e: self._changed(None), "restored")
@@ -47,6 +48,12 @@ class DashboardSession:
     def open(self, page: str, tenant: str = "", user: str = "") -> None:
         """Row actions and buttons call this; the nav watcher then shows the page."""
         self.nav.go({"details": "user"}.get(page, page), tenant=tenant, user=user)
+
+    def _form_closed(self) -> None:
+        """Back to All Users of the form's tenant, saying how the form's last applies went."""
+        form = self.vm["form"]
+        self.vm["users"].alerts = form.outcome_alerts()
+        self.open("users", form.tenant, "")
 
     def _changed(self, tenant_id: str | None) -> None:
         """A write or sync changed the store: refresh the affected user rows."""
@@ -152,6 +159,9 @@ def build_page(m365) -> pn.template.BootstrapTemplate:
     nav.param.update(**query)
     nav.resolve_deep_link()
     session = DashboardSession(m365, nav)
+    ui = UiThread()
+    for vm in session.vm.values():
+        vm.attach_ui(ui)
     page = session.template()
     if pn.state.location is not None:
         pn.state.location.sync(nav, {"page": "page", "tenant": "tenant", "user": "user"})

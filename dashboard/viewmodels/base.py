@@ -53,6 +53,32 @@ class PageViewModel(param.Parameterized):
     status = param.String(default="", doc="One line on the running or last task.")
     alerts = param.List(default=[], item_type=Alert, doc="Messages to show on the page, newest last.")
 
+    # Set by the served app (views.common.UiThread): parameter changes made on any other thread
+    # (a long action in the worker pool, a sync's progress callback) are applied on the
+    # session's event-loop thread, where Panel and Bokeh expect them. Bokeh documents are not
+    # thread-safe: changes pushed from a worker were sometimes lost (a plan never appeared).
+    # Without it (tests, notebooks) changes apply directly.
+    _ui = None
+
+    def attach_ui(self, ui) -> None:
+        """Route parameter changes made off `ui`'s thread through `ui.call(fn)`."""
+        object.__setattr__(self, "_ui", ui)
+
+    def __setattr__(self, name, value):
+        ui = self._ui
+        if ui is not None and name in type(self).param and not ui.here():
+            ui.call(lambda: super(PageViewModel, self).__setattr__(name, value))
+        else:
+            super().__setattr__(name, value)
+
+    def set(self, **values) -> None:
+        """Set several parameters at once (watchers see one batch), on the UI thread if any."""
+        ui = self._ui
+        if ui is not None and not ui.here():
+            ui.call(lambda: self.param.update(**values))
+        else:
+            self.param.update(**values)
+
     def may(self, action: str) -> bool:
         """Whether the acting user's role allows `action` (services check again on apply)."""
         actor = getattr(self.m365, "actor", None)
@@ -146,7 +172,11 @@ class PlanViewModel(PageViewModel):
         else:
             for row in result.failed().itertuples():
                 self.alert("danger", f"Step {row.step} ({row.action} {row.target}) failed: {row.error}")
+        self._reported(result)
         return result
+
+    def _reported(self, result) -> None:
+        """Runs after an apply's outcome is in `alerts` (a page may close only then)."""
 
     @staticmethod
     def _apply_label(plan) -> str:

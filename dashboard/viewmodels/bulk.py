@@ -57,7 +57,7 @@ class BulkViewModel(PageViewModel):
 
     def reset(self) -> None:
         self._plan = None
-        self.param.update(file_name="", problems=pd.DataFrame(columns=PROBLEM_COLUMNS),
+        self.set(file_name="", problems=pd.DataFrame(columns=PROBLEM_COLUMNS),
                           steps=pd.DataFrame(columns=STEP_COLUMNS), results=None, job_id="",
                           passwords={})
 

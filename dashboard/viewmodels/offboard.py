@@ -37,7 +37,7 @@ class OffboardViewModel(PlanViewModel):
     def load(self, tenant: str, user: str) -> bool:
         self.discard()
         self.clear_alerts()
-        self.param.update(**{k: False for k in TOGGLES}, new_password="", last_result=None)
+        self.set(**{k: False for k in TOGGLES}, new_password="", last_result=None)
         try:
             row = self.m365.resolve_user(tenant, user)
         except (ValueError, KeyError) as exc:
@@ -105,4 +105,4 @@ class OffboardViewModel(PlanViewModel):
         """Re-read what the user holds now, keeping the shown password and result."""
         password, result, alerts = self.new_password, self.last_result, self.alerts
         if self.load(self.tenant, self.user):
-            self.param.update(new_password=password, last_result=result, alerts=alerts)
+            self.set(new_password=password, last_result=result, alerts=alerts)

@@ -71,6 +71,7 @@ class UserFormViewModel(PlanViewModel):
     def __init__(self, **params):
         super().__init__(**params)
         self._auto_display = ""
+        self._close_when_reported = False
         self._current: dict = {"fields": {}, "licenses": [], "roles": [], "groups": [], "upn": ""}
 
     # ---- opening -------------------------------------------------------------------------------
@@ -85,7 +86,7 @@ class UserFormViewModel(PlanViewModel):
         blank = {name: p.default for name, p in self.param.objects("existing").items()
                  if name not in ("name", "m365", "mode", "tenant", "alerts", "closed", "saved")
                  and not p.constant and not p.readonly}
-        self.param.update(**blank)
+        self.set(**blank)
         self._auto_display = ""
         self._current = {"fields": {}, "licenses": [], "roles": [], "groups": [], "upn": ""}
         self.mode = "create"
@@ -116,7 +117,7 @@ class UserFormViewModel(PlanViewModel):
         }
         username, _, domain = upn.partition("@")
         self._auto_display = fields["display_name"]
-        self.param.update(**fields, username=username, domain=domain,
+        self.set(**fields, username=username, domain=domain,
                           licenses=list(self._current["licenses"]),
                           roles=list(self._current["roles"]), groups=list(self._current["groups"]))
         self.load_options()
@@ -124,7 +125,7 @@ class UserFormViewModel(PlanViewModel):
     @param.depends("tenant", watch=True)
     def _tenant_changed(self) -> None:
         if not self.tenant_locked():
-            self.param.update(licenses=[], roles=[], groups=[])
+            self.set(licenses=[], roles=[], groups=[])
             self.load_options()
 
     def load_options(self) -> None:
@@ -314,6 +315,19 @@ class UserFormViewModel(PlanViewModel):
         if then == "continue":
             order = list(TABS)
             self.tab = order[min(order.index(tab) + 1, len(order) - 1)]
-        else:
+        elif result is None:
             self.closed = True
+        else:
+            # Close once the apply's outcome is in the alerts, so the page we go back to can
+            # show it (see _reported).
+            self._close_when_reported = True
         return True
+
+    def _reported(self, result) -> None:
+        if self._close_when_reported:
+            self._close_when_reported = False
+            self.closed = True
+
+    def outcome_alerts(self) -> list:
+        """What the last applies said (successes and failures), for the page shown after Close."""
+        return [a for a in self.alerts if a.kind in ("success", "danger", "warning")][-3:]

@@ -3,7 +3,8 @@ CSV downloads, and running long actions off the server's event loop."""
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from io import StringIO
 from typing import Callable
 
@@ -20,23 +21,70 @@ log = logging.getLogger(__name__)
 _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="m365-dashboard")
 
 
+class UiThread:
+    """The event-loop thread of the browser session being built (create it in the page factory).
+
+    `call(fn)` runs `fn` there and waits for it: the view models send their parameter changes
+    through it from worker threads, because Bokeh documents may only be changed on their own
+    thread (tornado's `add_callback` is the one thread-safe way in).
+    """
+
+    TIMEOUT_S = 120
+
+    def __init__(self):
+        from panel.io.state import set_curdoc
+        from tornado.ioloop import IOLoop
+        self._set_curdoc = set_curdoc
+        self.loop = IOLoop.current()
+        self.thread = threading.get_ident()
+        self.doc = pn.state.curdoc
+
+    def here(self) -> bool:
+        return threading.get_ident() == self.thread
+
+    def call(self, fn: Callable):
+        if self.here():
+            return fn()
+        future: Future = Future()
+
+        def run():
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                with self._set_curdoc(self.doc):
+                    result = fn()
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting worker as is
+                future.set_exception(exc)
+            else:
+                future.set_result(result)
+
+        self.loop.add_callback(run)
+        return future.result(timeout=self.TIMEOUT_S)
+
+
 def in_background(vm, action: Callable, *args) -> Callable:
     """A click handler that runs `action(*args)` in a worker thread; a crash becomes an alert.
 
     Panel sends parameter changes made in a worker thread to the browser on the next tick.
     """
+    name = getattr(action, "__name__", "action")
+
     def run():
+        log.debug("%s%r started", name, args)
         try:
             action(*args)
         except Exception as exc:  # noqa: BLE001 - the technician must see why nothing happened
-            log.exception("%s failed", getattr(action, "__name__", "action"))
+            log.exception("%s failed", name)
             vm.busy = False
-            vm.alert("danger", f"{getattr(action, '__name__', 'action').replace('_', ' ')} "
-                               f"failed: {error_text(exc)}")
+            vm.alert("danger", f"{name.replace('_', ' ')} failed: {error_text(exc)}")
+        else:
+            log.debug("%s%r finished", name, args)
 
     def handler(_event=None):
-        if not vm.busy:
-            _POOL.submit(run)
+        if vm.busy:
+            log.info("%s ignored: the page is busy", name)
+            return
+        _POOL.submit(run)
     return handler
 
 
@@ -84,26 +132,31 @@ def header_filters(columns) -> dict:
 
 
 def plan_panel(vm) -> pn.viewable.Viewable:
-    """The steps of a pending plan with Confirm and Back; nothing is written before Confirm."""
+    """The steps of a pending plan with Confirm and Back; nothing is written before Confirm.
+
+    Built afresh for each plan rather than shown and hidden: a table created inside a hidden
+    container sometimes rendered no rows once shown, and the plan then seemed to be missing.
+    """
     confirm = pn.widgets.Button(name="Confirm and apply", button_type="primary",
                                 css_classes=["m365-confirm"], disabled=vm.param.busy)
     back = pn.widgets.Button(name="Back", button_type="light", css_classes=["m365-back"])
     confirm.on_click(in_background(vm, vm.confirm))
     back.on_click(lambda _e: vm.discard())
-    steps = table(vm.param.pending_steps, page_size=20, layout="fit_columns")
 
-    def warnings(items):
-        return pn.pane.Alert("\n".join(f"- {w}" for w in items), alert_type="warning") if items \
-            else pn.Column(height=0, margin=0)
+    def render(title, steps, warnings):
+        if not title:
+            return pn.Column(height=0, margin=0)
+        parts = [pn.pane.Markdown(f"### {title}\nThese changes will be made in Microsoft 365:"),
+                 table(steps, page_size=20, layout="fit_columns")]
+        if warnings:
+            parts.append(pn.pane.Alert("\n".join(f"- {w}" for w in warnings), alert_type="warning"))
+        parts.append(pn.Row(confirm, back))
+        return pn.Column(*parts, sizing_mode="stretch_width", css_classes=["m365-plan"],
+                         styles={"border": "2px solid #0d6efd", "border-radius": "6px",
+                                 "padding": "8px"})
 
-    body = pn.Column(
-        pn.pane.Markdown(pn.bind(lambda t: f"### {t}\nThese changes will be made in Microsoft 365:",
-                                 vm.param.pending_title)),
-        steps, pn.panel(pn.bind(warnings, vm.param.pending_warnings)), pn.Row(confirm, back),
-        visible=pn.bind(bool, vm.param.pending_title), sizing_mode="stretch_width",
-        styles={"border": "2px solid #0d6efd", "border-radius": "6px", "padding": "8px"},
-        css_classes=["m365-plan"])
-    return body
+    return pn.panel(pn.bind(render, vm.param.pending_title, vm.param.pending_steps,
+                            vm.param.pending_warnings), sizing_mode="stretch_width")
 
 
 def derived(method: Callable, fn: Callable = bool):

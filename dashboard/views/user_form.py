@@ -1,6 +1,8 @@
 """Create User / Edit User: the three tabs and their exact buttons, bound to UserFormViewModel."""
 from __future__ import annotations
 
+import html
+
 import panel as pn
 from panel.viewable import Viewer
 
@@ -23,6 +25,18 @@ def _problem(vm, *fields):
     return pn.panel(pn.bind(render, vm.param.problems))
 
 
+def _password_notice(password: str):
+    """The generated password, once, as escaped text: Markdown would eat characters such as
+    `*`, `_` or a backtick and show a different password than the one set."""
+    if not password:
+        return pn.Column(height=0, margin=0)
+    return pn.pane.HTML(
+        "<div class='alert alert-info' role='alert'>Generated password, shown only now: "
+        f"<code class='m365-password-value' style='font-size:1.1em;user-select:all'>"
+        f"{html.escape(password)}</code> (copy it; the user changes it at first sign-in)</div>",
+        css_classes=["m365-password"], sizing_mode="stretch_width")
+
+
 class UserFormView(Viewer):
     def __init__(self, vm, **params):
         super().__init__(**params)
@@ -37,10 +51,7 @@ class UserFormView(Viewer):
         title = pn.bind(lambda mode, uid: "## Edit User" if mode == "edit" else
                         ("## Create User (created: add roles, licenses and groups)" if uid
                          else "## Create User"), vm.param.mode, vm.param.user_id)
-        password = pn.bind(lambda p: pn.pane.Alert(
-            f"Generated password, shown only now: **`{p}`** (copy it; the user changes it at first "
-            "sign-in)", alert_type="info", css_classes=["m365-password"]) if p else
-            pn.Column(height=0, margin=0), vm.param.generated_password)
+        password = pn.bind(_password_notice, vm.param.generated_password)
         self._layout = pn.Column(pn.pane.Markdown(title), busy_bar(vm), alerts(vm),
                                  pn.panel(password), plan_panel(vm), self.tabs,
                                  sizing_mode="stretch_width")
