@@ -10,10 +10,11 @@ import logging
 
 import panel as pn
 
+from .auth import session_actor
 from .resources import configure
-from .viewmodels import (PAGES, SIDEBAR, ActivityViewModel, BulkViewModel, LicensesViewModel,
+from .viewmodels import (PAGE_NEEDS, PAGES, SIDEBAR, ActivityViewModel, BulkViewModel, LicensesViewModel,
                          Navigation, OffboardViewModel, TenantsViewModel, UserDetailsViewModel,
-                         UserFormViewModel, UsersViewModel)
+                         UserFormViewModel, UsersViewModel, page_allowed)
 from .views import (ActivityView, BulkView, LicensesView, OffboardView, TenantsView,
                     UserDetailsView, UserFormView, UsersView)
 from .views.common import UiThread
@@ -84,6 +85,14 @@ class DashboardSession:
         """Load the open page's view model and put its view in the main area."""
         page, tenant, user = self.nav.page, self.nav.tenant, self.nav.user
         vm = self.vm
+        actor = self.m365.actor
+        if not page_allowed(page, actor):
+            # A deep link or a crafted URL: say why instead of showing a form that would fail.
+            self.main.objects = [pn.pane.Alert(
+                f"{PAGES[page]} is not available to you: your role ({actor.role}) may not "
+                f"{PAGE_NEEDS[page]} users. Ask an admin of this dashboard for a role that may.",
+                alert_type="warning", css_classes=["m365-not-allowed"])]
+            return
         try:
             if page == "tenants":
                 vm["tenants"].refresh()
@@ -119,7 +128,7 @@ class DashboardSession:
 
     def sidebar(self) -> pn.Column:
         buttons = []
-        for key in SIDEBAR:
+        for key in (k for k in SIDEBAR if page_allowed(k, self.m365.actor)):
             button = pn.widgets.Button(
                 name=PAGES[key], sizing_mode="stretch_width", css_classes=[f"m365-nav-{key}"],
                 button_type=pn.bind(lambda page, k=key: "primary" if page == k or
@@ -129,6 +138,8 @@ class DashboardSession:
             buttons.append(button)
         actor = getattr(self.m365, "actor", None)
         who = f"Signed in as **{actor.name}** ({actor.role})" if actor else ""
+        if getattr(pn.state, "user", None):
+            who += "  \n[Sign out](./logout)"
         return pn.Column(*buttons, pn.pane.Markdown(who, styles={"color": "#6c757d"}),
                          sizing_mode="stretch_width")
 
@@ -152,6 +163,16 @@ def _query_args() -> dict[str, str]:
 def build_page(m365) -> pn.template.BootstrapTemplate:
     """One session's dashboard; applies ?page=&tenant=&user= and keeps the URL in step."""
     configure()
+    try:
+        actor = session_actor(default=m365.actor)
+    except PermissionError as exc:
+        # Signed in, but no role here (removed from the users file, no app role assigned).
+        return pn.template.BootstrapTemplate(
+            title=TITLE, header_background="#0f3b66",
+            main=[pn.pane.Alert(f"Access denied: {exc}", alert_type="danger",
+                                css_classes=["m365-access-denied"])])
+    # Every write of this session runs, is checked and is audited as the signed-in person.
+    m365 = m365.as_actor(actor)
     nav = Navigation()
     query = _query_args()
     if query.get("page") not in PAGES:

@@ -20,6 +20,14 @@ PAGES = {
     "offboard": "Offboard User",
 }
 SIDEBAR = ("tenants", "users", "licenses", "create", "bulk", "activity")
+# Pages that exist to write, and the role permission (services.actors) each needs.
+PAGE_NEEDS = {"create": "onboard", "edit": "edit", "offboard": "offboard", "bulk": "bulk"}
+
+
+def page_allowed(page: str, actor) -> bool:
+    """Whether `actor` may open `page`; the services check every write again regardless."""
+    need = PAGE_NEEDS.get(page)
+    return need is None or bool(actor and actor.may(need))
 USER_PAGES = ("user", "edit", "offboard")
 
 

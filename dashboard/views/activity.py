@@ -21,13 +21,15 @@ class ActivityView(Viewer):
         search = pn.widgets.TextInput(name="Actor or user", width=240)
         search.param.watch(lambda e: setattr(vm, "search", e.new), "value_input")
         export = csv_download(vm.export_csv, "audit-log.csv", "Export CSV")
-        self.deleted = table(vm.param.deleted, hidden=["tenant_id", "id"],
-                             buttons={"restore": "<button class='btn btn-sm btn-outline-success'>Restore</button>"},
+        restore = ({"restore": "<button class='btn btn-sm btn-outline-success'>Restore</button>"}
+                   if vm.may("restore") else {})
+        self.deleted = table(vm.param.deleted, hidden=["tenant_id", "id"], buttons=restore,
                              titles={"tenant": "Tenant", "display_name": "Name",
                                      "user_principal_name": "Sign-in name", "deleted": "Deleted",
                                      "days_left": "Days left", "restorable": "Restorable",
                                      "restore": ""}, css_classes=["m365-deleted"])
-        self.deleted.on_click(lambda e: in_background(vm, vm.restore, e.row)(), column="restore")
+        if restore:
+            self.deleted.on_click(lambda e: in_background(vm, vm.restore, e.row)(), column="restore")
         refresh = pn.widgets.Button(name="Refresh", button_type="light")
         refresh.on_click(in_background(vm, vm.refresh))
         self._layout = pn.Column(

@@ -27,7 +27,7 @@ class TenantsView(Viewer):
                                                      "users", "licensed_users", "seats_total",
                                                      "seats_consumed", "seats_available",
                                                      "skus_out_of_seats", "portals", "last_error")}
-                           | {"synced": {"type": "tickCross"}},
+                           | {"synced": {"type": "tickCross"} if vm.may("sync_settings") else None},
                            formatters={"synced": {"type": "tickCross"}, "portals": {"type": "html"}},
                            titles={"display_name": "Tenant", "default_domain": "Domain",
                                    "synced": "Sync on", "last_sync": "Last sync",

@@ -35,9 +35,10 @@ class UserDetailsView(Viewer):
     def __init__(self, vm, open, **params):
         super().__init__(**params)
         self.vm = vm
-        edit = pn.widgets.Button(name="Edit User", button_type="primary", css_classes=["m365-edit"])
+        edit = pn.widgets.Button(name="Edit User", button_type="primary", css_classes=["m365-edit"],
+                                 visible=vm.may("edit"))
         offboard = pn.widgets.Button(name="Offboard User", button_type="danger",
-                                     css_classes=["m365-offboard"])
+                                     css_classes=["m365-offboard"], visible=vm.may("offboard"))
         back = pn.widgets.Button(name="Back to All Users", button_type="light")
         edit.on_click(lambda _e: open("edit", vm.tenant, vm.user))
         offboard.on_click(lambda _e: open("offboard", vm.tenant, vm.user))

@@ -27,14 +27,16 @@ class UsersView(Viewer):
         search.param.watch(lambda e: setattr(vm, "search", e.new), "value_input")
         licensed = pn.widgets.RadioButtonGroup.from_param(vm.param.licensed, name="Licenses",
                                                           button_type="light")
+        # What the role may not do is not offered (services refuse it anyway).
+        actions = {k: v for k, v in ACTIONS.items() if k == "details" or vm.may(k)}
         create = pn.widgets.Button(name="Create User", button_type="primary",
-                                   css_classes=["m365-create-user"])
+                                   css_classes=["m365-create-user"], visible=vm.may("onboard"))
         create.on_click(lambda _e: open("create", vm.tenant, ""))
         export = csv_download(vm.export_csv, vm.export_filename(), "Export CSV")
         vm.param.watch(lambda e: setattr(export, "filename", vm.export_filename()), "tenant")
         self.table = table(vm.param.filtered, remote=True, hidden=["tenant_id", "id"],
                            buttons={k: f"<button class='btn btn-sm btn-link p-0' title='{v} user'>{v}</button>"
-                                    for k, v in ACTIONS.items()},
+                                    for k, v in actions.items()},
                            header_filters=header_filters(["tenant_name", "display_name",
                                                           "user_principal_name", "department",
                                                           "job_title", "licenses"]),
@@ -42,13 +44,13 @@ class UsersView(Viewer):
                                    "user_principal_name": "Sign-in name", "department": "Department",
                                    "job_title": "Job title", "licenses": "Licenses",
                                    "account_enabled": "Enabled", "last_sign_in": "Last sign-in",
-                                   **{k: "" for k in ACTIONS}},
+                                   **{k: "" for k in actions}},
                            formatters={"account_enabled": {"type": "tickCross"}},
-                           widths=WIDTHS,
+                           widths={k: v for k, v in WIDTHS.items() if k not in ACTIONS or k in actions},
                            # Columns shrink to the page so the row actions stay in view.
                            layout="fit_columns",
                            css_classes=["m365-users"])
-        for action in ACTIONS:
+        for action in actions:
             self.table.on_click(lambda e, a=action: self._clicked(a, e), column=action)
         count = pn.pane.Markdown(pn.bind(lambda df, total: f"{len(df):,} of {total:,} users",
                                          vm.param.filtered, vm.param.total),
