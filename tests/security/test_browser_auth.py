@@ -248,8 +248,6 @@ def test_browser_open_session_ends_when_its_user_is_removed(secure_served, brows
 
 
 def test_browser_open_session_ends_when_the_sign_in_expires(secure_served, chromium, monkeypatch):
-    import secrets
-
     import requests
 
     import dashboard.auth
@@ -257,7 +255,8 @@ def test_browser_open_session_ends_when_the_sign_in_expires(secure_served, chrom
     from dashboard.server import free_port, serve
     monkeypatch.setattr(dashboard.auth, "SESSION_CHECK_SECONDS", 1.0)
     emu, m365, _base, shared = secure_served
-    settings = AuthSettings("users-file", cookie_secret=secrets.token_urlsafe(48),
+    # The shared secret: Panel keeps one cookie secret per process (pn.state.user reads it).
+    settings = AuthSettings("users-file", cookie_secret=shared.cookie_secret,
                             users_file=shared.users_file, expiry_hours=8 / 3600)   # 8 seconds
     port = free_port()
     server = serve(m365, port=port, threaded=True, auth=settings)

@@ -181,14 +181,13 @@ def test_websocket_from_a_foreign_origin_is_refused(secure_served):
 def test_repeated_failures_for_a_name_are_throttled_even_with_the_right_password(secure_served,
                                                                                 monkeypatch):
     """A fresh server (its own throttle) so the shared one's other tests are not throttled."""
-    import secrets
-
     import dashboard.auth
     from dashboard.auth import AuthSettings
     from dashboard.server import free_port, serve
     monkeypatch.setattr(dashboard.auth, "FAILED_LOGIN_DELAY", 0.05)
     _emu, m365, _base, shared = secure_served
-    settings = AuthSettings("users-file", cookie_secret=secrets.token_urlsafe(48),
+    # The shared secret: Panel keeps one cookie secret per process (pn.state.user reads it).
+    settings = AuthSettings("users-file", cookie_secret=shared.cookie_secret,
                             users_file=shared.users_file)
     port = free_port()
     server = serve(m365, port=port, threaded=True, auth=settings)
@@ -220,12 +219,11 @@ def test_repeated_failures_for_a_name_are_throttled_even_with_the_right_password
 def test_https_behind_a_proxy_adds_hsts_and_secure_cookies(secure_served):
     """With --behind-proxy (tornado xheaders) a request the proxy marks https gets HSTS and a
     Secure sign-in cookie; plain http gets neither."""
-    import secrets
-
     from dashboard.auth import AuthSettings
     from dashboard.server import free_port, serve
     _emu, m365, _base, shared = secure_served
-    settings = AuthSettings("users-file", cookie_secret=secrets.token_urlsafe(48),
+    # The shared secret: Panel keeps one cookie secret per process (pn.state.user reads it).
+    settings = AuthSettings("users-file", cookie_secret=shared.cookie_secret,
                             users_file=shared.users_file)
     port = free_port()
     server = serve(m365, port=port, threaded=True, auth=settings, use_xheaders=True)
