@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import html
 
+import pandas as pd
 import panel as pn
 from panel.viewable import Viewer
 
@@ -10,9 +11,27 @@ from ..viewmodels.tenants import portal_links
 from .common import alerts, busy_bar, in_background, table
 
 
+SHORT = {"Microsoft 365 admin": "M365"}
+# The columns shown, in order, with their share of the page's width: every column fits, so
+# nothing hides behind a sideways scroll. The tenant cell carries its domain and portal links,
+# and counts are joined into short texts; the raw numbers stay in `m365.tenants()`.
+SHOWN = {"tenant": "25%", "users_text": "10%", "seats_text": "12%", "seats_available": "6%",
+         "skus_out_of_seats": "7%", "last_sync": "12%", "synced": "6%", "last_error": "10%",
+         "sync_now": "8%"}
+TITLES = {"tenant": "Tenant", "users_text": "Users", "seats_text": "Seats used",
+          "seats_available": "Left", "skus_out_of_seats": "SKUs full", "last_sync": "Last sync",
+          "synced": "Sync on", "last_error": "Last error", "sync_now": ""}
+
+
 def _links_html(links: dict[str, str]) -> str:
-    return " · ".join(f'<a href="{html.escape(url)}" target="_blank" rel="noopener noreferrer">'
-                      f'{html.escape(name)}</a>' for name, url in links.items())
+    return " · ".join(f'<a href="{html.escape(url)}" target="_blank" rel="noopener noreferrer" '
+                      f'title="{html.escape(name)}">{html.escape(SHORT.get(name, name))}</a>'
+                      for name, url in links.items())
+
+
+def _tenant_html(name, domain, tenant_id) -> str:
+    return (f"<b>{html.escape(str(name))}</b><br><small><span style='color:#6c757d'>"
+            f"{html.escape(str(domain))}</span> · {_links_html(portal_links(tenant_id))}</small>")
 
 
 class TenantsView(Viewer):
@@ -21,21 +40,13 @@ class TenantsView(Viewer):
     def __init__(self, vm, **params):
         super().__init__(**params)
         self.vm = vm
-        self.table = table(self._shown(vm.frame), layout="fit_data_stretch", disabled=False,
+        self.table = table(self._shown(vm.frame), layout="fit_columns", widths=SHOWN, disabled=False,
                            buttons={"sync_now": "<button class='btn btn-sm btn-outline-primary'>Sync now</button>"},
-                           editors={c: None for c in ("display_name", "default_domain", "last_sync",
-                                                     "users", "licensed_users", "seats_total",
-                                                     "seats_consumed", "seats_available",
-                                                     "skus_out_of_seats", "portals", "last_error")}
+                           editors={c: None for c in SHOWN if c not in ("synced", "sync_now")}
                            | {"synced": {"type": "tickCross"} if vm.may("sync_settings") else None},
-                           formatters={"synced": {"type": "tickCross"}, "portals": {"type": "html"}},
-                           titles={"display_name": "Tenant", "default_domain": "Domain",
-                                   "synced": "Sync on", "last_sync": "Last sync",
-                                   "licensed_users": "Licensed", "seats_total": "Seats",
-                                   "seats_consumed": "Used", "seats_available": "Left",
-                                   "skus_out_of_seats": "SKUs out of seats", "portals": "Admin portals",
-                                   "last_error": "Last error", "sync_now": ""},
-                           hidden=["tenant_id"], css_classes=["m365-tenants"])
+                           formatters={"synced": {"type": "tickCross"}, "tenant": {"type": "html"},
+                                       "last_error": {"type": "textarea"}},
+                           titles=TITLES, hidden=["tenant_id"], css_classes=["m365-tenants"])
         vm.param.watch(lambda e: setattr(self.table, "value", self._shown(e.new)), "frame")
         self.table.on_edit(self._edited)
         self.table.on_click(self._clicked, column="sync_now")
@@ -48,13 +59,22 @@ class TenantsView(Viewer):
 
     @staticmethod
     def _shown(frame):
-        df = frame.copy()
-        if df.empty:
-            return df.assign(portals=[])
-        df["last_sync"] = df["last_sync"].astype(str).str.slice(0, 19).str.replace("NaT", "never")
-        df["last_error"] = df["last_error"].fillna("").astype(str)
-        df["portals"] = [_links_html(portal_links(t)) for t in df["tenant_id"]]
-        return df
+        columns = ["tenant_id", *[c for c in SHOWN if c != "sync_now"]]
+        if frame.empty:
+            return pd.DataFrame(columns=columns)
+        df = frame.reset_index(drop=True)
+        out = pd.DataFrame({"tenant_id": df["tenant_id"]})
+        out["tenant"] = [_tenant_html(n, d, t) for n, d, t in
+                         zip(df["display_name"], df["default_domain"], df["tenant_id"])]
+        count = lambda col: df[col].fillna(0).astype(int)  # noqa: E731
+        out["users_text"] = [f"{u:,} ({lic:,} lic.)" for u, lic in zip(count("users"), count("licensed_users"))]
+        out["seats_text"] = [f"{c:,} of {t:,}" for c, t in zip(count("seats_consumed"), count("seats_total"))]
+        out["seats_available"] = df["seats_available"]
+        out["skus_out_of_seats"] = df["skus_out_of_seats"]
+        out["last_sync"] = df["last_sync"].astype(str).str.slice(0, 16).str.replace("NaT", "never")
+        out["synced"] = df["synced"]
+        out["last_error"] = df["last_error"].fillna("").astype(str)
+        return out
 
     def _edited(self, event) -> None:
         if event.column == "synced":

@@ -15,8 +15,13 @@ def test_browser_all_tenants_lists_tenants_with_portal_links(served, open_page, 
     for name in names:
         page.locator(".m365-tenants .tabulator-row", has_text=name).wait_for()
     assert rows(page, "m365-tenants").count() == len(names)
-    link = page.locator(".m365-tenants a", has_text="Microsoft 365 admin").first
+    link = page.locator(".m365-tenants a[title='Microsoft 365 admin']").first
     assert link.get_attribute("href").startswith("https://admin.microsoft.com/?tenantId=")
+    # Every column fits the page, the row's last action included: nothing hides behind a
+    # sideways scroll.
+    holder = page.locator(".m365-tenants .tabulator-tableholder").bounding_box()
+    sync = page.locator(".m365-tenants .tabulator-row button", has_text="Sync now").first.bounding_box()
+    assert sync["x"] + sync["width"] <= holder["x"] + holder["width"]
     shot(page, "all-tenants")
     assert page.errors == []
 
