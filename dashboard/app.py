@@ -10,7 +10,7 @@ import logging
 
 import panel as pn
 
-from .auth import session_actor
+from .auth import session_actor, sign_out_url
 from .resources import configure
 from .viewmodels import (PAGE_NEEDS, PAGES, SIDEBAR, ActivityViewModel, BulkViewModel, LicensesViewModel,
                          Navigation, OffboardViewModel, TenantsViewModel, UserDetailsViewModel,
@@ -138,8 +138,9 @@ class DashboardSession:
             buttons.append(button)
         actor = getattr(self.m365, "actor", None)
         who = f"Signed in as **{actor.name}** ({actor.role})" if actor else ""
-        if getattr(pn.state, "user", None):
-            who += "  \n[Sign out](./logout)"
+        out = sign_out_url()
+        if out:
+            who += f"  \n[Sign out]({out})"
         return pn.Column(*buttons, pn.pane.Markdown(who, styles={"color": "#6c757d"}),
                          sizing_mode="stretch_width")
 
@@ -169,8 +170,9 @@ def build_page(m365) -> pn.template.BootstrapTemplate:
         # Signed in, but no role here (removed from the users file, no app role assigned).
         return pn.template.BootstrapTemplate(
             title=TITLE, header_background="#0f3b66",
-            main=[pn.pane.Alert(f"Access denied: {exc}", alert_type="danger",
-                                css_classes=["m365-access-denied"])])
+            main=[pn.pane.Alert(f"Access denied: {exc}" + (
+                f"\n\n[Sign out]({sign_out_url()}) to sign in with another account."
+                if sign_out_url() else ""), alert_type="danger", css_classes=["m365-access-denied"])])
     # Every write of this session runs, is checked and is audited as the signed-in person.
     m365 = m365.as_actor(actor)
     nav = Navigation()
