@@ -3,7 +3,9 @@
 Prints the time from navigation to the first rows of All Users, and from typing a search to the
 filtered result. Targets: <= 2 s and <= 0.5 s. The first navigation of a fresh server process
 also pays for Python imports and the first read of the store, so it is reported as "cold"; the
-target applies to the next ("warm") navigation. One JSON line (`BENCH {...}`) follows.
+target applies to the next ("warm") navigation from a new browser profile; "cached" is a
+returning browser with the dashboard's scripts in its cache. One JSON line (`BENCH {...}`)
+follows.
 
     .venv/bin/python bench/bench_dashboard.py [--tenants 200] [--users 500]
 """
@@ -65,6 +67,11 @@ def main() -> int:
             cold = first_rows(page, url)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             warm = first_rows(page, url)
+            # A technician's browser keeps the dashboard's scripts (about 5 MB of Bokeh, Panel
+            # and Tabulator) in its cache: the second visit of one browser profile.
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            first_rows(context.new_page(), url)
+            cached = first_rows(context.new_page(), url)
             page.locator(".m365-user-count", has_text=f"{len(users):,} of").wait_for()
             search = filtered(page, needle, f"{hits:,} of {len(users):,} users")
             page.locator(".m365-users .tabulator-row", has_text=target).first.wait_for()
@@ -72,10 +79,13 @@ def main() -> int:
         server.stop()
         m365.close()
     print(f"users: {len(users):,} in {args.tenants} tenants (sync {sync_s:.1f}s)")
-    print(f"All Users first rows: cold {cold:.2f}s, warm {warm:.2f}s (target <= 2 s)")
+    print(f"All Users first rows: cold {cold:.2f}s (new server process), warm {warm:.2f}s "
+          f"(new browser profile), cached {cached:.2f}s (scripts in the browser cache); "
+          "target <= 2 s")
     print(f"filtered result for '{needle}' ({hits} match): {search:.2f}s (target <= 0.5 s)")
     print("BENCH " + json.dumps({"users": len(users), "sync_s": round(sync_s, 2),
                                  "first_rows_cold_s": round(cold, 3), "first_rows_warm_s": round(warm, 3),
+                                 "first_rows_cached_s": round(cached, 3),
                                  "filter_s": round(search, 3)}))
     return 0
 
