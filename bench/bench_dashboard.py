@@ -87,7 +87,8 @@ def main() -> int:
                                  "first_rows_cold_s": round(cold, 3), "first_rows_warm_s": round(warm, 3),
                                  "first_rows_cached_s": round(cached, 3),
                                  "filter_s": round(search, 3)}))
-    return 0
+    # The warm navigation carries the first-rows target; exit 1 so `make bench` lists a miss.
+    return 0 if warm <= 2.0 and search <= 0.5 else 1
 
 
 if __name__ == "__main__":

@@ -84,7 +84,8 @@ def failure_reason(exc: BaseException) -> str:
         orig = exc.orig or exc
         return f"store error: {type(orig).__name__}: {str(orig)[:300]}"
     if isinstance(exc, AuthFailure):
-        return f"no access token (consent missing or app not in the tenant?): {exc}"
+        # Its message already says which tenant and app, and what to check (secret, consent).
+        return f"no access token: {exc}"
     if isinstance(exc, PermissionDeniedByGraph):
         return f"permission denied by Graph (admin consent or GDAP role missing?): {exc}"
     if isinstance(exc, Transient):
