@@ -4,7 +4,7 @@ Without sign-in the server listens on loopback only. With sign-in (`auth`, a
 dashboard.auth.AuthSettings) it may listen anywhere, and then: every request goes through the auth
 provider, the cookie secret signs cookies and (derived) Bokeh session tokens, XSRF cookies are on,
 the websocket origin allow-list is the served address plus `allow_origins`, and sessions expire.
-Every response carries the security headers (dashboard.auth.SecurityHeaders) in both modes.
+Every response carries the security headers (dashboard.signin.SecurityHeaders) in both modes.
 """
 from __future__ import annotations
 
@@ -82,6 +82,7 @@ def serve(m365, *, address: str = "127.0.0.1", port: int = 5006, threaded: bool 
     import panel as pn
 
     from . import auth as auth_module
+    from . import signin
     from .app import TITLE, build_page
 
     def page():
@@ -90,7 +91,7 @@ def serve(m365, *, address: str = "127.0.0.1", port: int = 5006, threaded: bool 
         auth_module.watch_session(pn.state.curdoc, auth)
         return built
 
-    opts = auth_module.server_options(auth)
+    opts = signin.server_options(auth)
     if use_xheaders:
         opts["use_xheaders"] = True
     origins = websocket_origins(address, port, allow_origins)

@@ -219,7 +219,7 @@ def test_actor_from_claims_without_a_role_is_refused():
 
 
 def test_safe_next_keeps_local_paths_only():
-    from dashboard.auth import safe_next
+    from dashboard.signin import safe_next
     assert safe_next("/?page=users&tenant=x") == "/?page=users&tenant=x"
     for bad in ("https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:x",
                 "", None, "/login?next=/", "/logout"):
@@ -316,14 +316,14 @@ def test_session_actor_from_entra_id_token_app_roles(session_cookies):
 
 
 def test_access_log_redacts_oauth_codes_and_tokens():
-    from dashboard.auth import redact_uri
+    from dashboard.signin import redact_uri
     assert redact_uri("/login?code=abc&state=xyz&next=%2F") == "/login?code=***&state=***&next=%2F"
     assert redact_uri("/?page=users&tenant=t1") == "/?page=users&tenant=t1"
     assert redact_uri("/autoload.js?bokeh-session-id=s1&x=1") == "/autoload.js?bokeh-session-id=***&x=1"
 
 
 def test_login_throttle_counts_failures_per_name_and_per_address():
-    from dashboard.auth import LoginThrottle
+    from dashboard.signin import LoginThrottle
     t = LoginThrottle(limit=3, ip_limit=5, window=60)
     for _ in range(3):
         assert not t.blocked("ip:1.2.3.4", "name:alice")

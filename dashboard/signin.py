@@ -1,0 +1,341 @@
+"""The sign-in side of the served dashboard: the security headers on every response, the
+access log without OAuth codes, our users-file login and logout pages, the auth providers
+(users file, Entra ID through Panel's OAuth) and the server options that wire them in.
+
+Who is signed in to a session, and the settings and roles, are in `dashboard.auth`.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+from urllib.parse import urlparse
+
+import tornado.web
+from bokeh.server.auth_provider import AuthProvider
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from . import auth as _auth
+from .auth import (AUTH_COOKIES, EXCLUDED_HEADERS, LOGIN_URL, LOGOUT_URL, SECURITY_HEADERS,
+                   SESSION_COOKIES, TEMPLATES, AuthSettings)
+
+log = logging.getLogger(__name__)
+
+
+# ---- security headers ----------------------------------------------------------------------------
+
+class SecurityHeaders(tornado.web.OutputTransform):
+    """A tornado output transform: every response of the server (pages, login, static files,
+    errors, websocket handshakes) gets the security headers, unless a handler set its own."""
+
+    def __init__(self, request):
+        super().__init__(request)
+        self._https = getattr(request, "protocol", "") == "https"
+
+    def transform_first_chunk(self, status_code, headers, chunk, finishing):
+        for name, value in SECURITY_HEADERS.items():
+            if name not in headers:
+                headers[name] = value
+        if self._https and "Strict-Transport-Security" not in headers:
+            headers["Strict-Transport-Security"] = "max-age=31536000"
+        return status_code, headers, chunk
+
+
+# ---- access log ----------------------------------------------------------------------------------
+
+# Query parameters whose values never reach the access log (OAuth codes and state, tokens).
+REDACTED_PARAMS = {"code", "state", "session_state", "id_token", "access_token", "refresh_token",
+                   "token", "client_secret", "password", "bokeh-session-id"}
+
+
+def redact_uri(uri: str) -> str:
+    """`uri` with the values of REDACTED_PARAMS replaced by `***`."""
+    if "?" not in uri:
+        return uri
+    path, query = uri.split("?", 1)
+    parts = []
+    for part in query.split("&"):
+        key = part.split("=", 1)[0]
+        parts.append(f"{key}=***" if key.lower() in REDACTED_PARAMS and "=" in part else part)
+    return f"{path}?{'&'.join(parts)}"
+
+
+def log_request(handler) -> None:
+    """tornado's access log line, with OAuth codes and tokens in the query string redacted."""
+    from tornado.log import access_log
+    status = handler.get_status()
+    method = access_log.info if status < 400 else access_log.warning if status < 500 \
+        else access_log.error
+    request = handler.request
+    method("%d %s %s (%s) %.2fms", status, request.method, redact_uri(request.uri or ""),
+           request.remote_ip, 1000.0 * request.request_time())
+
+
+# ---- pages ---------------------------------------------------------------------------------------
+
+_jinja = Environment(loader=FileSystemLoader(str(TEMPLATES)),
+                     autoescape=select_autoescape(["html"]))
+
+
+def render(template: str, **values) -> str:
+    return _jinja.get_template(template).render(**values)
+
+
+def safe_next(url: str | None) -> str:
+    """A local path to go to after signing in; anything else (other hosts, schemes, `//x`) -> /."""
+    if not url or not url.startswith("/") or url.startswith("//") or "\\" in url:
+        return "/"
+    parsed = urlparse(url)
+    if parsed.scheme or parsed.netloc or parsed.path.startswith((LOGIN_URL, LOGOUT_URL)):
+        return "/"
+    return url
+
+
+class _AuthPage(tornado.web.RequestHandler):
+    settings_: AuthSettings  # set on the per-server subclass
+
+    def set_default_headers(self):
+        self.set_header("Cache-Control", "no-store")
+
+    def _cookie_opts(self) -> dict:
+        return {"httponly": True, "samesite": "Lax", "secure": self.request.protocol == "https",
+                "path": "/"}
+
+
+class LoginThrottle:
+    """Failed sign-ins per user name (`name:` keys, `limit`) and per client address (`ip:` keys,
+    `ip_limit`: an office behind one NAT address shares it) within `window` seconds; past the
+    limit, attempts are refused without checking the password (the same for every name, so it
+    says nothing about which names exist)."""
+
+    def __init__(self, limit: int = 10, ip_limit: int = 30, window: float = 900.0):
+        import threading
+        self.limit, self.ip_limit, self.window = limit, ip_limit, window
+        self._failures: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: str, now: float) -> list[float]:
+        times = [t for t in self._failures.get(key, []) if now - t < self.window]
+        if times:
+            self._failures[key] = times
+        else:
+            self._failures.pop(key, None)
+        return times
+
+    def blocked(self, *keys: str) -> bool:
+        import time
+        now = time.monotonic()
+        with self._lock:
+            return any(len(self._recent(k, now)) >= (self.ip_limit if k.startswith("ip:")
+                                                     else self.limit) for k in keys)
+
+    def failed(self, *keys: str) -> None:
+        import time
+        now = time.monotonic()
+        with self._lock:
+            for key in keys:
+                self._recent(key, now)
+                self._failures.setdefault(key, []).append(now)
+            if len(self._failures) > 10_000:          # bounded memory under a spray of names
+                for key in list(self._failures)[:5_000]:
+                    self._failures.pop(key, None)
+
+
+_bcrypt_pool = None
+
+
+def _password_checks():
+    """Two threads check passwords: a burst of sign-ins queues instead of taking every core."""
+    global _bcrypt_pool
+    if _bcrypt_pool is None:
+        from concurrent.futures import ThreadPoolExecutor
+        _bcrypt_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="m365dash-login")
+    return _bcrypt_pool
+
+
+def signed_in_user(handler, settings: AuthSettings) -> str | None:
+    """The name in the request's signed, unexpired `user` cookie if that user is still in the
+    users file; else None."""
+    raw = handler.get_signed_cookie("user", max_age_days=settings.expiry_days)
+    if not raw:
+        return None
+    name = raw.decode("utf-8", "replace")
+    try:
+        listed = name in settings.users_file.roles()
+    except ValueError:
+        log.exception("users file unreadable")
+        return None
+    return name if listed else None
+
+
+class UsersFileLoginHandler(_AuthPage):
+    """GET: the sign-in page. POST: check the name and password (bcrypt, off the event loop);
+    success sets the signed `user` cookie and goes back to the page asked for, failure shows the
+    page again with one generic message after a delay; too many failures are throttled."""
+    throttle_: LoginThrottle   # set on the per-server subclass
+
+    def _page(self, error: str = "") -> None:
+        self.write(render("login.html", title="M365 Dashboard", error=error,
+                          xsrf_form_html=self.xsrf_form_html(), login_url=LOGIN_URL,
+                          next=safe_next(self.get_argument("next", "/"))))
+
+    def get(self):
+        if signed_in_user(self, self.settings_):
+            self.redirect(safe_next(self.get_argument("next", "/")))
+            return
+        self.clear_cookie("user", path="/")     # stale: expired, or the user was removed
+        self._page()
+
+    async def post(self):
+        name = self.get_body_argument("username", "").strip()
+        password = self.get_body_argument("password", "")
+        users = self.settings_.users_file
+        keys = (f"ip:{self.request.remote_ip}", f"name:{name.lower()}")
+        throttle = self.throttle_
+        if throttle.blocked(*keys):
+            log.warning("dashboard sign-in refused from %s: too many failed attempts",
+                        self.request.remote_ip)
+            await asyncio.sleep(_auth.FAILED_LOGIN_DELAY)
+            self.set_status(429)
+            self._page(error="Too many failed sign-ins. Try again in a few minutes.")
+            return
+        role = None
+        if name and password and len(password) <= 1024:
+            loop = asyncio.get_running_loop()
+            try:
+                role = await loop.run_in_executor(_password_checks(), users.verify, name, password)
+            except ValueError:   # unreadable users file: logged, shown as a failed sign-in
+                log.exception("users file check failed")
+        if not role:
+            throttle.failed(*keys)
+            log.warning("failed dashboard sign-in from %s", self.request.remote_ip)
+            await asyncio.sleep(_auth.FAILED_LOGIN_DELAY)
+            self.set_status(401)
+            self._page(error="Sign-in failed: wrong user name or password.")
+            return
+        log.info("dashboard sign-in: %s (%s) from %s", name, role, self.request.remote_ip)
+        self.clear_cookie("is_guest", path="/")
+        self.set_signed_cookie("user", name, expires_days=self.settings_.expiry_days,
+                               **self._cookie_opts())
+        self.redirect(safe_next(self.get_body_argument("next", "/")))
+
+
+class LogoutHandler(_AuthPage):
+    """Clears every sign-in cookie and shows a page with a link back to the sign-in page."""
+
+    def get(self):
+        for name in AUTH_COOKIES:
+            self.clear_cookie(name, path="/")
+        self.write(render("logout.html", title="M365 Dashboard", login_url=LOGIN_URL))
+
+
+class UsersFileAuthProvider(AuthProvider):
+    """Bokeh/Panel auth provider for the users file: every page, websocket and static request
+    asks get_user, which accepts only a fresh signed `user` cookie of a user still in the file."""
+
+    def __init__(self, settings: AuthSettings):
+        self._settings = settings
+        self._login = type("LoginHandler", (UsersFileLoginHandler,),
+                           {"settings_": settings, "throttle_": LoginThrottle()})
+        self._logout = type("LogoutHandler", (LogoutHandler,), {"settings_": settings})
+        super().__init__()
+
+    @property
+    def get_user(self):
+        return lambda handler: signed_in_user(handler, self._settings)
+
+    @property
+    def login_url(self):
+        return LOGIN_URL
+
+    @property
+    def login_handler(self):
+        return self._login
+
+    @property
+    def logout_url(self):
+        return LOGOUT_URL
+
+    @property
+    def logout_handler(self):
+        return self._logout
+
+
+def entra_provider(settings: AuthSettings):
+    """Panel's OAuth provider set up for Entra ID, with our own logout and error pages (Panel's
+    load their CSS from a CDN)."""
+    from cryptography.fernet import Fernet
+    from panel.auth import OAuthProvider
+    from panel.config import config
+    from panel.io.state import state
+
+    config.oauth_provider = settings.provider
+    config.oauth_key = settings.client_id
+    config.oauth_secret = settings.client_secret
+    config.oauth_extra_params = {"tenant": settings.tenant_id}
+    config.oauth_jwt_user = settings.jwt_user
+    config.oauth_expiry = settings.expiry_days
+    config.oauth_optional = False
+    config.oauth_guest_endpoints = []
+    if settings.redirect_uri:
+        config.oauth_redirect_uri = settings.redirect_uri
+    # Access, refresh and id tokens in Panel's cookies are encrypted (Panel's get_server does not
+    # apply oauth_encryption_key itself; `panel serve` does this same assignment).
+    config.oauth_encryption_key = settings.encryption_key
+    state.encryption = Fernet(settings.encryption_key)
+    logout = type("LogoutHandler", (LogoutHandler,), {"settings_": settings})
+
+    class EntraAuthProvider(OAuthProvider):
+        _login_class = None
+
+        @property
+        def login_handler(self):
+            # Panel's handler sends Entra the site root as redirect URI unless one is configured;
+            # ours is <scheme>://<host>/login, the URI the app registration names.
+            if self._login_class is None:
+                base = super().login_handler
+
+                class EntraLoginHandler(base):
+                    @property
+                    def _redirect_uri(self):
+                        if config.oauth_redirect_uri:
+                            return config.oauth_redirect_uri
+                        return f"{self.request.protocol}://{self.request.host}{LOGIN_URL}"
+
+                EntraLoginHandler.__name__ = base.__name__
+                self._login_class = EntraLoginHandler
+            return self._login_class
+
+        @property
+        def logout_handler(self):
+            return logout
+
+    return EntraAuthProvider(login_endpoint=LOGIN_URL, logout_endpoint=LOGOUT_URL,
+                             error_template=str(TEMPLATES / "error.html"))
+
+
+def auth_provider(settings: AuthSettings):
+    if settings.mode == "users-file":
+        return UsersFileAuthProvider(settings)
+    return entra_provider(settings)
+
+
+def server_options(settings: AuthSettings | None) -> dict:
+    """Keyword arguments for pn.serve / Bokeh's Server (and its tornado Application)."""
+    opts: dict[str, Any] = {"transforms": [SecurityHeaders], "log_function": log_request}
+    if settings is None:
+        return opts
+    from panel.config import config
+    config.cookie_secret = settings.cookie_secret    # Panel reads it from here for pn.state.user
+    config.oauth_expiry = settings.expiry_days
+    opts.update(
+        auth_provider=auth_provider(settings),
+        cookie_secret=settings.cookie_secret,
+        xsrf_cookies=True,
+        xsrf_cookie_kwargs={"httponly": True, "samesite": "Strict", "path": "/"},
+        sign_sessions=True,
+        secret_key=settings.session_secret,
+        include_cookies=list(SESSION_COOKIES),
+        exclude_headers=list(EXCLUDED_HEADERS),
+    )
+    return opts
