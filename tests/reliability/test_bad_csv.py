@@ -10,28 +10,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services import connect
 from services.cli import main
-from services.emulator import Emulator
+
+from .conftest import write_count
 
 pytestmark = pytest.mark.slow
 
-WRITE_STATUSES = (201, 204)
-
-
-@pytest.fixture(scope="module")
-def emu(tmp_path_factory):
-    with Emulator(tenants=1, users_per_tenant=10, seed=59,
-                  state_dir=tmp_path_factory.mktemp("badcsv-emu")) as emulator:
-        yield emulator
-
-
-@pytest.fixture(scope="module")
-def m365(emu):
-    client = connect(emu.config_path)
-    assert client.sync(progress=False).ok
-    yield client
-    client.close()
+SEED = 59          # the emulator's data (tests/reliability/conftest.py)
 
 
 @pytest.fixture(scope="module")
@@ -42,11 +27,6 @@ def facts(m365, emu):
     return {"tid": tid, "domain": row["default_domain"],
             "group": groups[groups["writable"] == True]["display_name"].iloc[0],  # noqa: E712
             "taken": m365.users(tid)["user_principal_name"].iloc[0]}
-
-
-def _writes(emu) -> int:
-    statuses = emu.stats()["statuses"]
-    return sum(statuses.get(s, 0) for s in WRITE_STATUSES)
 
 
 def _big_file(facts, n=10_000):
@@ -73,7 +53,7 @@ def test_10000_row_onboarding_file_validates_fast_with_one_problem_per_bad_row(m
     rows, expected = _big_file(facts)
     path = tmp_path / "big.csv"
     pd.DataFrame(rows).to_csv(path, index=False, encoding="utf-8-sig")
-    writes = _writes(emu)
+    writes = write_count(emu)
     started = time.perf_counter()
     plan = m365.bulk_onboard(path)
     seconds = time.perf_counter() - started
@@ -88,7 +68,7 @@ def test_10000_row_onboarding_file_validates_fast_with_one_problem_per_bad_row(m
     print(f"\n10,000-row onboarding file: {len(plan.problems)} problems in {seconds:.1f}s")
     with pytest.raises(ValueError, match=f"{len(expected)} problems in {len(expected)} rows"):
         plan.apply(progress=False)
-    assert _writes(emu) == writes and m365.bulk_jobs().empty
+    assert write_count(emu) == writes and m365.bulk_jobs().empty
 
 
 _cell = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=20)
@@ -118,7 +98,7 @@ def test_generated_onboarding_files_locate_every_problem_and_write_nothing(m365,
     writer.writeheader()
     writer.writerows(rows)
     raw = buf.getvalue().encode(data.draw(st.sampled_from(["utf-8", "utf-8-sig", "utf-16"])))
-    writes = _writes(emu)
+    writes = write_count(emu)
     plan = m365.bulk_onboard(raw)
     for p in plan.problems:
         assert 1 <= p.row <= len(rows) + 1 + sum(str(v).count("\n") for r in rows for v in r.values())
@@ -129,7 +109,7 @@ def test_generated_onboarding_files_locate_every_problem_and_write_nothing(m365,
     if plan.problems:
         with pytest.raises(ValueError):
             plan.apply(progress=False)
-    assert _writes(emu) == writes
+    assert write_count(emu) == writes
 
 
 def test_cli_shows_problems_without_traceback_and_applies_nothing(m365, emu, facts, tmp_path,
@@ -137,7 +117,7 @@ def test_cli_shows_problems_without_traceback_and_applies_nothing(m365, emu, fac
     rows, expected = _big_file(facts, n=200)
     path = tmp_path / "cli.csv"
     pd.DataFrame(rows).to_csv(path, index=False, sep=";")
-    writes = _writes(emu)
+    writes = write_count(emu)
     capsys.readouterr()
     code = main(["bulk", "onboard", str(path), "--config", str(emu.config_path), "--no-progress"])
     out, err = capsys.readouterr()
@@ -150,4 +130,4 @@ def test_cli_shows_problems_without_traceback_and_applies_nothing(m365, emu, fac
         code = main(["bulk", "onboard", str(bad), "--config", str(emu.config_path), "--no-progress"])
         out, err = capsys.readouterr()
         assert code == 2 and "Traceback" not in out + err and str(bad) in err
-    assert _writes(emu) == writes
+    assert write_count(emu) == writes

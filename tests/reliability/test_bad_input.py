@@ -11,34 +11,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services import connect
-from services.emulator import Emulator
 from services.workflows import PlanHasProblems
 from services.workflows.onboarding import KNOWN_FIELDS
 from services.workflows.validation import COUNTRY_CODES
 
 from ..helpers import graph_all
 
+from .conftest import write_count
+
 pytestmark = pytest.mark.slow
 
-WRITE_STATUSES = (201, 204)
+SEED = 53          # the emulator's data (tests/reliability/conftest.py)
 EXAMPLES = dict(max_examples=80, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-
-
-@pytest.fixture(scope="module")
-def emu(tmp_path_factory):
-    with Emulator(tenants=1, users_per_tenant=10, seed=53,
-                  state_dir=tmp_path_factory.mktemp("badinput-emu")) as emulator:
-        yield emulator
-
-
-@pytest.fixture(scope="module")
-def m365(emu):
-    client = connect(emu.config_path)
-    assert client.sync(progress=False).ok
-    yield client
-    client.close()
 
 
 @pytest.fixture(scope="module")
@@ -48,11 +33,6 @@ def tenant(m365, emu):
     groups = m365.groups(tid)
     return {"tid": tid, "domain": row["default_domain"],
             "group": groups[groups["writable"] == True]["display_name"].iloc[0]}  # noqa: E712
-
-
-def _writes(emu) -> int:
-    statuses = emu.stats()["statuses"]
-    return sum(statuses.get(s, 0) for s in WRITE_STATUSES)
 
 
 # Names people really have: letters of any script, with spaces, hyphens and apostrophes.
@@ -163,7 +143,7 @@ def bad_onboarding(draw, tenant):
 def test_bad_onboarding_fields_are_named_and_nothing_is_written(m365, emu, tenant):
     tid = tenant["tid"]
     users_before = {u["id"] for u in graph_all(emu, tid, "users", **{"$select": "id", "$top": "999"})}
-    writes_before = _writes(emu)
+    writes_before = write_count(emu)
     seen: set[str] = set()
 
     @settings(**EXAMPLES)
@@ -181,7 +161,7 @@ def test_bad_onboarding_fields_are_named_and_nothing_is_written(m365, emu, tenan
         seen.add(field)
 
     check()
-    assert _writes(emu) == writes_before
+    assert write_count(emu) == writes_before
     after = {u["id"] for u in graph_all(emu, tid, "users", **{"$select": "id", "$top": "999"})}
     assert after == users_before
     assert m365.audit_log(tenant=tid, action="onboard").empty    # not even a "started" entry
@@ -191,7 +171,7 @@ def test_bad_onboarding_fields_are_named_and_nothing_is_written(m365, emu, tenan
 def test_valid_unicode_names_plan_without_problems(m365, emu, tenant):
     """No false alarms: names in any script, with hyphens and apostrophes, plan cleanly."""
     tid = tenant["tid"]
-    writes_before = _writes(emu)
+    writes_before = write_count(emu)
 
     @settings(**{**EXAMPLES, "max_examples": 30})
     @given(given_name=name, surname=name, local=_local_ok)
@@ -204,14 +184,14 @@ def test_valid_unicode_names_plan_without_problems(m365, emu, tenant):
         assert list(plan.steps["action"]) == ["create user", "assign licenses", "add to group"]
 
     check()
-    assert _writes(emu) == writes_before
+    assert write_count(emu) == writes_before
 
 
 def test_unknown_user_references_are_problems_not_exceptions(m365, emu, tenant):
     """Offboarding and edit plans name the `user` field for any text that is not a user of the
     tenant ('..', 'a/b', '', unicode...), and never send it as a path of another resource."""
     tid = tenant["tid"]
-    writes_before = _writes(emu)
+    writes_before = write_count(emu)
 
     @settings(**{**EXAMPLES, "max_examples": 40})
     @given(ref=_user_reference, delete=st.booleans())
@@ -222,7 +202,7 @@ def test_unknown_user_references_are_problems_not_exceptions(m365, emu, tenant):
         assert "user" in {p.field for p in edit.problems}, edit.problems
 
     check()
-    assert _writes(emu) == writes_before
+    assert write_count(emu) == writes_before
 
 
 def test_guest_style_user_names_are_looked_up_as_one_path_segment(m365, emu, tenant):
