@@ -8,6 +8,17 @@ def rows(page, table_class: str):
     return page.locator(f".{table_class} .tabulator-row")
 
 
+def box(page, locator, timeout_s: float = 15.0) -> dict:
+    """The element's box once it is laid out: Tabulator redraws its rows after sizing the
+    columns, and during a redraw Playwright reports no box (seen once in CI)."""
+    for _ in range(int(timeout_s * 10)):
+        found = locator.bounding_box()
+        if found is not None and found["width"] > 0:
+            return found
+        page.wait_for_timeout(100)
+    raise AssertionError(f"{locator} was never laid out on the page within {timeout_s} s")
+
+
 def test_browser_all_tenants_lists_tenants_with_portal_links(served, open_page, shot):
     emu, m365, _ = served
     page = open_page("page=tenants")
@@ -19,8 +30,8 @@ def test_browser_all_tenants_lists_tenants_with_portal_links(served, open_page, 
     assert link.get_attribute("href").startswith("https://admin.microsoft.com/?tenantId=")
     # Every column fits the page, the row's last action included: nothing hides behind a
     # sideways scroll.
-    holder = page.locator(".m365-tenants .tabulator-tableholder").bounding_box()
-    sync = page.locator(".m365-tenants .tabulator-row button", has_text="Sync now").first.bounding_box()
+    holder = box(page, page.locator(".m365-tenants .tabulator-tableholder"))
+    sync = box(page, page.locator(".m365-tenants .tabulator-row button", has_text="Sync now").first)
     assert sync["x"] + sync["width"] <= holder["x"] + holder["width"]
     shot(page, "all-tenants")
     assert page.errors == []
