@@ -33,7 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+import tornado.iostream
 import tornado.web
+import tornado.websocket
 
 from services.actors import ROLES, Actor
 from services.webusers import UsersFile
@@ -249,10 +251,9 @@ def serving(settings: AuthSettings | None):
     value = settings if settings is not None else NO_AUTH
     token = _current.set(value)
     try:
-        with contextlib.suppress(Exception):
-            import panel as pn
-            if pn.state.curdoc is not None:
-                _by_document[pn.state.curdoc] = value
+        import panel as pn
+        if pn.state.curdoc is not None:
+            _by_document[pn.state.curdoc] = value
         yield
     finally:
         _current.reset(token)
@@ -336,8 +337,11 @@ def _close_session(doc, reason: str) -> None:
     reload goes to the sign-in page)."""
     session = getattr(getattr(doc, "session_context", None), "_session", None)
     for connection in list(getattr(session, "_subscribed_connections", ())):
-        with contextlib.suppress(Exception):
+        try:
             connection._socket.close(1008, reason)
+        except (AttributeError, tornado.websocket.WebSocketClosedError, tornado.iostream.StreamClosedError) as exc:
+            # The browser went away first: nothing left to close.
+            log.debug("session websocket already closed (%s)", type(exc).__name__)
 
 
 def watch_session(doc, settings: AuthSettings | None) -> None:

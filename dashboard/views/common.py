@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from io import StringIO
 from typing import Callable
 
@@ -38,12 +40,18 @@ class UiThread:
         self.loop = IOLoop.current()
         self.thread = threading.get_ident()
         self.doc = pn.state.curdoc
+        # Set when the browser session ends (tab closed, signed out, server stopping): a worker
+        # still running an apply then finishes its view-model changes itself instead of
+        # waiting for a loop that will not run them.
+        self.closed = threading.Event()
+        if self.doc is not None and getattr(self.doc, "session_context", None) is not None:
+            self.doc.on_session_destroyed(lambda _ctx: self.closed.set())
 
     def here(self) -> bool:
         return threading.get_ident() == self.thread
 
     def call(self, fn: Callable):
-        if self.here():
+        if self.here() or self.closed.is_set():
             return fn()
         future: Future = Future()
 
@@ -59,7 +67,16 @@ class UiThread:
                 future.set_result(result)
 
         self.loop.add_callback(run)
-        return future.result(timeout=self.TIMEOUT_S)
+        deadline = time.monotonic() + self.TIMEOUT_S
+        while True:
+            try:
+                return future.result(timeout=0.5)
+            except FutureTimeout:
+                if self.closed.is_set() and future.cancel():
+                    return fn()
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"the page's event loop did not run an update within "
+                                       f"{self.TIMEOUT_S} s") from None
 
 
 def in_background(vm, action: Callable, *args) -> Callable:
