@@ -303,6 +303,9 @@ def entra_provider(settings: AuthSettings):
                         return f"{self.request.protocol}://{self.request.host}{LOGIN_URL}"
 
                 EntraLoginHandler.__name__ = base.__name__
+                # Our page for a failed sign-in. Panel's error_template option reads the file as
+                # a bare string, where the {% include %} of our shared style would fail.
+                EntraLoginHandler._error_template = _jinja.get_template("error.html")
                 self._login_class = EntraLoginHandler
             return self._login_class
 
@@ -310,8 +313,7 @@ def entra_provider(settings: AuthSettings):
         def logout_handler(self):
             return logout
 
-    return EntraAuthProvider(login_endpoint=LOGIN_URL, logout_endpoint=LOGOUT_URL,
-                             error_template=str(TEMPLATES / "error.html"))
+    return EntraAuthProvider(login_endpoint=LOGIN_URL, logout_endpoint=LOGOUT_URL)
 
 
 def auth_provider(settings: AuthSettings):
