@@ -28,6 +28,8 @@ import hashlib
 import hmac
 import logging
 import os
+import threading
+import time
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -291,6 +293,8 @@ def actor_from_cookies(cookies: Mapping[str, str], settings: AuthSettings) -> Ac
     name = _signed_cookie(cookies, "user", settings)
     if not name:
         raise PermissionError("not signed in, or the sign-in has expired")
+    if signed_out_since(name, cookie_issued(cookies.get("user", "").strip('"'))):
+        raise PermissionError(f"{name} has signed out since this sign-in")
     if settings.mode == "users-file":
         return actor_from_users_file(name, settings.users_file)
     id_token = _signed_cookie(cookies, "id_token", settings)
@@ -324,7 +328,7 @@ def session_actor(default: Actor) -> Actor:
     return actor_from_cookies(cookies, settings)
 
 
-def _cookie_time(value: str | None) -> float | None:
+def cookie_issued(value: str | None) -> float | None:
     """When a tornado signed cookie (format v2: 2|1:0|10:<timestamp>|...) was issued."""
     try:
         return float(value.split("|")[2].split(":", 1)[1])
@@ -344,14 +348,38 @@ def _close_session(doc, reason: str) -> None:
             log.debug("session websocket already closed (%s)", type(exc).__name__)
 
 
+# name -> when that person last signed out (whole seconds, like the cookie's timestamp). A
+# sign-in cookie issued before it is refused, and open sessions opened with one are closed, so
+# signing out in one tab ends the person's other tabs of this server process too.
+_signed_out: dict[str, int] = {}
+_signed_out_lock = threading.Lock()
+
+
+def record_sign_out(name: str | None) -> None:
+    if not name:
+        return
+    with _signed_out_lock:
+        _signed_out[name] = int(time.time())
+    log.info("dashboard sign-out: %s", name)
+
+
+def signed_out_since(name: str | None, issued: float | None) -> bool:
+    """Whether `name` signed out after the sign-in cookie issued at `issued` (epoch seconds)."""
+    if not name:
+        return False
+    with _signed_out_lock:
+        out = _signed_out.get(name)
+    return out is not None and (issued is None or issued < out)
+
+
 def watch_session(doc, settings: AuthSettings | None) -> None:
-    """End an open session when its sign-in expires or (users file) its user is removed; checked
-    every SESSION_CHECK_SECONDS. A page load or websocket after that is refused by the provider."""
+    """End an open session when its sign-in expires, its person signs out in another tab, or
+    (users file) its user is removed; checked every SESSION_CHECK_SECONDS. A page load or
+    websocket after that is refused by the provider."""
     if settings is None or doc is None:
         return
-    import time
     cookies = dict(getattr(getattr(doc.session_context, "request", None), "cookies", {}) or {})
-    issued = _cookie_time(cookies.get("user")) or time.time()
+    issued = cookie_issued(cookies.get("user")) or time.time()
     ends = issued + settings.expiry_hours * 3600
     name = _signed_cookie(cookies, "user", settings)
 
@@ -359,6 +387,8 @@ def watch_session(doc, settings: AuthSettings | None) -> None:
         reason = None
         if time.time() >= ends:
             reason = "sign-in expired"
+        elif signed_out_since(name, issued):
+            reason = "signed out"
         elif settings.mode == "users-file":
             try:
                 if name not in settings.users_file.roles():

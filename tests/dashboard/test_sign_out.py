@@ -1,0 +1,70 @@
+"""Signing out in one tab ends that person's sign-in everywhere in this server process: the old
+cookie is refused (a copied cookie too), and open sessions opened with it are closed."""
+from __future__ import annotations
+
+import secrets
+import time
+from types import SimpleNamespace
+
+import pytest
+import tornado.web
+
+from dashboard import auth
+from services.webusers import UsersFile
+
+SECRET = secrets.token_urlsafe(48)
+
+
+@pytest.fixture
+def settings(tmp_path, monkeypatch):
+    monkeypatch.setattr(auth, "_signed_out", {})
+    users = UsersFile(tmp_path / "users.toml")
+    users.add("tom.tech", "technician", "a long enough password 1")
+    users.add("ada.admin", "admin", "a long enough password 2")
+    return auth.AuthSettings("users-file", cookie_secret=SECRET, users_file=users)
+
+
+def cookie_for(name: str, age_seconds: float = 0.0) -> dict[str, str]:
+    value = tornado.web.create_signed_value(SECRET, "user", name,
+                                            clock=lambda: time.time() - age_seconds)
+    return {"user": value.decode()}
+
+
+def open_session(settings, cookies):
+    """A stand-in for a served Bokeh document: the periodic check and its websocket."""
+    closed, checks = [], []
+    socket = SimpleNamespace(close=lambda code, reason: closed.append((code, reason)))
+    context = SimpleNamespace(request=SimpleNamespace(cookies=cookies),
+                              _session=SimpleNamespace(_subscribed_connections=[SimpleNamespace(_socket=socket)]))
+    doc = SimpleNamespace(session_context=context,
+                          add_periodic_callback=lambda fn, ms: checks.append(fn))
+    auth.watch_session(doc, settings)
+    assert len(checks) == 1
+    return checks[0], closed
+
+
+def test_sign_out_refuses_the_cookie_issued_before_it(settings):
+    old = cookie_for("tom.tech", age_seconds=60)
+    assert auth.actor_from_cookies(old, settings).name == "tom.tech"
+    auth.record_sign_out("tom.tech")
+    with pytest.raises(PermissionError, match="tom.tech has signed out"):
+        auth.actor_from_cookies(old, settings)
+
+
+def test_sign_out_leaves_a_later_sign_in_and_other_people_alone(settings):
+    other = cookie_for("ada.admin", age_seconds=60)
+    auth.record_sign_out("tom.tech")
+    time.sleep(1.05)        # cookie timestamps are whole seconds
+    assert auth.actor_from_cookies(cookie_for("tom.tech"), settings).name == "tom.tech"
+    assert auth.actor_from_cookies(other, settings).name == "ada.admin"
+
+
+def test_sign_out_closes_the_persons_other_open_sessions(settings):
+    check_tom, closed_tom = open_session(settings, cookie_for("tom.tech", age_seconds=60))
+    check_ada, closed_ada = open_session(settings, cookie_for("ada.admin", age_seconds=60))
+    check_tom(), check_ada()
+    assert closed_tom == [] and closed_ada == []
+    auth.record_sign_out("tom.tech")
+    check_tom(), check_ada()
+    assert closed_tom == [(1008, "signed out")]
+    assert closed_ada == []
