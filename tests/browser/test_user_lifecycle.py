@@ -112,12 +112,7 @@ def test_browser_user_lifecycle(served, open_page, shot):
     team_box.locator("input").check()
     shot(page, "create-user-groups")
     page.locator(".m365-groups-close button").click()
-    try:
-        wait_plan(page, "add to group")
-    except Exception:
-        shot(page, "DEBUG-groups")
-        print("DEBUGTEXT", page.locator(".m365-main").inner_text())
-        raise
+    wait_plan(page, "add to group")     # on a timeout it keeps a screenshot and the page's text
     confirm_plan(page)          # Save and Close: the outcome is shown on All Users
     page.locator(".m365-users .tabulator-row").first.wait_for()
 
