@@ -227,6 +227,7 @@ def test_bulk_offboard_plans_each_row_once_and_replans_stale_or_resumed(m365, em
     """Validation plans every row against live state; the first apply runs those plans instead of
     planning each row again (each plan costs several Graph reads). A stale plan is planned
     again, and a resumed job plans only its unfinished rows, so each change still lands once."""
+    from services.bulk import jobs
     from services.bulk import plan as bulk_plan
 
     users = m365.users(tenant_facts["tid"])
@@ -270,9 +271,11 @@ def test_bulk_offboard_plans_each_row_once_and_replans_stale_or_resumed(m365, em
                   "Block Sign-in": "yes"}).to_csv(off2, index=False)
     stale = m365.bulk_offboard(off2)
     monkeypatch.setattr(bulk_plan, "PLAN_REUSE_SECONDS", 0.0)
+    # One row at a time, so the kill lands after exactly one row (in a real job the rows in
+    # flight at the kill are pending too, and resume plans each of them again the same way).
+    monkeypatch.setattr(jobs, "ROW_WORKERS", 1)
     time.sleep(0.01)
     # The job is "killed" after its first row: resume plans only the rows still pending.
-    from services.bulk import jobs
 
     real_record, recorded = jobs.Journal.record, []
 
@@ -295,3 +298,48 @@ def test_bulk_offboard_plans_each_row_once_and_replans_stale_or_resumed(m365, em
     for upn in upns[3:]:
         assert _get(emu, tenant_facts["tid"], f"users/{upn}",
                     **{"$select": "accountEnabled"})["accountEnabled"] is False
+
+
+def test_bulk_update_applies_several_users_at_once_each_change_once(m365, emu, tenant_facts,
+                                                                    tmp_path, monkeypatch):
+    """Rows of different users are applied side by side (a row is mostly waiting on Graph), and
+    each user's change still lands once, recorded in the journal and the results."""
+    import threading
+
+    from services.workflows.plan import Plan
+    users = m365.users(tenant_facts["tid"])
+    upns = list(users["user_principal_name"].head(10))
+    in_flight, most, lock = [0], [0], threading.Lock()
+    real_apply = Plan.apply
+
+    def watched(self, **kwargs):
+        with lock:
+            in_flight[0] += 1
+            most[0] = max(most[0], in_flight[0])
+        try:
+            time.sleep(0.2)        # a slow Graph: without parallel rows nothing would overlap
+            return real_apply(self, **kwargs)
+        finally:
+            with lock:
+                in_flight[0] -= 1
+
+    monkeypatch.setattr(Plan, "apply", watched)
+    upd = tmp_path / "titles.csv"
+    pd.DataFrame({"Tenant": tenant_facts["tid"], "User": upns,
+                  "Job Title": [f"Parallel {i}" for i in range(len(upns))]}).to_csv(upd, index=False)
+    plan = m365.bulk_update(upd)
+    assert plan.problems == []
+
+    def edits_done():
+        log = m365.audit_log()
+        done = log[(log["action"] == "edit") & (log["outcome"] == "done")]
+        return done.groupby("user").size().reindex(upns, fill_value=0)
+    before = edits_done()
+    result = plan.apply(progress=False)
+    assert result.ok and len(result.steps) == len(upns)
+    assert (result.steps["outcome"] == "done").all()
+    assert most[0] > 1
+    for i, upn in enumerate(upns):
+        assert _get(emu, tenant_facts["tid"], f"users/{upn}",
+                    **{"$select": "jobTitle"})["jobTitle"] == f"Parallel {i}"
+    assert (edits_done() - before).tolist() == [1] * len(upns)
