@@ -3,11 +3,16 @@
 msal keeps the token cache and renews a token before it expires (it refreshes once the token
 is past its `refresh_in` point); we add a lock per tenant so parallel sync threads ask once,
 and a way to throw a token away when Graph answers 401 with it.
+
+msal reads the authority's OpenID configuration when an application is built, one GET per
+tenant; `_SharedDiscovery` answers it from the first tenant's document (see there).
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import re
 import threading
 
 import msal
@@ -40,12 +45,75 @@ def _certificate_credential(settings: GraphSettings) -> dict:
             "public_certificate": cert.public_bytes(serialization.Encoding.PEM).decode("ascii")}
 
 
+# {authority host}/{tenant GUID}/v2.0/.well-known/openid-configuration, as msal asks for it
+_DISCOVERY = re.compile(r"(https://[^/?#]+)/([0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12})"
+                        r"/v2\.0/\.well-known/openid-configuration")
+
+
+class _Document:
+    """The part of a `requests.Response` msal reads (status_code, text, headers)."""
+
+    def __init__(self, text: str):
+        self.status_code = 200
+        self.text = text
+        self.headers = {"content-type": "application/json; charset=utf-8"}
+
+    def raise_for_status(self) -> None:
+        return None
+
+
+class _SharedDiscovery:
+    """The HTTP client msal gets: the session, with one OpenID discovery shared by all tenants.
+
+    Entra's v2.0 OpenID configuration of a tenant addressed by its GUID is the authority's one
+    document with that GUID in its endpoints (issuer, token, authorize, device code); msal reads
+    nothing else from it. The first tenant's document is fetched (and checked to have that shape);
+    later GUID tenants on the same authority host get it with their own GUID, which saves a GET
+    per tenant (100 tenants: 100 round trips, most of msal's time). Each tenant still gets its
+    token from its own token endpoint, so an unknown tenant is refused there (AADSTS90002), as
+    the discovery GET would have refused it. Tenants named by domain are looked up as before.
+    """
+
+    def __init__(self, session):
+        self._session = session
+        self._template: tuple[str, str, str] | None = None     # (host, tenant GUID, document)
+
+    def get(self, url, **kwargs):
+        match = _DISCOVERY.fullmatch(url) if isinstance(url, str) else None
+        template = self._template
+        if match and template and match.group(1) == template[0] and not kwargs.get("params"):
+            return _Document(template[2].replace(template[1], match.group(2).lower()))
+        resp = self._session.get(url, **kwargs)
+        if match and template is None and resp.status_code == 200:
+            self._learn(match.group(1), match.group(2).lower(), resp.text)
+        return resp
+
+    def _learn(self, host: str, tenant: str, text: str) -> None:
+        """Keep the document as the template if its endpoints are this tenant's, by GUID."""
+        try:
+            doc = json.loads(text)
+        except ValueError:
+            return
+        expected = {"token_endpoint": f"{host}/{tenant}/oauth2/v2.0/token",
+                    "authorization_endpoint": f"{host}/{tenant}/oauth2/v2.0/authorize",
+                    "issuer": f"{host}/{tenant}/v2.0"}
+        if isinstance(doc, dict) and all(doc.get(k) == v for k, v in expected.items()):
+            self._template = (host, tenant, text)
+
+    def post(self, url, **kwargs):
+        return self._session.post(url, **kwargs)
+
+    def close(self) -> None:
+        return None         # the session belongs to the Graph hub, which closes it
+
+
 class TokenProvider:
     """Hands out access tokens per tenant; never logs or raises with a token or secret inside."""
 
     def __init__(self, settings: GraphSettings, http_session):
         self._settings = settings
         self._session = http_session
+        self._http = _SharedDiscovery(http_session)
         self._apps: dict[str, msal.ConfidentialClientApplication] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
@@ -57,22 +125,36 @@ class TokenProvider:
         return _certificate_credential(self._settings)
 
     def _app(self, tenant_id: str) -> tuple[msal.ConfidentialClientApplication, threading.Lock]:
+        """The tenant's msal application (built on first use) and its lock.
+
+        Built under the tenant's own lock, not the provider's: building may read the authority's
+        OpenID configuration over HTTP, and 16 sync threads used to wait for one another's GET.
+        """
         with self._guard:
+            lock = self._locks.setdefault(tenant_id, threading.Lock())
             app = self._apps.get(tenant_id)
-            if app is None:
-                app = msal.ConfidentialClientApplication(
-                    self._settings.client_id,
-                    client_credential=self._credential(),
-                    authority=f"{self._settings.authority_host}/{tenant_id}",
-                    http_client=self._session,
-                    instance_discovery=False,
-                )
-                self._apps[tenant_id] = app
-                self._locks[tenant_id] = threading.Lock()
-            return app, self._locks[tenant_id]
+        if app is None:
+            with lock:
+                app = self._apps.get(tenant_id)
+                if app is None:
+                    app = msal.ConfidentialClientApplication(
+                        self._settings.client_id,
+                        client_credential=self._credential(),
+                        authority=f"{self._settings.authority_host}/{tenant_id}",
+                        http_client=self._http,
+                        instance_discovery=False,
+                    )
+                    with self._guard:
+                        self._apps[tenant_id] = app
+        return app, lock
 
     def token(self, tenant_id: str) -> str:
-        app, lock = self._app(tenant_id)
+        try:
+            app, lock = self._app(tenant_id)
+        except ValueError as exc:
+            # msal raises ValueError when OIDC discovery fails (unknown tenant, bad host).
+            raise AuthFailure(f"token authority rejected tenant {tenant_id}: {exc}",
+                              tenant_id=tenant_id, code="authority_error") from None
         with lock:
             try:
                 result = app.acquire_token_for_client(scopes=[GRAPH_SCOPE])

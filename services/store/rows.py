@@ -66,14 +66,18 @@ def _loads(text, default):
 
 # ---- users -------------------------------------------------------------------------------
 
+_USER_PAIRS = tuple(USER_PROPS.items())
+
+
 def user_row(obj: dict) -> dict:
     """The users columns present in a Graph user (delta answers may be partial).
 
     When the object carries its licenses, `_licenses` holds the user's license rows (without
-    tenant and user ids) and `sku_ids`/`license_sources` summarise them; without them the stored
-    licenses stay as they are.
+    tenant and user ids; shared between users with the same licenses: read, never change them)
+    and `sku_ids`/`license_sources` summarise them; without them the stored licenses stay as
+    they are.
     """
-    row = {column: obj[prop] for prop, column in USER_PROPS.items() if prop in obj}
+    row = {column: obj[prop] for prop, column in _USER_PAIRS if prop in obj}
     row["id"] = obj["id"]
     if "businessPhones" in obj:
         # Joined text, not JSON: listings show it as is (phone numbers hold no ";").
@@ -81,11 +85,53 @@ def user_row(obj: dict) -> dict:
     if "createdDateTime" in obj:
         row["created"] = graph_time(obj["createdDateTime"])
     if "assignedLicenses" in obj or "licenseAssignmentStates" in obj:
-        entries = license_entries(obj.get("assignedLicenses"), obj.get("licenseAssignmentStates"))
-        row["_licenses"] = entries
-        row["sku_ids"] = ";".join([e["sku_id"] for e in entries])
-        row["license_sources"] = sources_code(entries)
+        row["_licenses"], row["sku_ids"], row["license_sources"] = user_licenses(
+            obj.get("assignedLicenses"), obj.get("licenseAssignmentStates"))
     return row
+
+
+def user_licenses(assigned: list | None, states: list | None) -> tuple[list[dict], str, str]:
+    """(license entries, sku_ids, license_sources) of a user, computed once per distinct value.
+
+    Users of a tenant hold few distinct license combinations (a SKU or two, mostly through the
+    same groups), and working them out was a third of building a user's row. The cache key is
+    every input `license_entries` reads, so a hit returns exactly what it would compute.
+    """
+    if not assigned:
+        key = ((), None if states is None else _state_key(states))
+    else:
+        key = (tuple([(lic.get("skuId"), _plans_key(lic.get("disabledPlans"))) for lic in assigned]),
+               None if states is None else _state_key(states))
+    return _user_licenses(key, assigned, states)
+
+
+def _plans_key(plans):
+    return tuple(plans) if isinstance(plans, list) else plans
+
+
+def _state_key(states: list) -> tuple:
+    return tuple([(s.get("skuId"), s.get("assignedByGroup"), s.get("state"), s.get("error"))
+                  for s in states])
+
+
+_LICENSE_CACHE: dict[tuple, tuple[list[dict], str, str]] = {}
+_LICENSE_CACHE_MAX = 4096
+
+
+def _user_licenses(key: tuple, assigned, states) -> tuple[list[dict], str, str]:
+    try:
+        hit = _LICENSE_CACHE.get(key)
+    except TypeError:                # an unhashable value Graph never sends: compute it
+        hit, key = None, None
+    if hit is not None:
+        return hit
+    entries = license_entries(assigned, states)
+    value = (entries, ";".join([e["sku_id"] for e in entries]), sources_code(entries))
+    if key is not None:
+        if len(_LICENSE_CACHE) >= _LICENSE_CACHE_MAX:
+            _LICENSE_CACHE.clear()   # many tenants with unusual licensing: start over
+        _LICENSE_CACHE[key] = value
+    return value
 
 
 def sign_in_times(obj: dict) -> tuple[str | None, str | None]:

@@ -8,6 +8,7 @@ Only portable Core statements are used (delete + insert instead of dialect-speci
 from __future__ import annotations
 
 from functools import lru_cache
+from operator import itemgetter
 from typing import Iterable, Iterator
 
 import sqlalchemy as sa
@@ -52,8 +53,29 @@ def insert_statements(dialect, table: sa.Table, rows: list[dict]) -> list[tuple[
         return [(str(compiled), [{k: row.get(k) for k in keys} for row in rows])]
     order = compiled.positiontup
     per = max(1, MAX_PARAMS // len(order))
-    return [(head + ", ".join([group] * len(part)), tuple([row.get(k) for row in part for k in order]))
-            for part in _chunks(rows, per)]
+    return [(head + ", ".join([group] * len(part)), _flat(part, order)) for part in _chunks(rows, per)]
+
+
+def _flat(rows: list[dict], order: tuple) -> tuple:
+    """The rows' values in `order`, one after the other; a key a row lacks is None.
+
+    `itemgetter` fetches a complete row's values in one C call (a full read's rows have every
+    column); a row lacking a key takes the slower path.
+    """
+    take = _getter(tuple(order))
+    out: list = []
+    extend = out.extend
+    for row in rows:
+        try:
+            extend(take(row))
+        except KeyError:
+            extend([row.get(k) for k in order])
+    return tuple(out)
+
+
+@lru_cache(maxsize=64)
+def _getter(order: tuple):
+    return itemgetter(*order) if len(order) > 1 else (lambda row: (row[order[0]],))
 
 
 MAX_PARAMS = 30000     # bind parameters per statement (SQLite allows 32766 since 3.32)
