@@ -1,14 +1,18 @@
 """Running a bulk onboarding job from its journal, phase by phase, exactly once.
 
 Every phase reads the journal's pending steps, sends them in `$batch` requests and records each
-outcome before the next phase starts. A create whose answer was lost (the connection dropped
+outcome before the next phase starts. Within a phase the `$batch` requests of different tenants,
+and up to BATCHES_PER_TENANT of one tenant, are in flight together: under throttling most of a
+request's time is spent waiting out Retry-After. A create whose answer was lost (the connection dropped
 after Graph applied it) is re-sent by the client, meets "already exists", and is resolved by
 looking the user up by user principal name: one user, never two.
 """
 from __future__ import annotations
 
 import logging
+import threading
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
 import pandas as pd
@@ -23,6 +27,41 @@ log = logging.getLogger(__name__)
 
 MEMBERS_PER_PATCH = 20
 ALREADY_MEMBER = "already exist"
+BATCH_WORKERS = 8            # `$batch` requests in flight at once, over all tenants
+BATCHES_PER_TENANT = 4       # ... and for one tenant (Graph throttles per tenant and app)
+
+
+def run_batches(tasks: list[tuple[str, Callable[[], None]]]) -> None:
+    """Run (tenant_id, send-one-$batch) tasks side by side. Every task runs even if another
+    fails (its steps stay pending or failed in the journal); the first error is raised after
+    all have finished. An interrupt (Ctrl-C) starts no new task."""
+    if not tasks:
+        return
+    limits = {tenant_id: threading.Semaphore(BATCHES_PER_TENANT) for tenant_id, _ in tasks}
+    stop = threading.Event()
+
+    def run(tenant_id: str, task: Callable[[], None]) -> None:
+        with limits[tenant_id]:
+            if not stop.is_set():
+                task()
+
+    errors: list[Exception] = []
+    with ThreadPoolExecutor(max_workers=min(BATCH_WORKERS, len(tasks)),
+                            thread_name_prefix="m365-bulk-batch") as pool:
+        futures = [pool.submit(run, tenant_id, task) for tenant_id, task in tasks]
+        try:
+            for future in futures:
+                try:
+                    future.result()
+                except Exception as exc:  # noqa: BLE001 - the other batches still run; raised below
+                    errors.append(exc)
+        except BaseException:
+            stop.set()
+            for future in futures:
+                future.cancel()
+            raise
+    if errors:
+        raise errors[0]
 
 
 class Progress:
@@ -57,7 +96,12 @@ class OnboardRunner:
                  progress: Progress, password_sink: Callable[[str, str], None]):
         self.m365, self.journal, self.job_id = m365, journal, job_id
         self.rows = {r["row"]: r for r in rows}
-        self.progress, self.password_sink = progress, password_sink
+        self.progress, self._sink = progress, password_sink
+        self._lock = threading.Lock()
+
+    def password_sink(self, upn: str, password: str) -> None:
+        with self._lock:
+            self._sink(upn, password)
 
     def _client(self, tenant_id: str) -> TenantGraph:
         return self.m365.graph.tenant(tenant_id)
@@ -81,10 +125,12 @@ class OnboardRunner:
 
     def _finish(self, outcomes: list[tuple[int, str, str | None, str | None]]) -> None:
         self.journal.record(self.job_id, outcomes)
-        self.progress.advance(len(outcomes))
+        with self._lock:
+            self.progress.advance(len(outcomes))
 
     def _creates(self, typed: dict[int, str]) -> None:
         pending = self._pending("create")
+        tasks = []
         for tenant_id, group in pending.groupby("tenant_id"):
             client = self._client(tenant_id)
             todo, outcomes = [], []
@@ -96,24 +142,28 @@ class OnboardRunner:
                     continue
                 todo.append((rec, row))
             self._finish(outcomes)
-            for start in range(0, len(todo), 20):
-                chunk = todo[start:start + 20]
-                passwords = {rec.seq: typed.get(rec.row) or generate_password() for rec, _ in chunk}
-                requests = [{"method": "POST", "url": "/users", "body": {
-                    **row["body"], "passwordProfile": {"password": passwords[rec.seq],
-                                                       "forceChangePasswordNextSignIn": True}}}
-                    for rec, row in chunk]
-                answers = client.batch(requests)
-                outcomes = []
-                for (rec, row), resp in zip(chunk, answers):
-                    if resp.ok:
-                        self.password_sink(row["upn"], passwords[rec.seq])
-                        outcomes.append((rec.seq, "done", None, resp.body["id"]))
-                    elif resp.status == 400 and "already exists" in _error_text(resp):
-                        outcomes.append(self._adopt_existing(client, rec, row))
-                    else:
-                        outcomes.append((rec.seq, "failed", _error_text(resp), None))
-                self._finish(outcomes)
+            tasks += [(tenant_id, lambda c=client, chunk=todo[start:start + 20]:
+                       self._create_chunk(c, chunk, typed))
+                      for start in range(0, len(todo), 20)]
+        run_batches(tasks)
+
+    def _create_chunk(self, client: TenantGraph, chunk: list, typed: dict[int, str]) -> None:
+        passwords = {rec.seq: typed.get(rec.row) or generate_password() for rec, _ in chunk}
+        requests = [{"method": "POST", "url": "/users", "body": {
+            **row["body"], "passwordProfile": {"password": passwords[rec.seq],
+                                               "forceChangePasswordNextSignIn": True}}}
+            for rec, row in chunk]
+        answers = client.batch(requests)
+        outcomes = []
+        for (rec, row), resp in zip(chunk, answers):
+            if resp.ok:
+                self.password_sink(row["upn"], passwords[rec.seq])
+                outcomes.append((rec.seq, "done", None, resp.body["id"]))
+            elif resp.status == 400 and "already exists" in _error_text(resp):
+                outcomes.append(self._adopt_existing(client, rec, row))
+            else:
+                outcomes.append((rec.seq, "failed", _error_text(resp), None))
+        self._finish(outcomes)
 
     def _adopt_existing(self, client: TenantGraph, rec, row) -> tuple:
         """Our earlier attempt landed but its answer was lost: find the user instead of failing."""
@@ -134,10 +184,11 @@ class OnboardRunner:
             self._finish([(rec.seq, "skipped", "the user was not created", None) for rec, _ in blocked])
         return ready
 
-    def _run_batched(self, tenant_id: str, items: list, make_request, ok_statuses=()) -> None:
+    def _batched(self, tenant_id: str, items: list, make_request, ok_statuses=()) -> list:
+        """One task per `$batch` of 20 of `items`, for run_batches."""
         client = self._client(tenant_id)
-        for start in range(0, len(items), 20):
-            chunk = items[start:start + 20]
+
+        def send(chunk):
             answers = client.batch([make_request(rec, uid) for rec, uid in chunk])
             outcomes = []
             for (rec, uid), resp in zip(chunk, answers):
@@ -146,36 +197,41 @@ class OnboardRunner:
                 else:
                     outcomes.append((rec.seq, "failed", _error_text(resp), None))
             self._finish(outcomes)
+        return [(tenant_id, lambda chunk=items[start:start + 20]: send(chunk))
+                for start in range(0, len(items), 20)]
 
     def _roles(self) -> None:
         by_tenant = defaultdict(list)
         for rec, uid in self._dependent_steps("role"):
             by_tenant[rec.tenant_id].append((rec, uid))
-        for tenant_id, items in by_tenant.items():
-            self._run_batched(tenant_id, items, lambda rec, uid: {
-                "method": "POST", "url": "/roleManagement/directory/roleAssignments",
-                "body": {"roleDefinitionId": rec.target, "principalId": uid, "directoryScopeId": "/"}},
-                ok_statuses=(409,))
+        run_batches([task for tenant_id, items in by_tenant.items()
+                     for task in self._batched(tenant_id, items, lambda rec, uid: {
+                         "method": "POST", "url": "/roleManagement/directory/roleAssignments",
+                         "body": {"roleDefinitionId": rec.target, "principalId": uid,
+                                  "directoryScopeId": "/"}}, ok_statuses=(409,))])
 
     def _managers(self) -> None:
         by_tenant = defaultdict(list)
         for rec, uid in self._dependent_steps("manager"):
             by_tenant[rec.tenant_id].append((rec, uid))
+        tasks = []
         for tenant_id, items in by_tenant.items():
             base = self._client(tenant_id).base
-            self._run_batched(tenant_id, items, lambda rec, uid: {
+            tasks += self._batched(tenant_id, items, lambda rec, uid, base=base: {
                 "method": "PUT", "url": f"/users/{uid}/manager/$ref",
                 "body": {"@odata.id": f"{base}/users/{rec.target}"}})
+        run_batches(tasks)
 
     def _licenses(self) -> None:
         by_tenant = defaultdict(list)
         for rec, uid in self._dependent_steps("license"):
             by_tenant[rec.tenant_id].append((rec, uid))
-        for tenant_id, items in by_tenant.items():
-            self._run_batched(tenant_id, items, lambda rec, uid: {
-                "method": "POST", "url": f"/users/{uid}/assignLicense",
-                "body": {"addLicenses": [{"skuId": s, "disabledPlans": []} for s in rec.target.split(";")],
-                         "removeLicenses": []}})
+        run_batches([task for tenant_id, items in by_tenant.items()
+                     for task in self._batched(tenant_id, items, lambda rec, uid: {
+                         "method": "POST", "url": f"/users/{uid}/assignLicense",
+                         "body": {"addLicenses": [{"skuId": s, "disabledPlans": []}
+                                                  for s in rec.target.split(";")],
+                                  "removeLicenses": []}})])
 
     def _groups(self) -> None:
         by_group = defaultdict(list)
@@ -185,22 +241,24 @@ class OnboardRunner:
         for (tenant_id, group_id), members in by_group.items():
             for start in range(0, len(members), MEMBERS_PER_PATCH):
                 by_tenant[tenant_id].append((group_id, members[start:start + MEMBERS_PER_PATCH]))
-        for tenant_id, patches in by_tenant.items():
-            client = self._client(tenant_id)
-            base = client.base
-            for start in range(0, len(patches), 20):
-                chunk = patches[start:start + 20]
-                answers = client.batch([{
-                    "method": "PATCH", "url": f"/groups/{gid}",
-                    "body": {"members@odata.bind": [f"{base}/directoryObjects/{uid}" for _, uid in members]}}
-                    for gid, members in chunk])
-                for (gid, members), resp in zip(chunk, answers):
-                    if resp.ok:
-                        self._finish([(rec.seq, "done", None, None) for rec, _ in members])
-                    else:
-                        # All-or-nothing: one member already in (a resumed job) fails the PATCH,
-                        # so add these one by one and count "already a member" as done.
-                        self._groups_one_by_one(client, gid, members)
+        run_batches([(tenant_id, lambda c=self._client(tenant_id), chunk=patches[start:start + 20]:
+                      self._group_chunk(c, chunk))
+                     for tenant_id, patches in by_tenant.items()
+                     for start in range(0, len(patches), 20)])
+
+    def _group_chunk(self, client: TenantGraph, chunk: list) -> None:
+        base = client.base
+        answers = client.batch([{
+            "method": "PATCH", "url": f"/groups/{gid}",
+            "body": {"members@odata.bind": [f"{base}/directoryObjects/{uid}" for _, uid in members]}}
+            for gid, members in chunk])
+        for (gid, members), resp in zip(chunk, answers):
+            if resp.ok:
+                self._finish([(rec.seq, "done", None, None) for rec, _ in members])
+            else:
+                # All-or-nothing: one member already in (a resumed job) fails the PATCH,
+                # so add these one by one and count "already a member" as done.
+                self._groups_one_by_one(client, gid, members)
 
     def _groups_one_by_one(self, client: TenantGraph, group_id: str, members: list) -> None:
         answers = client.batch([{

@@ -77,8 +77,11 @@ def test_token_expiring_mid_bulk_onboarding_is_renewed_once_and_each_change_land
     result = plan.apply(progress=False)
     assert result.ok, result.failed().to_string()
     assert _count(emu, "expired_tokens") == expired + 1
-    assert emu.stats()["statuses"].get(401, 0) == refused + 1      # one 401 ...
-    assert m365.graph.tokens.acquired == acquired + 1              # ... one renewal
+    # Every $batch in flight when the token expired is refused once (the job sends up to
+    # BATCHES_PER_TENANT at once); they share one renewal.
+    from services.bulk.runner import BATCHES_PER_TENANT
+    assert 1 <= emu.stats()["statuses"].get(401, 0) - refused <= BATCHES_PER_TENANT
+    assert m365.graph.tokens.acquired == acquired + 1
 
     users = graph_all(emu, tid, "users", **{"$filter": "startswith(userPrincipalName,'tokexp')",
                                             "$select": "id,userPrincipalName,assignedLicenses",
