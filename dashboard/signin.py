@@ -303,6 +303,13 @@ def entra_provider(settings: AuthSettings):
                 base = super().login_handler
 
                 class EntraLoginHandler(base):
+                    def set_cookie(self, name, value, *args, **kwargs):
+                        # Panel sets its sign-in cookies (user, id and access tokens) without
+                        # the Secure flag; over https they must not leak to a plain-http request.
+                        if self.request.protocol == "https":
+                            kwargs.setdefault("secure", True)
+                        return super().set_cookie(name, value, *args, **kwargs)
+
                     @property
                     def _redirect_uri(self):
                         if config.oauth_redirect_uri:
