@@ -31,19 +31,16 @@ import argparse
 import asyncio
 import json
 import math
-import multiprocessing
 import os
 import re
 import ssl
 import sys
 import tempfile
-import threading
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import psutil
 import requests
 from requests.adapters import HTTPAdapter
 
@@ -52,6 +49,7 @@ sys.path.insert(0, str(ROOT))
 
 from services.api import connect                 # noqa: E402
 from services.store import rows as R             # noqa: E402
+from world import CPU, LocalEmulator, PeakRSS, RemoteEmulator   # noqa: E402
 
 SEED = 7
 FLOOR_WORKERS = 16
@@ -61,182 +59,7 @@ BATCH_LIMIT = 20              # requests per $batch
 TARGETS = {"ours_over_floor": 2.5, "sdk_over_ours": 50.0, "requests_over_minimum": 1.2}
 
 
-# ---- the emulator, in a child process or in this one ---------------------------------------
-
-def _world_sizes(emu) -> dict:
-    """Per customer tenant, the sizes the minimum request count depends on (server side)."""
-    from services.emulator.roles import DEFINITIONS
-
-    def collect():
-        out = {}
-        for tid in emu.tenant_ids:
-            t = emu.world.tenant(tid)
-            users = sum(1 for u in t.user_list if t.live_user(u.id) is not None)
-            assignments = sum(1 for a in t.role_assignments.values()
-                              if t.live_user(a["principalId"]) is not None or t.group(a["principalId"]))
-            out[tid] = {"users": users, "groups": len(t.group_list), "skus": len(t.skus),
-                        "domains": len(t.domains), "role_definitions": len(DEFINITIONS),
-                        "role_assignments": assignments,
-                        "members": [len(g.members) for g in t.group_list],
-                        "group_apps": [len(g.apps) for g in t.group_list]}
-        partner = emu.world.tenant(emu.partner_tenant_id)
-        active = sum(1 for r in partner.relationships if r.get("status") == "active")
-        return {"tenants": out, "active_relationships": active}
-    return emu._call(collect)
-
-
-def _serve(conn, kwargs: dict) -> None:
-    """Child process: run the Emulator and answer control calls from the parent's pipe."""
-    from services.emulator import Emulator
-    with Emulator(**kwargs) as emu:
-        conn.send({"config_path": str(emu.config_path), "graph_url": emu.graph_url,
-                   "authority_host": emu.authority_host, "ca_file": str(emu.ca_file),
-                   "client_id": emu.client_id, "tenant_ids": emu.tenant_ids,
-                   "partner_tenant_id": emu.partner_tenant_id, "start_seconds": emu.start_seconds})
-        while True:
-            cmd, args, kw = conn.recv()
-            if cmd == "stop":
-                break
-            try:
-                if cmd == "sizes":
-                    result = _world_sizes(emu)
-                else:
-                    result = getattr(emu, cmd)(*args, **kw)
-                conn.send(("ok", result))
-            except Exception as exc:  # handed back to the parent
-                conn.send(("error", repr(exc)))
-    conn.send(("ok", None))
-
-
-class RemoteEmulator:
-    """The same controls as `Emulator` (token, stats, set_faults), served by a child process."""
-
-    def __init__(self, **kwargs):
-        self.kwargs = kwargs
-        self._lock = threading.Lock()
-
-    def __enter__(self):
-        ctx = multiprocessing.get_context("spawn")
-        self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_serve, args=(child, self.kwargs), daemon=True,
-                                 name="bench-emulator")
-        self._proc.start()
-        info = self._conn.recv()
-        for key, value in info.items():
-            setattr(self, key, value)
-        self.ca_file = Path(self.ca_file)
-        self.config_path = Path(self.config_path)
-        self.pid = self._proc.pid
-        return self
-
-    def _ask(self, cmd, *args, **kw):
-        with self._lock:
-            self._conn.send((cmd, args, kw))
-            status, result = self._conn.recv()
-        if status != "ok":
-            raise RuntimeError(f"emulator {cmd} failed: {result}")
-        return result
-
-    def token(self, tenant_id):
-        return self._ask("token", tenant_id)
-
-    def stats(self):
-        return self._ask("stats")
-
-    def set_faults(self, **kw):
-        return self._ask("set_faults", **kw)
-
-    def sizes(self):
-        return self._ask("sizes")
-
-    def __exit__(self, *exc):
-        try:
-            self._ask("stop")
-        except (EOFError, OSError, RuntimeError):
-            pass
-        self._proc.join(timeout=60)
-        if self._proc.is_alive():
-            self._proc.terminate()
-            self._proc.join(timeout=10)
-
-
-class LocalEmulator:
-    """The emulator in a thread of this process (`--in-process`)."""
-
-    def __init__(self, **kwargs):
-        from services.emulator import Emulator
-        self.emu = Emulator(**kwargs)
-
-    def __enter__(self):
-        self.emu.start()
-        self.pid = os.getpid()
-        return self
-
-    def __getattr__(self, name):
-        return getattr(self.emu, name)
-
-    def sizes(self):
-        return _world_sizes(self.emu)
-
-    def __exit__(self, *exc):
-        self.emu.stop()
-
-
-# ---- measuring -----------------------------------------------------------------------------
-
-class PeakRSS:
-    """Samples this process's resident memory every 20 ms while active."""
-
-    def __init__(self):
-        self.proc = psutil.Process()
-
-    def __enter__(self):
-        self.start = self.peak = self.proc.memory_info().rss
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        return self
-
-    def _run(self):
-        while not self._stop.wait(0.02):
-            self.peak = max(self.peak, self.proc.memory_info().rss)
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self.proc.memory_info().rss)
-
-    @property
-    def figures(self) -> dict:
-        return {"peak_rss_mb": round(self.peak / 2**20, 1),
-                "rss_delta_mb": round((self.peak - self.start) / 2**20, 1)}
-
-
-class CPU:
-    """CPU seconds used by this process and by the emulator's process while active."""
-
-    def __init__(self, emulator_pid: int):
-        self.me = psutil.Process()
-        self.emu = psutil.Process(emulator_pid) if emulator_pid != os.getpid() else None
-
-    @staticmethod
-    def _cpu(proc):
-        t = proc.cpu_times()
-        return t.user + t.system
-
-    def __enter__(self):
-        self.t0 = (self._cpu(self.me), self._cpu(self.emu) if self.emu else 0.0)
-        return self
-
-    def __exit__(self, *exc):
-        self.t1 = (self._cpu(self.me), self._cpu(self.emu) if self.emu else 0.0)
-
-    @property
-    def figures(self) -> dict:
-        out = {"client_cpu_s": round(self.t1[0] - self.t0[0], 2)}
-        if self.emu:
-            out["emulator_cpu_s"] = round(self.t1[1] - self.t0[1], 2)
-        return out
+# ---- the emulator and the meters (RemoteEmulator, PeakRSS, CPU) are in world.py -------------
 
 
 def emulator_delta(before: dict, after: dict) -> dict:

@@ -1,7 +1,7 @@
 """Benchmark: sync 100 tenants x 1,000 users (20 groups each) from the Graph emulator.
 
-Runs the emulator in a subprocess (`python -m services.emulator`), so that it does not compete
-with the client for the GIL, and measures with the production client:
+Runs the emulator in a child process (`world.RemoteEmulator`, shared with bench_baselines.py), so
+that it does not compete with the client for the GIL, and measures with the production client:
   1. a full sync at 0 ms emulator latency,
   2. an incremental sync after 1% of the users changed (10 per tenant, through Graph), `--repeat`
      times with fresh changes (the fastest counts). Before each, the bench waits until the
@@ -24,10 +24,8 @@ import argparse
 import dataclasses
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -38,65 +36,19 @@ sys.path.insert(0, str(ROOT))
 
 from services.api import connect          # noqa: E402
 from services.config import load_config   # noqa: E402
+from world import PeakRSS, RemoteEmulator, cpu_seconds   # noqa: E402
+
+SEED = 42
 
 
-class PeakRSS:
-    """Samples this process's resident memory every 20 ms while active."""
-
-    def __init__(self):
-        self.proc = psutil.Process()
-        self.peak = 0
-        self._stop = threading.Event()
-
-    def __enter__(self):
-        self.peak = self.proc.memory_info().rss
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        return self
-
-    def _run(self):
-        while not self._stop.wait(0.02):
-            self.peak = max(self.peak, self.proc.memory_info().rss)
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self.proc.memory_info().rss)
-
-    @property
-    def mb(self) -> float:
-        return self.peak / 2**20
-
-
-class EmulatorProcess:
-    def __init__(self, state_dir: Path, tenants: int, users: int, groups: int, latency_ms: float):
-        self.args = [sys.executable, "-m", "services.emulator", "--port", "0",
-                     "--state-dir", str(state_dir), "--tenants", str(tenants),
-                     "--users-per-tenant", str(users), "--groups-per-tenant", str(groups),
-                     "--latency-ms", str(latency_ms), "--seed", "42"]
-
-    def __enter__(self):
-        started = time.monotonic()
-        self.proc = subprocess.Popen(self.args, cwd=ROOT, stdout=subprocess.PIPE, text=True,
-                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        line = self.proc.stdout.readline().split()
-        if not line or line[0] != "ready":
-            self.proc.kill()
-            raise RuntimeError(f"emulator did not start: {line}")
-        self.graph_url, self.config_path = line[1], line[2]
-        self.start_seconds = time.monotonic() - started
-        return self
-
-    def __exit__(self, *exc):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+def emulator(state_dir: Path, tenants: int, users: int, groups: int, latency_ms: float) -> RemoteEmulator:
+    """The emulated world in a child process; it saves changed tenants to `state_dir`."""
+    return RemoteEmulator(tenants=tenants, users_per_tenant=users, groups_per_tenant=groups,
+                          seed=SEED, latency_ms=latency_ms, state_dir=str(state_dir))
 
 
 def timed_sync(m365, emulator: psutil.Process, **kwargs) -> dict:
-    emu_before, cpu_before = sum(emulator.cpu_times()[:2]), time.process_time()
+    emu_before, cpu_before = cpu_seconds(emulator), time.process_time()
     with PeakRSS() as rss:
         report = m365.sync(progress=False, **kwargs)
     if report.errors:
@@ -104,7 +56,7 @@ def timed_sync(m365, emulator: psutil.Process, **kwargs) -> dict:
     return {"seconds": round(report.seconds, 2), "requests": report.requests,
             "objects": report.objects, "peak_rss_mb": round(rss.mb, 1), "tenants": report.tenants,
             "client_cpu_s": round(time.process_time() - cpu_before, 2),
-            "emulator_cpu_s": round(sum(emulator.cpu_times()[:2]) - emu_before, 2),
+            "emulator_cpu_s": round(cpu_seconds(emulator) - emu_before, 2),
             "load_avg": round(os.getloadavg()[0], 2)}
 
 
@@ -137,9 +89,9 @@ def settle(emulator: psutil.Process, period: float = 2.5, timeout: float = 30.0)
     started = time.monotonic()
     time.sleep(period)
     while time.monotonic() - started < timeout:
-        before = sum(emulator.cpu_times()[:2])
+        before = cpu_seconds(emulator)
         time.sleep(0.5)
-        if sum(emulator.cpu_times()[:2]) - before < 0.05:
+        if cpu_seconds(emulator) - before < 0.05:
             break
     return round(time.monotonic() - started, 1)
 
@@ -155,9 +107,9 @@ def main(argv=None) -> int:
                "groups_per_tenant": args.groups, "cores": os.cpu_count()}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        with EmulatorProcess(tmp / "emu0", args.tenants, args.users, args.groups, 0) as emu:
+        with emulator(tmp / "emu0", args.tenants, args.users, args.groups, 0) as emu:
             figures["emulator_start_seconds"] = round(emu.start_seconds, 1)
-            child = psutil.Process(emu.proc.pid)
+            child = psutil.Process(emu.pid)
             config = load_config(emu.config_path)
             figures["full_0ms"], figures["full_0ms_runs"] = best_full_sync(config, tmp, "s0", args.repeat, child)
             with connect(config) as m365:       # the emulator's own store: synced once here
@@ -171,8 +123,8 @@ def main(argv=None) -> int:
                     assert (m365.users()["department"] == label).sum() == figures["users_changed"]
                 figures["incremental_0ms"] = min(runs, key=lambda r: r["seconds"])
                 figures["incremental_0ms_runs"] = [r["seconds"] for r in runs]
-        with EmulatorProcess(tmp / "emu50", args.tenants, args.users, args.groups, 50) as emu:
-            child = psutil.Process(emu.proc.pid)
+        with emulator(tmp / "emu50", args.tenants, args.users, args.groups, 50) as emu:
+            child = psutil.Process(emu.pid)
             config = load_config(emu.config_path)
             figures["full_50ms"], figures["full_50ms_runs"] = best_full_sync(config, tmp, "s50", args.repeat, child)
     targets = {"full_0ms": 15.0, "incremental_0ms": 2.0, "full_50ms": 30.0}
