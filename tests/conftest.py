@@ -1,7 +1,20 @@
 """Shared fixtures. Tests never reach the internet: Graph is `responses` or the emulator."""
 import os
+import shutil
+from pathlib import Path
 
 import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+NO_CHROMIUM = "Debian's chromium is not installed (make test installs it)"
+
+
+def chromium_installed() -> bool:
+    """Debian's chromium is on PATH or at /usr/bin/chromium (`make test` installs it)."""
+    return bool(shutil.which("chromium")) or Path(CHROMIUM).exists()
 
 
 def pytest_collection_modifyitems(config, items):
@@ -59,6 +72,22 @@ def _postgres_backend():
         for url in databases.values():
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """The test process's one headless Debian chromium, for tests/browser and tests/security alike
+    (a process can run only one sync Playwright at a time). Started by the first test that asks
+    for it, closed at the end of the session; skipped when chromium is not installed. Playwright
+    is imported here, not at the top, so tests that never open a browser neither pay for it nor
+    need it installed."""
+    if not chromium_installed():
+        pytest.skip(NO_CHROMIUM)
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
 
 
 @pytest.fixture

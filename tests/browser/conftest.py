@@ -1,19 +1,18 @@
 """Browser tests: the served dashboard against the emulator, driven in Debian's headless chromium.
 
 One emulator and one dashboard server (a background thread, a free port) serve the whole module
-run; every test gets a fresh browser page. Screenshots go to test-artifacts/screenshots/.
+run; every test gets a fresh browser page from the session's one chromium (`chromium` in
+tests/conftest.py, shared with tests/security). Screenshots go to test-artifacts/screenshots/.
 """
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+from tests.conftest import NO_CHROMIUM, chromium_installed
+
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
 
@@ -32,8 +31,8 @@ def pytest_collection_modifyitems(items):
 @pytest.fixture(scope="session")
 def served(tmp_path_factory):
     """(emulator, m365, base_url): 3 tenants x 40 users, synced, dashboard on 127.0.0.1."""
-    if not shutil.which("chromium") and not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (make test installs it)")
+    if not chromium_installed():
+        pytest.skip(NO_CHROMIUM)
     from services import connect
     from services.emulator import Emulator
 
@@ -48,15 +47,6 @@ def served(tmp_path_factory):
     server.stop()
     m365.close()
     emu.stop()
-
-
-@pytest.fixture(scope="session")
-def chromium():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="session")

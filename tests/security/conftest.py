@@ -1,23 +1,27 @@
 """Security tests: the dashboard served WITH sign-in (users file) against the emulator.
 
 One emulator and one authenticated server (a background thread on 127.0.0.1, a free port) serve
-the whole package (stopped, and the log capture removed, before other packages run); each browser test gets fresh contexts (no shared cookies). Every log record of the
-process (server threads included) is kept for the secret scan.
+the whole package (stopped, and the log capture removed, before other packages run); each browser
+test gets fresh contexts (no shared cookies) from the session's one chromium (`chromium` in
+tests/conftest.py, shared with tests/browser). Every log record of the process (server threads
+included) is kept for the secret scan.
+
+Factories for what the modules repeat: `extra_server` (one more server of the same m365, e.g.
+with another expiry, throttle or sign-in provider), `users_file` (a users file with given
+people), `browser_context` / `signed_in_page` (a recording browser context, signed in through
+the login page), `session_cookies` (the cookies `pn.state` reports); and helpers for the login
+form over HTTP (`login_form`, `post_login`, `sign_in_http`), signed cookies (`signed_cookie`)
+and the dashboard's forms in a page (`fill`, `confirm_plan`).
 """
 from __future__ import annotations
 
 import logging
 import secrets
-import shutil
 import time
-from pathlib import Path
 
 import pytest
 import requests
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PASSWORDS = {"vera.viewer": "viewer-pass-0123456789", "tom.tech": "technician-pass-0123456789",
              "ada.admin": "admin-pass-0123456789"}
 ROLES = {"vera.viewer": "viewer", "tom.tech": "technician", "ada.admin": "admin"}
@@ -32,6 +36,8 @@ def pytest_collection_modifyitems(items):
         if "tests/security" in str(item.fspath) and "browser" in item.name:
             item.add_marker(pytest.mark.browser)
 
+
+# ---- the log capture -----------------------------------------------------------------------------
 
 class Records(logging.Handler):
     """Every formatted log record, from every thread."""
@@ -66,86 +72,146 @@ def server_log():
         logging.getLogger(name).setLevel(level)
 
 
+# ---- users files and servers ---------------------------------------------------------------------
+
+def write_users(path, people: dict[str, tuple[str, str]]):
+    """A UsersFile at `path` holding `people`: {name: (role, password)}."""
+    from services.webusers import UsersFile
+    users = UsersFile(path)
+    for name, (role, password) in people.items():
+        users.add(name, role, password)
+    return users
+
+
+@pytest.fixture
+def users_file(tmp_path):
+    """users_file({name: (role, password)}) -> a UsersFile at tmp_path/u.json holding them."""
+    return lambda people: write_users(tmp_path / "u.json", people)
+
+
+def wait_until_answering(url: str, seconds: float = 30.0) -> None:
+    """Return once `url` answers (any status); the last ConnectionError after `seconds`."""
+    deadline = time.time() + seconds
+    while True:
+        try:
+            requests.get(url, timeout=2, allow_redirects=False)
+            return
+        except requests.ConnectionError:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def serve_with_auth(m365, settings, *, ready: str = "/login", **options):
+    """(server, base_url): `m365` served with sign-in `settings` in a background thread on a free
+    127.0.0.1 port, once `ready` (a path) answers."""
+    from dashboard.server import free_port, serve
+    port = free_port()
+    server = serve(m365, port=port, threaded=True, auth=settings, **options)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_answering(f"{base}{ready}")
+    except BaseException:
+        server.stop()
+        raise
+    return server, base
+
+
 @pytest.fixture(scope="package")
 def secure_served(tmp_path_factory, server_log):
     """(emulator, m365, base_url, settings): 3 tenants x 20 users, synced, served with
     --auth users-file semantics (a viewer, a technician, an admin) on 127.0.0.1."""
     from services import connect
     from services.emulator import Emulator
-    from services.webusers import UsersFile
 
     from dashboard.auth import AuthSettings
-    from dashboard.server import free_port, serve
     home = tmp_path_factory.mktemp("security-home")
-    users = UsersFile(home / "users.json")
-    for name, password in PASSWORDS.items():
-        users.add(name, ROLES[name], password)
+    users = write_users(home / "users.json",
+                        {name: (ROLES[name], password) for name, password in PASSWORDS.items()})
     emu = Emulator(tenants=3, users_per_tenant=20, seed=11,
                    state_dir=tmp_path_factory.mktemp("security-emulator")).start()
     m365 = connect(emu.config_path)
     m365.sync(progress=False)
     settings = AuthSettings("users-file", cookie_secret=secrets.token_urlsafe(48),
                             users_file=users)
-    port = free_port()
-    server = serve(m365, port=port, threaded=True, auth=settings)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 30
-    while True:
-        try:
-            requests.get(f"{base}/login", timeout=2)
-            break
-        except requests.ConnectionError:
-            if time.time() > deadline:
-                raise
-            time.sleep(0.2)
+    server, base = serve_with_auth(m365, settings)
     yield emu, m365, base, settings
     server.stop()
     m365.close()
     emu.stop()
 
 
-def sign_in_http(base: str, name: str, password: str) -> requests.Session:
-    """A requests session signed in through the login form (with its XSRF token)."""
+def like_shared(shared, **changes):
+    """Users-file sign-in with the package server's users file and cookie secret (Panel keeps one
+    cookie secret per process: pn.state.user reads it), changed by `changes` (expiry_hours=...)."""
+    from dashboard.auth import AuthSettings
+    return AuthSettings("users-file", cookie_secret=shared.cookie_secret,
+                        users_file=shared.users_file, **changes)
+
+
+@pytest.fixture
+def extra_server(secure_served):
+    """extra_server(settings=None, *, ready="/login", **serve_options) -> base_url: the package's
+    m365 served once more, on its own port (its own login throttle), until the test ends. Without
+    settings: like_shared(the package server's settings)."""
+    _emu, m365, _base, shared = secure_served
+    servers = []
+
+    def start(settings=None, *, ready: str = "/login", **serve_options) -> str:
+        server, base = serve_with_auth(m365, settings or like_shared(shared), ready=ready,
+                                       **serve_options)
+        servers.append(server)
+        return base
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+# ---- sign-in over HTTP and signed cookies --------------------------------------------------------
+
+def login_form(base: str) -> requests.Session:
+    """A requests session that has loaded the login page (so it holds the _xsrf cookie)."""
     s = requests.Session()
     s.get(f"{base}/login")
-    r = s.post(f"{base}/login", data={"username": name, "password": password,
-                                      "_xsrf": s.cookies.get("_xsrf"), "next": "/"},
-               allow_redirects=False)
+    return s
+
+
+def post_login(s: requests.Session, base: str, name: str, password: str, *,
+               next: str | None = None, **kwargs) -> requests.Response:
+    """The login form posted with the session's XSRF token (and `next` when given), unfollowed."""
+    data = {"username": name, "password": password, "_xsrf": s.cookies.get("_xsrf")}
+    if next is not None:
+        data["next"] = next
+    return s.post(f"{base}/login", data=data, allow_redirects=False, **kwargs)
+
+
+def sign_in_http(base: str, name: str, password: str | None = None) -> requests.Session:
+    """A requests session signed in through the login form (with its XSRF token); the password
+    defaults to the person's in PASSWORDS."""
+    s = login_form(base)
+    r = post_login(s, base, name, PASSWORDS[name] if password is None else password, next="/")
     assert r.status_code == 302, r.status_code
     return s
 
 
-def _running_browser():
-    """A Chromium that another conftest's session fixture (tests/browser) already launched: one
-    process can run only one sync Playwright at a time, so reuse it instead of starting ours."""
-    import gc
-
-    from playwright.sync_api import Browser
-    for obj in gc.get_objects():
-        try:
-            if isinstance(obj, Browser) and obj.is_connected():
-                return obj
-        except Exception:  # noqa: BLE001 - objects half torn down
-            continue
-    return None
+def signed_cookie(secret: str, name: str, value, *, age_seconds: float = 0.0) -> str:
+    """A tornado signed cookie value, as the server would set it `age_seconds` ago."""
+    import tornado.web
+    return tornado.web.create_signed_value(secret, name, value,
+                                           clock=lambda: time.time() - age_seconds).decode()
 
 
-@pytest.fixture(scope="package")
-def chromium():
-    """Package scope: our Playwright stops when tests/security is done, so tests/browser can
-    start its own afterwards in the same run (and we reuse theirs when they ran first)."""
-    if not shutil.which("chromium") and not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (make test installs it)")
-    existing = _running_browser()
-    if existing is not None:
-        yield existing
-        return
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
+@pytest.fixture
+def session_cookies(monkeypatch):
+    """The dict of cookies pn.state reports for 'the current session' (empty until set)."""
+    import panel as pn
+    box = {}
+    monkeypatch.setattr(type(pn.state), "cookies", property(lambda self: box))
+    return box
 
+
+# ---- the browser -------------------------------------------------------------------------------
 
 class Capture:
     """What one browser context saw: page HTML, response bodies, websocket frames, requests."""
@@ -156,6 +222,7 @@ class Capture:
         self.frames: list[str] = []
         self.requests: list[str] = []
         self.websockets: list[str] = []
+        self.closed_websockets: list[str] = []
         self.console: list[str] = []
         self.page_errors: list[str] = []
 
@@ -200,6 +267,7 @@ def browser_context(chromium, secure_served):
                 capture.websockets.append(ws.url)
                 ws.on("framereceived", lambda p: capture.frames.append(_frame_text(p)))
                 ws.on("framesent", lambda p: capture.frames.append(_frame_text(p)))
+                ws.on("close", lambda _ws: capture.closed_websockets.append(ws.url))
             page.on("websocket", on_ws)
         context.on("page", on_page)
         contexts.append(context)
@@ -211,7 +279,39 @@ def browser_context(chromium, secure_served):
 
 
 def sign_in(page, base: str, name: str, password: str, query: str = "") -> None:
+    """Open the dashboard at `?query`, which shows the login page, and submit it."""
     page.goto(f"{base}/?{query}")
     page.locator("#username").fill(name)
     page.locator("#password").fill(password)
     page.locator("#login-submit").click()
+
+
+@pytest.fixture
+def signed_in_page(browser_context, secure_served):
+    """signed_in_page(name, query="", *, base=None, password=None) -> (page, capture): a fresh
+    recording context whose page signed in through the login page as `name` (password from
+    PASSWORDS unless given) at `?query` of the package server (or `base`), dashboard shown."""
+    def open_(name: str, query: str = "", *, base: str | None = None,
+              password: str | None = None):
+        context, capture = browser_context()
+        page = context.new_page()
+        sign_in(page, base or secure_served[2], name,
+                PASSWORDS[name] if password is None else password, query)
+        page.locator(".m365-main").wait_for()
+        return page, capture
+
+    return open_
+
+
+def fill(page, field: str, value: str):
+    """Type `value` into the dashboard form field `field` and press Enter."""
+    box = page.locator(f".m365-field-{field} input")
+    box.fill(value)
+    box.press("Enter")
+
+
+def confirm_plan(page):
+    """Confirm the plan on screen and wait for its success alert."""
+    page.locator(".m365-confirm button").wait_for(state="visible")
+    page.locator(".m365-confirm button").click()
+    page.locator(".m365-alert-success").last.wait_for()

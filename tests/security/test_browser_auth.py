@@ -2,27 +2,7 @@
 services behind a crafted write."""
 from __future__ import annotations
 
-from .conftest import PASSWORDS, sign_in
-
-
-def confirm_plan(page):
-    page.locator(".m365-confirm button").wait_for(state="visible")
-    page.locator(".m365-confirm button").click()
-    page.locator(".m365-alert-success").last.wait_for()
-
-
-def fill(page, field: str, value: str):
-    box = page.locator(f".m365-field-{field} input")
-    box.fill(value)
-    box.press("Enter")
-
-
-def signed_in_page(browser_context, base, name, query=""):
-    context, capture = browser_context()
-    page = context.new_page()
-    sign_in(page, base, name, PASSWORDS[name], query)
-    page.locator(".m365-main").wait_for()
-    return page, capture
+from .conftest import confirm_plan, fill, like_shared, sign_in, signed_cookie
 
 
 def visible(page, selector: str):
@@ -63,9 +43,9 @@ def test_browser_wrong_password_shows_the_login_page_again(secure_served, browse
     assert "user" not in {c["name"] for c in context.cookies()}
 
 
-def test_browser_sign_in_opens_the_dashboard_and_logout_ends_it(secure_served, browser_context):
+def test_browser_sign_in_opens_the_dashboard_and_logout_ends_it(secure_served, signed_in_page):
     emu, m365, base, _ = secure_served
-    page, capture = signed_in_page(browser_context, base, "vera.viewer", "page=tenants")
+    page, capture = signed_in_page("vera.viewer", "page=tenants")
     for name in m365.tenants()["display_name"]:
         page.locator(".m365-tenants .tabulator-row", has_text=name).wait_for()
     assert capture.websockets and all(ws.startswith("ws://127.0.0.1:") for ws in capture.websockets)
@@ -80,11 +60,11 @@ def test_browser_sign_in_opens_the_dashboard_and_logout_ends_it(secure_served, b
 
 
 def test_browser_viewer_sees_pages_but_no_create_edit_offboard_or_bulk(secure_served,
-                                                                         browser_context):
+                                                                         signed_in_page):
     emu, m365, base, _ = secure_served
     tid = emu.tenant_ids[0]
     uid = m365.users(tid)["id"].iloc[3]
-    page, _ = signed_in_page(browser_context, base, "vera.viewer", f"page=users&tenant={tid}")
+    page, _ = signed_in_page("vera.viewer", f"page=users&tenant={tid}")
     page.locator(".m365-users .tabulator-row").first.wait_for()
     page.get_by_text("vera.viewer").first.wait_for()
     assert visible(page, ".m365-create-user").count() == 0
@@ -107,19 +87,15 @@ def test_browser_viewer_sees_pages_but_no_create_edit_offboard_or_bulk(secure_se
 
 
 def test_viewer_write_forced_through_the_view_model_is_refused_and_audited(secure_served,
-                                                                            monkeypatch):
+                                                                            session_cookies):
     """A crafted request still fails in services: the session's view model, built the way
     build_page builds it (session_actor -> m365.as_actor), cannot offboard as a viewer."""
-    import panel as pn
-    import tornado.web
-
     from dashboard.auth import serving, session_actor
     from dashboard.viewmodels import OffboardViewModel
     emu, m365, _base, settings = secure_served
     tid = emu.tenant_ids[1]
     user = m365.users(tid).query("account_enabled").iloc[5]
-    cookie = tornado.web.create_signed_value(settings.cookie_secret, "user", "vera.viewer").decode()
-    monkeypatch.setattr(type(pn.state), "cookies", property(lambda self: {"user": cookie}))
+    session_cookies["user"] = signed_cookie(settings.cookie_secret, "user", "vera.viewer")
     with serving(settings):
         actor = session_actor(m365.actor)
     assert (actor.name, actor.role) == ("vera.viewer", "viewer")
@@ -142,10 +118,10 @@ def test_viewer_write_forced_through_the_view_model_is_refused_and_audited(secur
     assert set(denied["role"]) == {"viewer"}
 
 
-def test_browser_technician_creates_and_edits_but_cannot_offboard(secure_served, browser_context):
+def test_browser_technician_creates_and_edits_but_cannot_offboard(secure_served, signed_in_page):
     emu, m365, base, _ = secure_served
     tid = emu.tenant_ids[2]
-    page, _ = signed_in_page(browser_context, base, "tom.tech", f"page=create&tenant={tid}")
+    page, _ = signed_in_page("tom.tech", f"page=create&tenant={tid}")
     fill(page, "given_name", "Tess")
     fill(page, "surname", "Tech")
     fill(page, "username", "tess.tech")
@@ -179,12 +155,11 @@ def test_browser_technician_creates_and_edits_but_cannot_offboard(secure_served,
     assert {"technician"} == set(mine["role"]) and (mine["outcome"] == "done").sum() >= 2
 
 
-def test_browser_admin_can_offboard(secure_served, browser_context):
-    emu, m365, base, _ = secure_served
+def test_browser_admin_can_offboard(secure_served, signed_in_page):
+    emu, m365, _base, _ = secure_served
     tid = emu.tenant_ids[0]
     user = m365.users(tid).query("account_enabled").iloc[7]
-    page, _ = signed_in_page(browser_context, base, "ada.admin",
-                             f"page=offboard&tenant={tid}&user={user['id']}")
+    page, _ = signed_in_page("ada.admin", f"page=offboard&tenant={tid}&user={user['id']}")
     page.locator(".m365-toggle-block_sign_in").click()
     button = page.locator(".m365-offboard-button button")
     page.wait_for_function("b => !b.disabled", arg=button.element_handle())
@@ -198,75 +173,48 @@ def test_browser_admin_can_offboard(secure_served, browser_context):
     assert ((audit["actor"] == "ada.admin") & (audit["outcome"] == "done")).any()
 
 
-def _wait_closed(page, ws_closed, seconds: float) -> bool:
+def _wait_closed(page, capture, seconds: float) -> bool:
+    """Whether one of the page's websockets closed within `seconds`."""
     deadline = seconds * 1000
     waited = 0
-    while not ws_closed and waited < deadline:
+    while not capture.closed_websockets and waited < deadline:
         page.wait_for_timeout(250)
         waited += 250
-    return bool(ws_closed)
+    return bool(capture.closed_websockets)
 
 
-def test_browser_open_session_ends_when_its_user_is_removed(secure_served, browser_context,
+def test_browser_open_session_ends_when_its_user_is_removed(secure_served, signed_in_page,
                                                            monkeypatch):
     import dashboard.auth
     monkeypatch.setattr(dashboard.auth, "SESSION_CHECK_SECONDS", 1.0)
-    emu, m365, base, settings = secure_served
+    settings = secure_served[3]
     settings.users_file.add("short.lived", "viewer", "short-lived-pass-0123")
-    context, capture = browser_context()
-    page = context.new_page()
-    closed = []
-    page.on("websocket", lambda ws: ws.on("close", lambda _ws: closed.append(True)))
-    sign_in(page, base, "short.lived", "short-lived-pass-0123", "page=tenants")
+    page, capture = signed_in_page("short.lived", "page=tenants", password="short-lived-pass-0123")
     page.locator(".m365-tenants .tabulator-row").first.wait_for()
     page.wait_for_timeout(2000)
-    assert not closed                                  # still listed: the session stays open
+    assert capture.websockets                          # the session did open its websocket...
+    assert not capture.closed_websockets               # ...still listed: the session stays open
     settings.users_file.remove("short.lived")
-    assert _wait_closed(page, closed, 10), "the session's websocket was not closed"
+    assert _wait_closed(page, capture, 10), "the session's websocket was not closed"
     page.reload()
     page.locator("#username").wait_for()
 
 
-def test_browser_open_session_ends_when_the_sign_in_expires(secure_served, chromium, monkeypatch):
-    import requests
-
+def test_browser_open_session_ends_when_the_sign_in_expires(secure_served, extra_server,
+                                                           signed_in_page, monkeypatch):
     import dashboard.auth
-    from dashboard.auth import AuthSettings
-    from dashboard.server import free_port, serve
     monkeypatch.setattr(dashboard.auth, "SESSION_CHECK_SECONDS", 1.0)
-    emu, m365, _base, shared = secure_served
-    # The shared secret: Panel keeps one cookie secret per process (pn.state.user reads it).
-    settings = AuthSettings("users-file", cookie_secret=shared.cookie_secret,
-                            users_file=shared.users_file, expiry_hours=8 / 3600)   # 8 seconds
-    port = free_port()
-    server = serve(m365, port=port, threaded=True, auth=settings)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                requests.get(f"{base}/login", timeout=2)
-                break
-            except requests.ConnectionError:
-                import time
-                time.sleep(0.2)
-        context = chromium.new_context()
-        page = context.new_page()
-        page.set_default_timeout(20_000)
-        closed = []
-        page.on("websocket", lambda ws: ws.on("close", lambda _ws: closed.append(True)))
-        sign_in(page, base, "vera.viewer", PASSWORDS["vera.viewer"], "page=tenants")
-        page.locator(".m365-tenants .tabulator-row").first.wait_for()
-        assert _wait_closed(page, closed, 20), "the session's websocket outlived its sign-in"
-        page.reload()
-        page.locator("#username").wait_for()
-        context.close()
-    finally:
-        server.stop()
+    base = extra_server(like_shared(secure_served[3], expiry_hours=8 / 3600))   # 8 seconds
+    page, capture = signed_in_page("vera.viewer", "page=tenants", base=base)
+    page.locator(".m365-tenants .tabulator-row").first.wait_for()
+    assert _wait_closed(page, capture, 20), "the session's websocket outlived its sign-in"
+    page.reload()
+    page.locator("#username").wait_for()
 
 
-def test_browser_sign_out_link_in_the_dashboard(secure_served, browser_context):
+def test_browser_sign_out_link_in_the_dashboard(secure_served, signed_in_page):
     base = secure_served[2]
-    page, _ = signed_in_page(browser_context, base, "tom.tech", "page=tenants")
+    page, _ = signed_in_page("tom.tech", "page=tenants")
     link = page.locator("a[href$='/logout']").filter(visible=True).first
     link.wait_for()
     link.click()

@@ -15,19 +15,7 @@ import re
 import msal
 import sqlalchemy as sa
 
-from .conftest import PASSWORDS, sign_in
-
-
-def confirm_plan(page):
-    page.locator(".m365-confirm button").wait_for(state="visible")
-    page.locator(".m365-confirm button").click()
-    page.locator(".m365-alert-success").last.wait_for()
-
-
-def fill(page, field: str, value: str):
-    box = page.locator(f".m365-field-{field} input")
-    box.fill(value)
-    box.press("Enter")
+from .conftest import PASSWORDS, confirm_plan, fill
 
 
 def access_tokens(m365) -> list[str]:
@@ -78,16 +66,14 @@ def found(needles, haystacks: dict[str, str]) -> list[tuple[str, str]]:
             for where, text in haystacks.items() if contains(text, needle)]
 
 
-def test_browser_secret_scan_after_create_offboard_and_sync(secure_served, browser_context,
+def test_browser_secret_scan_after_create_offboard_and_sync(secure_served, signed_in_page,
                                                            server_log):
     emu, m365, base, settings = secure_served
     tid = emu.tenant_ids[1]
     domain = m365.domains(tid)["domain"].iloc[0]
 
     # --- admin A creates a user in the browser (the generated password is shown to A) ----------
-    ctx_a, cap_a = browser_context()
-    page = ctx_a.new_page()
-    sign_in(page, base, "ada.admin", PASSWORDS["ada.admin"], f"page=create&tenant={tid}")
+    page, cap_a = signed_in_page("ada.admin", f"page=create&tenant={tid}")
     fill(page, "given_name", "Sasha")
     fill(page, "surname", "Secret")
     fill(page, "username", "sasha.secret")
@@ -135,9 +121,7 @@ def test_browser_secret_scan_after_create_offboard_and_sync(secure_served, brows
     cap_a.html.append(page.content())
 
     # --- admin B browses everything, including the new users and the activity log ------------
-    ctx_b, cap_b = browser_context()
-    page_b = ctx_b.new_page()
-    sign_in(page_b, base, "ada.admin", PASSWORDS["ada.admin"], "page=tenants")
+    page_b, cap_b = signed_in_page("ada.admin", "page=tenants")
     page_b.locator(".m365-tenants .tabulator-row").first.wait_for()
     for query, ready in ((f"page=users&tenant={tid}", ".m365-users .tabulator-row"),
                          (f"page=user&tenant={tid}&user={created['id']}", ".m365-user-details"),

@@ -10,6 +10,8 @@ from services.actors import Actor
 from services.cli import main
 from services.webusers import UsersFile
 
+from .conftest import signed_cookie
+
 PASSWORD = "a-long-enough-password-42"
 SECRET = "s" * 48
 
@@ -68,11 +70,8 @@ def test_users_add_short_password_and_bad_name_exit_2(tmp_path, monkeypatch, cap
     assert not path.exists()
 
 
-def test_users_list_shows_names_and_roles_never_hashes_and_remove_works(tmp_path, capsys):
-    path = tmp_path / "u.json"
-    users = UsersFile(path)
-    users.add("zoe", "viewer", PASSWORD)
-    users.add("adam", "admin", PASSWORD)
+def test_users_list_shows_names_and_roles_never_hashes_and_remove_works(users_file, capsys):
+    path = users_file({"zoe": ("viewer", PASSWORD), "adam": ("admin", PASSWORD)}).path
     assert main(["users", "list", "--users-file", str(path)]) == 0
     out = capsys.readouterr().out
     assert out.splitlines() == ["NAME  ROLE", "adam  admin", "zoe   viewer"]
@@ -109,27 +108,27 @@ def test_serve_function_refuses_a_public_address_without_auth():
         serve(object(), address="0.0.0.0", port=5999)
 
 
-def test_serve_with_auth_but_no_cookie_secret_exits_2(tmp_path, monkeypatch, capsys):
+def test_serve_with_auth_but_no_cookie_secret_exits_2(users_file, monkeypatch, capsys):
     monkeypatch.delenv("M365DASH_COOKIE_SECRET", raising=False)
-    UsersFile(tmp_path / "u.json").add("admin1", "admin", PASSWORD)
+    path = users_file({"admin1": ("admin", PASSWORD)}).path
     for auth in ("users-file", "entra"):
         assert main(["serve", "--address", "0.0.0.0", "--auth", auth,
-                     "--users-file", str(tmp_path / "u.json")]) == 2
+                     "--users-file", str(path)]) == 2
         err = capsys.readouterr().err
         assert "cookie secret" in err and "M365DASH_COOKIE_SECRET" in err
         assert "--cookie-secret-file" in err
 
 
-def test_serve_refuses_a_short_cookie_secret_and_an_unreadable_secret_file(tmp_path, monkeypatch,
-                                                                           capsys):
-    UsersFile(tmp_path / "u.json").add("admin1", "admin", PASSWORD)
+def test_serve_refuses_a_short_cookie_secret_and_an_unreadable_secret_file(tmp_path, users_file,
+                                                                           monkeypatch, capsys):
+    path = users_file({"admin1": ("admin", PASSWORD)}).path
     monkeypatch.setenv("M365DASH_COOKIE_SECRET", "too-short")
     assert main(["serve", "--address", "0.0.0.0", "--auth", "users-file",
-                 "--users-file", str(tmp_path / "u.json")]) == 2
+                 "--users-file", str(path)]) == 2
     assert "at least 32" in capsys.readouterr().err
     monkeypatch.delenv("M365DASH_COOKIE_SECRET")
     assert main(["serve", "--address", "0.0.0.0", "--auth", "users-file", "--users-file",
-                 str(tmp_path / "u.json"), "--cookie-secret-file", str(tmp_path / "nope")]) == 2
+                 str(path), "--cookie-secret-file", str(tmp_path / "nope")]) == 2
     assert "cannot read the cookie secret file" in capsys.readouterr().err
 
 
@@ -229,20 +228,7 @@ def test_safe_next_keeps_local_paths_only():
 # ---- session_actor ------------------------------------------------------------------------------
 
 def _signed(settings, name, value, age_days: float = 0.0):
-    import time
-
-    import tornado.web
-    return tornado.web.create_signed_value(settings.cookie_secret, name, value,
-                                           clock=lambda: time.time() - age_days * 86400).decode()
-
-
-@pytest.fixture
-def session_cookies(monkeypatch):
-    """Set the cookies pn.state reports for 'the current session'."""
-    import panel as pn
-    box = {}
-    monkeypatch.setattr(type(pn.state), "cookies", property(lambda self: box))
-    return box
+    return signed_cookie(settings.cookie_secret, name, value, age_seconds=age_days * 86400)
 
 
 def test_session_actor_is_the_default_without_sign_in():
@@ -251,10 +237,9 @@ def test_session_actor_is_the_default_without_sign_in():
     assert session_actor(default) is default
 
 
-def test_session_actor_from_users_file_cookie(tmp_path, session_cookies):
+def test_session_actor_from_users_file_cookie(users_file, session_cookies):
     from dashboard.auth import AuthSettings, serving, session_actor
-    users = UsersFile(tmp_path / "u.json")
-    users.add("tom", "technician", PASSWORD)
+    users = users_file({"tom": ("technician", PASSWORD)})
     settings = AuthSettings("users-file", cookie_secret=SECRET, users_file=users)
     default = Actor("operator", "admin")
     session_cookies["user"] = _signed(settings, "user", "tom")
@@ -338,11 +323,10 @@ def test_login_throttle_counts_failures_per_name_and_per_address():
     assert not expired.blocked("name:x")
 
 
-def test_sign_out_url_only_when_signing_in(tmp_path):
+def test_sign_out_url_only_when_signing_in(users_file):
     from dashboard.auth import AuthSettings, serving, sign_out_url
     assert sign_out_url() is None
-    users = UsersFile(tmp_path / "u.json")
-    users.add("tom", "technician", PASSWORD)
+    users = users_file({"tom": ("technician", PASSWORD)})
     with serving(AuthSettings("users-file", cookie_secret=SECRET, users_file=users)):
         assert sign_out_url() == "/logout"
     assert sign_out_url() is None

@@ -104,14 +104,13 @@ class FakeEntra:
 
 
 @pytest.fixture
-def entra_served(secure_served, monkeypatch):
+def entra_served(secure_served, monkeypatch, extra_server):
     """The dashboard served with --auth entra (Panel's azurev2 handler) against FakeEntra."""
     from panel.auth import AzureAdV2LoginHandler
     from panel.config import config
     from panel.io.state import state
 
     from dashboard.auth import AuthSettings
-    from dashboard.server import free_port, serve
     for name in ("oauth_provider", "oauth_key", "oauth_secret", "oauth_extra_params",
                  "oauth_jwt_user", "oauth_expiry", "oauth_optional", "oauth_guest_endpoints",
                  "oauth_encryption_key", "oauth_redirect_uri", "cookie_secret"):
@@ -126,20 +125,13 @@ def entra_served(secure_served, monkeypatch):
     _emu, m365, _base, _ = secure_served
     settings = AuthSettings("entra", cookie_secret=secrets.token_urlsafe(48), client_id=CLIENT_ID,
                             client_secret=CLIENT_SECRET, tenant_id=TENANT)
-    port = free_port()
-    server = serve(m365, port=port, threaded=True, auth=settings)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 30
-    while True:
-        try:
-            requests.get(f"{base}/logout", timeout=2)
-            break
-        except requests.ConnectionError:
-            if time.time() > deadline:
-                raise
-            time.sleep(0.2)
+    try:
+        # /logout, not /login: the login page of an Entra server redirects to Entra itself.
+        base = extra_server(settings, ready="/logout")
+    except BaseException:
+        fake.stop()
+        raise
     yield base, settings, fake, m365
-    server.stop()
     fake.stop()
 
 
@@ -233,28 +225,23 @@ def test_entra_code_for_a_wrong_state_is_refused(entra_served):
 
 
 @pytest.fixture
-def entra_browser(entra_served, chromium, monkeypatch):
+def entra_browser(entra_served, browser_context, monkeypatch):
     """new(claims) -> a browser page whose sign-in goes to FakeEntra's authorize endpoint (Panel's
-    authorize URL is pointed there), which answers at once with a code for `claims`."""
+    authorize URL is pointed there), which answers at once with a code for `claims`;
+    page.requests lists every URL it requested."""
     from panel.auth import AzureAdV2LoginHandler
-    base, _settings, fake, _ = entra_served
+    _base, _settings, fake, _ = entra_served
     monkeypatch.setattr(AzureAdV2LoginHandler, "_OAUTH_AUTHORIZE_URL_",
                         fake.url + "/{tenant}/oauth2/v2.0/authorize")
-    contexts = []
 
     def new(claims: dict):
         fake.next_claims = claims
-        context = chromium.new_context()
-        contexts.append(context)
+        context, capture = browser_context()
         page = context.new_page()
-        page.set_default_timeout(20_000)
-        page.requests = []
-        page.on("request", lambda r: page.requests.append(r.url))
+        page.requests = capture.requests
         return page
 
-    yield new
-    for context in contexts:
-        context.close()
+    return new
 
 
 def test_browser_entra_sign_in_lands_on_the_dashboard_as_the_signed_in_person(entra_served,

@@ -5,9 +5,8 @@ import time
 
 import pytest
 import requests
-import tornado.web
 
-from .conftest import PASSWORDS, sign_in_http
+from .conftest import PASSWORDS, login_form, post_login, sign_in_http, signed_cookie
 
 HEADERS = {
     "X-Frame-Options": "DENY",
@@ -47,7 +46,7 @@ def test_security_headers_on_every_response(secure_served, path):
 
 def test_security_headers_on_signed_in_page_and_static_files(secure_served):
     base = secure_served[2]
-    s = sign_in_http(base, "vera.viewer", PASSWORDS["vera.viewer"])
+    s = sign_in_http(base, "vera.viewer")
     page = s.get(f"{base}/")
     assert page.status_code == 200 and "bokeh" in page.text.lower()
     assert_security_headers(page)
@@ -61,11 +60,9 @@ def test_wrong_password_and_unknown_user_get_the_same_generic_answer_after_a_del
     base = secure_served[2]
     answers = []
     for name, password in (("ada.admin", "not-the-password-1"), ("nobody.here", "whatever-12345")):
-        s = requests.Session()
-        s.get(f"{base}/login")
+        s = login_form(base)
         started = time.monotonic()
-        r = s.post(f"{base}/login", data={"username": name, "password": password,
-                                          "_xsrf": s.cookies.get("_xsrf")}, allow_redirects=False)
+        r = post_login(s, base, name, password)
         elapsed = time.monotonic() - started
         assert r.status_code == 401
         assert elapsed >= 1.0
@@ -93,11 +90,8 @@ def test_login_post_without_the_xsrf_token_is_refused(secure_served):
 
 def test_sign_in_sets_a_signed_httponly_expiring_cookie_and_logout_clears_it(secure_served):
     base, settings = secure_served[2], secure_served[3]
-    s = requests.Session()
-    s.get(f"{base}/login")
-    r = s.post(f"{base}/login", data={"username": "tom.tech", "password": PASSWORDS["tom.tech"],
-                                      "_xsrf": s.cookies.get("_xsrf"),
-                                      "next": "/?page=users"}, allow_redirects=False)
+    s = login_form(base)
+    r = post_login(s, base, "tom.tech", PASSWORDS["tom.tech"], next="/?page=users")
     assert r.status_code == 302 and r.headers["Location"] == "/?page=users"
     cookie = next(c for c in s.cookies if c.name == "user")
     assert cookie.has_nonstandard_attr("HttpOnly")
@@ -111,11 +105,8 @@ def test_sign_in_sets_a_signed_httponly_expiring_cookie_and_logout_clears_it(sec
 
 def test_an_offsite_next_url_is_ignored(secure_served):
     base = secure_served[2]
-    s = requests.Session()
-    s.get(f"{base}/login")
-    r = s.post(f"{base}/login", data={"username": "tom.tech", "password": PASSWORDS["tom.tech"],
-                                      "_xsrf": s.cookies.get("_xsrf"),
-                                      "next": "//evil.example/steal"}, allow_redirects=False)
+    s = login_form(base)
+    r = post_login(s, base, "tom.tech", PASSWORDS["tom.tech"], next="//evil.example/steal")
     assert r.headers["Location"] == "/"
 
 
@@ -125,16 +116,15 @@ def test_forged_expired_or_removed_user_cookies_are_refused(secure_served):
     def with_cookie(value):
         return requests.get(f"{base}/", cookies={"user": value}, allow_redirects=False).status_code
 
-    good = tornado.web.create_signed_value(settings.cookie_secret, "user", "ada.admin").decode()
+    good = signed_cookie(settings.cookie_secret, "user", "ada.admin")
     assert with_cookie(good) == 200
     assert with_cookie("ada.admin") == 302                                   # unsigned
-    forged = tornado.web.create_signed_value("another-secret-" * 4, "user", "ada.admin").decode()
+    forged = signed_cookie("another-secret-" * 4, "user", "ada.admin")
     assert with_cookie(forged) == 302                                        # wrong key
-    old = tornado.web.create_signed_value(
-        settings.cookie_secret, "user", "ada.admin",
-        clock=lambda: time.time() - settings.expiry_hours * 3600 - 60).decode()
+    old = signed_cookie(settings.cookie_secret, "user", "ada.admin",
+                        age_seconds=settings.expiry_hours * 3600 + 60)
     assert with_cookie(old) == 302                                           # expired
-    ghost = tornado.web.create_signed_value(settings.cookie_secret, "user", "ghost").decode()
+    ghost = signed_cookie(settings.cookie_secret, "user", "ghost")
     assert with_cookie(ghost) == 302                                         # not in the file
     assert requests.get(f"{base}/", cookies={"is_guest": "1"},
                         allow_redirects=False).status_code == 302            # no guests
@@ -160,7 +150,7 @@ def test_websocket_from_a_foreign_origin_is_refused(secure_served):
     import socket
     from urllib.parse import urlparse
     base = secure_served[2]
-    s = sign_in_http(base, "ada.admin", PASSWORDS["ada.admin"])
+    s = sign_in_http(base, "ada.admin")
     cookie = "; ".join(f"{c.name}={c.value}" for c in s.cookies)
     host = urlparse(base)
     status = {}
@@ -178,72 +168,33 @@ def test_websocket_from_a_foreign_origin_is_refused(secure_served):
     assert " 403" in status[f"http://127.0.0.1:{host.port}/anonymous"], status   # no cookie
 
 
-def test_repeated_failures_for_a_name_are_throttled_even_with_the_right_password(secure_served,
+def test_repeated_failures_for_a_name_are_throttled_even_with_the_right_password(extra_server,
                                                                                 monkeypatch):
     """A fresh server (its own throttle) so the shared one's other tests are not throttled."""
     import dashboard.auth
-    from dashboard.auth import AuthSettings
-    from dashboard.server import free_port, serve
     monkeypatch.setattr(dashboard.auth, "FAILED_LOGIN_DELAY", 0.05)
-    _emu, m365, _base, shared = secure_served
-    # The shared secret: Panel keeps one cookie secret per process (pn.state.user reads it).
-    settings = AuthSettings("users-file", cookie_secret=shared.cookie_secret,
-                            users_file=shared.users_file)
-    port = free_port()
-    server = serve(m365, port=port, threaded=True, auth=settings)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                requests.get(f"{base}/login", timeout=2)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.2)
-        s = requests.Session()
-        s.get(f"{base}/login")
+    base = extra_server()
+    s = login_form(base)
 
-        def attempt(password):
-            return s.post(f"{base}/login", data={"username": "tom.tech", "password": password,
-                                                 "_xsrf": s.cookies.get("_xsrf")},
-                          allow_redirects=False)
-        codes = [attempt(f"wrong-password-{i:04d}").status_code for i in range(10)]
-        assert codes == [401] * 10
-        r = attempt(PASSWORDS["tom.tech"])
-        assert r.status_code == 429 and "Too many failed sign-ins" in r.text
-        assert "user" not in s.cookies
-        assert sign_in_http(base, "ada.admin", PASSWORDS["ada.admin"])   # others still can
-    finally:
-        server.stop()
+    def attempt(password):
+        return post_login(s, base, "tom.tech", password)
+    codes = [attempt(f"wrong-password-{i:04d}").status_code for i in range(10)]
+    assert codes == [401] * 10
+    r = attempt(PASSWORDS["tom.tech"])
+    assert r.status_code == 429 and "Too many failed sign-ins" in r.text
+    assert "user" not in s.cookies
+    assert sign_in_http(base, "ada.admin")                          # others still can
 
 
-def test_https_behind_a_proxy_adds_hsts_and_secure_cookies(secure_served):
+def test_https_behind_a_proxy_adds_hsts_and_secure_cookies(extra_server):
     """With --behind-proxy (tornado xheaders) a request the proxy marks https gets HSTS and a
     Secure sign-in cookie; plain http gets neither."""
-    from dashboard.auth import AuthSettings
-    from dashboard.server import free_port, serve
-    _emu, m365, _base, shared = secure_served
-    # The shared secret: Panel keeps one cookie secret per process (pn.state.user reads it).
-    settings = AuthSettings("users-file", cookie_secret=shared.cookie_secret,
-                            users_file=shared.users_file)
-    port = free_port()
-    server = serve(m365, port=port, threaded=True, auth=settings, use_xheaders=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                requests.get(f"{base}/login", timeout=2)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.2)
-        assert "Strict-Transport-Security" not in requests.get(f"{base}/login").headers
-        proxied = {"X-Forwarded-Proto": "https"}
-        s = requests.Session()
-        page = s.get(f"{base}/login", headers=proxied)
-        assert page.headers["Strict-Transport-Security"] == "max-age=31536000"
-        r = s.post(f"{base}/login", headers=proxied, allow_redirects=False,
-                   data={"username": "ada.admin", "password": PASSWORDS["ada.admin"],
-                         "_xsrf": s.cookies.get("_xsrf")})
-        assert r.status_code == 302
-        assert "secure" in r.headers["Set-Cookie"].lower()
-    finally:
-        server.stop()
+    base = extra_server(use_xheaders=True)
+    assert "Strict-Transport-Security" not in requests.get(f"{base}/login").headers
+    proxied = {"X-Forwarded-Proto": "https"}
+    s = requests.Session()
+    page = s.get(f"{base}/login", headers=proxied)
+    assert page.headers["Strict-Transport-Security"] == "max-age=31536000"
+    r = post_login(s, base, "ada.admin", PASSWORDS["ada.admin"], headers=proxied)
+    assert r.status_code == 302
+    assert "secure" in r.headers["Set-Cookie"].lower()
