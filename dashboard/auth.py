@@ -364,12 +364,14 @@ def record_sign_out(name: str | None) -> None:
 
 
 def signed_out_since(name: str | None, issued: float | None) -> bool:
-    """Whether `name` signed out after the sign-in cookie issued at `issued` (epoch seconds)."""
+    """Whether `name` signed out after the sign-in cookie issued at `issued` (epoch seconds).
+    Both are whole seconds: a cookie issued in the second of the sign-out counts as before it
+    (signing in again in that same second is refused once; the next second works)."""
     if not name:
         return False
     with _signed_out_lock:
         out = _signed_out.get(name)
-    return out is not None and (issued is None or issued < out)
+    return out is not None and (issued is None or issued <= out)
 
 
 def watch_session(doc, settings: AuthSettings | None) -> None:

@@ -17,6 +17,17 @@ def chromium_installed() -> bool:
     return bool(shutil.which("chromium")) or Path(CHROMIUM).exists()
 
 
+def require_chromium() -> None:
+    """Skip a browser test when chromium is missing on a developer's machine; fail it under CI
+    (CI=true), where `make test` installs chromium and a silently skipped browser suite would
+    pass unseen."""
+    if chromium_installed():
+        return
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{NO_CHROMIUM}; under CI the browser tests must run", pytrace=False)
+    pytest.skip(NO_CHROMIUM)
+
+
 def pytest_collection_modifyitems(config, items):
     if os.environ.get("M365DASH_TEST_BACKEND") == "postgresql":
         skip = pytest.mark.skip(reason="checks the SQLite default; this pass runs on PostgreSQL")
@@ -78,11 +89,10 @@ def _postgres_backend():
 def chromium():
     """The test process's one headless Debian chromium, for tests/browser and tests/security alike
     (a process can run only one sync Playwright at a time). Started by the first test that asks
-    for it, closed at the end of the session; skipped when chromium is not installed. Playwright
+    for it, closed at the end of the session; skipped when chromium is not installed (failed under CI). Playwright
     is imported here, not at the top, so tests that never open a browser neither pay for it nor
     need it installed."""
-    if not chromium_installed():
-        pytest.skip(NO_CHROMIUM)
+    require_chromium()
     from playwright.sync_api import sync_playwright
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

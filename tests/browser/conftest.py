@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.conftest import NO_CHROMIUM, chromium_installed
+from tests.conftest import require_chromium
 
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
@@ -31,8 +31,7 @@ def pytest_collection_modifyitems(items):
 @pytest.fixture(scope="session")
 def served(tmp_path_factory):
     """(emulator, m365, base_url): 3 tenants x 40 users, synced, dashboard on 127.0.0.1."""
-    if not chromium_installed():
-        pytest.skip(NO_CHROMIUM)
+    require_chromium()
     from services import connect
     from services.emulator import Emulator
 

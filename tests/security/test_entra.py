@@ -104,8 +104,9 @@ class FakeEntra:
 
 
 @pytest.fixture
-def entra_served(secure_served, monkeypatch, extra_server):
-    """The dashboard served with --auth entra (Panel's azurev2 handler) against FakeEntra."""
+def entra_setup(secure_served, monkeypatch):
+    """(settings, fake): --auth entra settings whose token endpoint is FakeEntra; Panel's
+    process-wide OAuth configuration is restored afterwards."""
     from panel.auth import AzureAdV2LoginHandler
     from panel.config import config
     from panel.io.state import state
@@ -122,22 +123,39 @@ def entra_served(secure_served, monkeypatch, extra_server):
     fake = FakeEntra()
     monkeypatch.setattr(AzureAdV2LoginHandler, "_OAUTH_ACCESS_TOKEN_URL_",
                         fake.url + "/{tenant}/oauth2/v2.0/token")
-    _emu, m365, _base, _ = secure_served
     settings = AuthSettings("entra", cookie_secret=secrets.token_urlsafe(48), client_id=CLIENT_ID,
                             client_secret=CLIENT_SECRET, tenant_id=TENANT)
-    try:
-        # /logout, not /login: the login page of an Entra server redirects to Entra itself.
-        base = extra_server(settings, ready="/logout")
-    except BaseException:
-        fake.stop()
-        raise
-    yield base, settings, fake, m365
+    yield settings, fake
     fake.stop()
 
 
-def entra_sign_in(base: str, fake: FakeEntra, claims: dict, next_query: str = "page=tenants"):
-    """Follow the dashboard to Entra's authorize URL, come back with a code, as a browser would."""
-    s = requests.Session()
+@pytest.fixture
+def entra_served(secure_served, entra_setup, extra_server):
+    """The dashboard served with --auth entra (Panel's azurev2 handler) against FakeEntra."""
+    settings, fake = entra_setup
+    # /logout, not /login: the login page of an Entra server redirects to Entra itself.
+    base = extra_server(settings, ready="/logout")
+    yield base, settings, fake, secure_served[1]
+
+
+class BrowserOverHttps(requests.Session):
+    """A browser that talks https to the proxy: it sends back the Secure cookies it was given
+    (the test itself reaches the server over plain http, as the proxy would)."""
+
+    def request(self, *args, **kwargs):
+        response = super().request(*args, **kwargs)
+        for cookie in self.cookies:
+            cookie.secure = False
+        return response
+
+
+def entra_sign_in(base: str, fake: FakeEntra, claims: dict, next_query: str = "page=tenants",
+                  headers: dict | None = None):
+    """Follow the dashboard to Entra's authorize URL, come back with a code, as a browser would
+    (sending `headers` with every request)."""
+    https = (headers or {}).get("X-Forwarded-Proto") == "https"
+    s = BrowserOverHttps() if https else requests.Session()
+    s.headers.update(headers or {})
     r = s.get(f"{base}/?{next_query}", allow_redirects=False)
     assert r.status_code == 302 and "/login" in r.headers["Location"]
     r = s.get(f"{base}/login", params={"next": f"/?{next_query}"}, allow_redirects=False)
@@ -147,6 +165,21 @@ def entra_sign_in(base: str, fake: FakeEntra, claims: dict, next_query: str = "p
     back = s.get(f"{base}/login", params={"code": fake.code_for(claims), "state": query["state"]},
                  allow_redirects=False)
     return s, authorize, query, back
+
+
+def test_entra_sign_in_cookies_are_secure_over_https(entra_setup, extra_server):
+    """Behind a proxy that terminates https, the cookies that carry the sign-in (Panel's, set by
+    its login handler) get the Secure flag, so a plain-http request never carries them."""
+    settings, fake = entra_setup
+    base = extra_server(settings, ready="/logout", use_xheaders=True)
+    s, _, _, back = entra_sign_in(base, fake, {"preferred_username": "sam@msp.example",
+                                               "roles": ["M365Dash.Viewer"]},
+                                  headers={"X-Forwarded-Proto": "https"})
+    assert back.status_code == 302
+    set_cookies = back.raw.headers.getlist("Set-Cookie")
+    signed_in = [c for c in set_cookies if c.split("=", 1)[0] in ("user", "id_token", "access_token")]
+    assert {c.split("=", 1)[0] for c in signed_in} >= {"user", "id_token"}
+    assert all("; secure" in c.lower() for c in signed_in), signed_in
 
 
 def test_entra_sign_in_redirects_to_the_tenant_authority_with_our_redirect_uri(entra_served):

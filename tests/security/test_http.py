@@ -198,3 +198,28 @@ def test_https_behind_a_proxy_adds_hsts_and_secure_cookies(extra_server):
     r = post_login(s, base, "ada.admin", PASSWORDS["ada.admin"], headers=proxied)
     assert r.status_code == 302
     assert "secure" in r.headers["Set-Cookie"].lower()
+
+
+def test_sign_out_ends_the_sign_in_for_every_copy_of_the_cookie(secure_served, extra_server,
+                                                              users_file):
+    """Signing out in one tab refuses the same sign-in cookie everywhere else (another tab of the
+    browser, a copy taken from it); signing in again works."""
+    from dashboard.auth import AuthSettings
+    shared = secure_served[3]
+    # A person of their own: the sign-out holds for the whole process, and other tests sign in
+    # the package's people.
+    password = "leaving-person-0123456789"
+    settings = AuthSettings("users-file", cookie_secret=shared.cookie_secret,
+                            users_file=users_file({"lee.leaving": ("technician", password)}))
+    base = extra_server(settings)
+    tab = sign_in_http(base, "lee.leaving", password)
+    copy = requests.Session()
+    copy.cookies.set("user", tab.cookies.get("user"))
+    assert copy.get(f"{base}/?page=tenants", allow_redirects=False).status_code == 200
+    out = tab.get(f"{base}/logout")
+    assert out.status_code == 200
+    refused = copy.get(f"{base}/?page=tenants", allow_redirects=False)
+    assert refused.status_code == 302 and "/login" in refused.headers["Location"]
+    time.sleep(1.05)           # sign-in cookies carry whole seconds
+    again = sign_in_http(base, "lee.leaving", password)
+    assert again.get(f"{base}/?page=tenants", allow_redirects=False).status_code == 200
