@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 
 import pandas as pd
@@ -17,6 +16,7 @@ import pandas as pd
 from .. import audit
 from ..errors import PermissionDenied
 from .journal import Journal
+from .parallel import run_side_by_side
 from .plan import RESULT_COLUMNS, BulkResult, PasswordFile
 from .runner import OnboardRunner, Progress
 
@@ -123,36 +123,16 @@ def _run_rows(m365, journal: Journal, job_id: str, kind: str, rows: list[dict], 
         with lock:
             sink(upn, password)
 
-    # Set when the job is interrupted (Ctrl-C, a crash): rows not yet started stay pending for
-    # resume, rows in flight finish and are recorded.
-    stop = threading.Event()
-
     def run_user(recs) -> None:
         for rec in recs:
-            if stop.is_set():
-                return
-            try:
-                _run_row(m365, journal, job_id, kind, by_row[rec.row], rec, locked_sink,
-                         row_plans.pop(rec.row, None))
-            except BaseException:
-                stop.set()
-                raise
+            _run_row(m365, journal, job_id, kind, by_row[rec.row], rec, locked_sink,
+                     row_plans.pop(rec.row, None))
             with lock:
                 bar.advance(1)
 
-    if not per_user:
-        return
-    with ThreadPoolExecutor(max_workers=min(ROW_WORKERS, len(per_user)),
-                            thread_name_prefix="m365-bulk-row") as pool:
-        futures = [pool.submit(run_user, recs) for recs in per_user.values()]
-        try:
-            for finished in futures:
-                finished.result()
-        except BaseException:
-            stop.set()
-            for future in futures:
-                future.cancel()
-            raise
+    # An interrupted job (Ctrl-C, a crash) starts no new user: their rows stay pending for resume.
+    tasks = [(tenant, lambda recs=recs: run_user(recs)) for (tenant, _), recs in per_user.items()]
+    run_side_by_side(tasks, workers=ROW_WORKERS, per_tenant=ROW_WORKERS, name="m365-bulk-row")
 
 
 def _run_row(m365, journal: Journal, job_id: str, kind: str, row: dict, rec, sink, plan) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
 import pandas as pd
@@ -22,6 +21,7 @@ from ..graph import TenantGraph
 from ..passwords import generate_password
 from ..workflows.resolve import user_path
 from .journal import Journal
+from .parallel import run_side_by_side
 
 log = logging.getLogger(__name__)
 
@@ -32,36 +32,9 @@ BATCHES_PER_TENANT = 4       # ... and for one tenant (Graph throttles per tenan
 
 
 def run_batches(tasks: list[tuple[str, Callable[[], None]]]) -> None:
-    """Run (tenant_id, send-one-$batch) tasks side by side. Every task runs even if another
-    fails (its steps stay pending or failed in the journal); the first error is raised after
-    all have finished. An interrupt (Ctrl-C) starts no new task."""
-    if not tasks:
-        return
-    limits = {tenant_id: threading.Semaphore(BATCHES_PER_TENANT) for tenant_id, _ in tasks}
-    stop = threading.Event()
-
-    def run(tenant_id: str, task: Callable[[], None]) -> None:
-        with limits[tenant_id]:
-            if not stop.is_set():
-                task()
-
-    errors: list[Exception] = []
-    with ThreadPoolExecutor(max_workers=min(BATCH_WORKERS, len(tasks)),
-                            thread_name_prefix="m365-bulk-batch") as pool:
-        futures = [pool.submit(run, tenant_id, task) for tenant_id, task in tasks]
-        try:
-            for future in futures:
-                try:
-                    future.result()
-                except Exception as exc:  # noqa: BLE001 - the other batches still run; raised below
-                    errors.append(exc)
-        except BaseException:
-            stop.set()
-            for future in futures:
-                future.cancel()
-            raise
-    if errors:
-        raise errors[0]
+    """Send (tenant_id, send-one-$batch) tasks side by side (see parallel.run_side_by_side)."""
+    run_side_by_side(tasks, workers=BATCH_WORKERS, per_tenant=BATCHES_PER_TENANT,
+                     name="m365-bulk-batch")
 
 
 class Progress:
