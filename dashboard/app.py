@@ -168,11 +168,12 @@ def build_page(m365) -> pn.template.BootstrapTemplate:
         actor = session_actor(default=m365.actor)
     except PermissionError as exc:
         # Signed in, but no role here (removed from the users file, no app role assigned).
+        out = sign_out_url()
+        text = f"Access denied: {exc}" + (
+            f"\n\n[Sign out]({out}) to sign in with another account." if out else "")
         return pn.template.BootstrapTemplate(
             title=TITLE, header_background="#0f3b66",
-            main=[pn.pane.Alert(f"Access denied: {exc}" + (
-                f"\n\n[Sign out]({sign_out_url()}) to sign in with another account."
-                if sign_out_url() else ""), alert_type="danger", css_classes=["m365-access-denied"])])
+            main=[pn.pane.Alert(text, alert_type="danger", css_classes=["m365-access-denied"])])
     # Every write of this session runs, is checked and is audited as the signed-in person.
     m365 = m365.as_actor(actor)
     nav = Navigation()

@@ -97,10 +97,6 @@ class _AuthPage(tornado.web.RequestHandler):
     def set_default_headers(self):
         self.set_header("Cache-Control", "no-store")
 
-    def _signed_in_name(self) -> str | None:
-        raw = self.get_signed_cookie("user", max_age_days=self.settings_.expiry_days)
-        return raw.decode("utf-8", "replace") if raw else None
-
     def _cookie_opts(self) -> dict:
         return {"httponly": True, "samesite": "Lax", "secure": self.request.protocol == "https",
                 "path": "/"}
@@ -157,13 +153,18 @@ def _password_checks():
     return _bcrypt_pool
 
 
+def cookie_user(handler, settings: AuthSettings) -> str | None:
+    """The name in the request's signed, unexpired `user` cookie; None without one."""
+    raw = handler.get_signed_cookie("user", max_age_days=settings.expiry_days)
+    return raw.decode("utf-8", "replace") if raw else None
+
+
 def signed_in_user(handler, settings: AuthSettings) -> str | None:
     """The name in the request's signed, unexpired `user` cookie if that user is still in the
     users file; else None."""
-    raw = handler.get_signed_cookie("user", max_age_days=settings.expiry_days)
-    if not raw:
+    name = cookie_user(handler, settings)
+    if not name:
         return None
-    name = raw.decode("utf-8", "replace")
     if _auth.signed_out_since(name, _auth.cookie_issued(handler.get_cookie("user"))):
         return None
     try:
@@ -230,7 +231,7 @@ class LogoutHandler(_AuthPage):
     """Clears every sign-in cookie and shows a page with a link back to the sign-in page."""
 
     def get(self):
-        _auth.record_sign_out(self._signed_in_name())
+        _auth.record_sign_out(cookie_user(self, self.settings_))
         for name in AUTH_COOKIES:
             self.clear_cookie(name, path="/")
         self.write(render("logout.html", title="M365 Dashboard", login_url=LOGIN_URL))

@@ -97,11 +97,8 @@ def user_licenses(assigned: list | None, states: list | None) -> tuple[list[dict
     same groups), and working them out was a third of building a user's row. The cache key is
     every input `license_entries` reads, so a hit returns exactly what it would compute.
     """
-    if not assigned:
-        key = ((), None if states is None else _state_key(states))
-    else:
-        key = (tuple([(lic.get("skuId"), _plans_key(lic.get("disabledPlans"))) for lic in assigned]),
-               None if states is None else _state_key(states))
+    key = (tuple([(lic.get("skuId"), _plans_key(lic.get("disabledPlans"))) for lic in assigned or ()]),
+           None if states is None else _state_key(states))
     return _user_licenses(key, assigned, states)
 
 
