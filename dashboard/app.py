@@ -11,13 +11,9 @@ import logging
 import panel as pn
 
 from .auth import session_actor, sign_out_url
+from .pages import MODELS, PAGES, Navigation, page_allowed, sidebar_pages
 from .resources import configure
-from .viewmodels import (PAGE_NEEDS, PAGES, SIDEBAR, ActivityViewModel, BulkViewModel, LicensesViewModel,
-                         Navigation, OffboardViewModel, TenantsViewModel, UserDetailsViewModel,
-                         UserFormViewModel, UsersViewModel, page_allowed)
-from .views import (ActivityView, BulkView, LicensesView, OffboardView, TenantsView,
-                    UserDetailsView, UserFormView, UsersView)
-from .views.common import UiThread
+from .viewmodels.base import error_text
 
 log = logging.getLogger(__name__)
 TITLE = "M365 Dashboard"
@@ -29,111 +25,97 @@ class DashboardSession:
     def __init__(self, m365, nav: Navigation | None = None):
         self.m365 = m365
         self.nav = nav or Navigation()
-        self.vm = {"tenants": TenantsViewModel(m365=m365), "users": UsersViewModel(m365=m365),
-                   "user": UserDetailsViewModel(m365=m365), "licenses": LicensesViewModel(m365=m365),
-                   "form": UserFormViewModel(m365=m365), "offboard": OffboardViewModel(m365=m365),
-                   "bulk": BulkViewModel(m365=m365), "activity": ActivityViewModel(m365=m365)}
+        self.vm = {key: model(m365=m365) for key, model in MODELS.items()}
         self._views: dict[str, pn.viewable.Viewable] = {}
-        self._users_loaded = False
         self.main = pn.Column(sizing_mode="stretch_width", css_classes=["m365-main"])
-        form, vm = self.vm["form"], self.vm
-        form.param.watch(lambda e: self._form_closed(), "closed")
+        self._wire()
+
+    def _wire(self) -> None:
+        """Every cross-page reaction of the session, in one place."""
+        vm, nav = self.vm, self.nav
+        form, offboard = vm["form"], vm["offboard"]
+        form.param.watch(lambda e: self._closed(form), "closed")
         form.param.watch(lambda e: self._changed(form.tenant), "saved")
-        vm["offboard"].param.watch(lambda e: self._changed(vm["offboard"].tenant), "done")
+        offboard.param.watch(lambda e: self._changed(offboard.tenant), "done")
+        offboard.param.watch(lambda e: self._closed(offboard), "closed")
         vm["activity"].param.watch(lambda e: self._changed(None), "restored")
         vm["tenants"].param.watch(lambda e: self._changed(None), "changed")
-        self.nav.param.watch(lambda *_events: self.show(), ["page", "tenant", "user"])
+        # A tenant picked on a page is the session's tenant: the URL and other pages follow.
+        for key in ("users", "licenses"):
+            vm[key].param.watch(lambda e, k=key: self._picked_tenant(k, e.new), "tenant")
+        nav.param.watch(lambda *_events: self.show(), ["page", "tenant", "user"])
 
     # ---- routing -------------------------------------------------------------------------------
 
     def open(self, page: str, tenant: str = "", user: str = "") -> None:
-        """Row actions and buttons call this; the nav watcher then shows the page."""
-        self.nav.go({"details": "user"}.get(page, page), tenant=tenant, user=user)
-
-    def _form_closed(self) -> None:
-        """Back to All Users of the form's tenant, saying how the form's last applies went."""
+        """Row actions, buttons and the sidebar call this; the nav watcher shows the page.
+        Leaving a form with unsaved changes asks first (the form shows the question)."""
         form = self.vm["form"]
-        self.vm["users"].alerts = form.outcome_alerts()
-        self.open("users", form.tenant, "")
+        if self.nav.page in ("create", "edit") and page != self.nav.page \
+                and not form.ask_to_leave(page, tenant, user):
+            return
+        self.nav.go(page, tenant=tenant, user=user)
+
+    def _closed(self, model) -> None:
+        """A form or the offboarding of a deleted user is done: back to All Users of its
+        tenant (or where the person asked to go), saying how the last applies went."""
+        target = getattr(model, "leave_to", None)
+        if target:
+            model.leave_to = None
+            self.nav.go(*target)
+            return
+        self.vm["users"].alerts = model.outcome_alerts()
+        self.nav.go("users", tenant=model.tenant, user="")
+
+    def _picked_tenant(self, key: str, tenant: str) -> None:
+        if self.nav.page == key and self.nav.tenant != tenant:
+            self.nav.tenant = tenant
 
     def _changed(self, tenant_id: str | None) -> None:
         """A write or sync changed the store: refresh the affected user rows."""
-        if not self._users_loaded:
+        users = self.vm["users"]
+        if not users.loaded:
             return
         if tenant_id:
-            self.vm["users"].refresh_tenant(tenant_id)
+            users.refresh_tenant(tenant_id)
         else:
-            self.vm["users"].refresh()
+            users.refresh()
 
     def _view(self, key: str):
-        if key not in self._views:
-            vm = self.vm
-            factories = {
-                "tenants": lambda: TenantsView(vm["tenants"]),
-                "users": lambda: UsersView(vm["users"], self.open),
-                "user": lambda: UserDetailsView(vm["user"], self.open),
-                "licenses": lambda: LicensesView(vm["licenses"]),
-                "form": lambda: UserFormView(vm["form"]),
-                "offboard": lambda: OffboardView(vm["offboard"], self.open),
-                "bulk": lambda: BulkView(vm["bulk"]),
-                "activity": lambda: ActivityView(vm["activity"]),
-            }
-            self._views[key] = factories[key]()
-        return self._views[key]
+        page = PAGES[key]
+        if page.model not in self._views:
+            self._views[page.model] = page.view(self, self.vm[page.model])
+        return self._views[page.model]
 
     def show(self) -> None:
         """Load the open page's view model and put its view in the main area."""
-        page, tenant, user = self.nav.page, self.nav.tenant, self.nav.user
-        vm = self.vm
-        actor = self.m365.actor
-        if not page_allowed(page, actor):
+        key, tenant, user = self.nav.page, self.nav.tenant, self.nav.user
+        page, actor = PAGES[key], self.m365.actor
+        if not page_allowed(key, actor):
             # A deep link or a crafted URL: say why instead of showing a form that would fail.
             self.main.objects = [pn.pane.Alert(
-                f"{PAGES[page]} is not available to you: your role ({actor.role}) may not "
-                f"{PAGE_NEEDS[page]} users. Ask an admin of this dashboard for a role that may.",
+                f"{page.title} is not available to you: your role ({actor.role}) may not "
+                f"{page.needs} users. Ask an admin of this dashboard for a role that may.",
                 alert_type="warning", css_classes=["m365-not-allowed"])]
             return
         try:
-            if page == "tenants":
-                vm["tenants"].refresh()
-            elif page == "users":
-                if not self._users_loaded:
-                    vm["users"].refresh()
-                    self._users_loaded = True
-                if tenant != vm["users"].tenant and tenant in vm["users"].param.tenant.objects.values():
-                    vm["users"].tenant = tenant
-            elif page == "licenses":
-                vm["licenses"].refresh()
-                if tenant in vm["licenses"].param.tenant.objects.values():
-                    vm["licenses"].tenant = tenant
-            elif page == "user":
-                vm["user"].load(tenant, user)
-            elif page == "create":
-                vm["form"].start_create(tenant)
-            elif page == "edit":
-                vm["form"].start_edit(tenant, user)
-            elif page == "offboard":
-                vm["offboard"].load(tenant, user)
-            elif page == "activity":
-                vm["activity"].refresh()
+            page.load(self.vm[page.model], tenant, user)
         except Exception as exc:  # noqa: BLE001 - a page that cannot load says why instead of a blank
-            log.exception("loading page %s failed", page)
-            self.main.objects = [pn.pane.Alert(f"{PAGES[page]} could not be loaded: {exc}",
+            log.exception("loading page %s failed", key)
+            self.main.objects = [pn.pane.Alert(f"{page.title} could not be loaded: {error_text(exc)}",
                                                alert_type="danger")]
             return
-        key = {"create": "form", "edit": "form"}.get(page, page)
         self.main.objects = [self._view(key)]
 
     # ---- template ------------------------------------------------------------------------------
 
     def sidebar(self) -> pn.Column:
         buttons = []
-        for key in (k for k in SIDEBAR if page_allowed(k, self.m365.actor)):
+        for key in sidebar_pages(self.m365.actor):
             button = pn.widgets.Button(
-                name=PAGES[key], sizing_mode="stretch_width", css_classes=[f"m365-nav-{key}"],
-                button_type=pn.bind(lambda page, k=key: "primary" if page == k or
-                                    (k == "users" and page in ("user", "edit", "offboard")) else "light",
-                                    self.nav.param.page))
+                name=PAGES[key].title, sizing_mode="stretch_width", css_classes=[f"m365-nav-{key}"],
+                button_type=pn.bind(lambda page, k=key: "primary" if k in (page, PAGES[page].lit)
+                                    else "light", self.nav.param.page))
             button.on_click(lambda _e, k=key: self.open(k, self.nav.tenant if k != "tenants" else "", ""))
             buttons.append(button)
         actor = getattr(self.m365, "actor", None)
@@ -183,9 +165,6 @@ def build_page(m365) -> pn.template.BootstrapTemplate:
     nav.param.update(**query)
     nav.resolve_deep_link()
     session = DashboardSession(m365, nav)
-    ui = UiThread()
-    for vm in session.vm.values():
-        vm.attach_ui(ui)
     page = session.template()
     if pn.state.location is not None:
         pn.state.location.sync(nav, {"page": "page", "tenant": "tenant", "user": "user"})

@@ -22,8 +22,8 @@ def configure() -> None:
 
     Browser events are handled in order on the server's event loop (Panel's own thread pool
     would handle one session's events concurrently, so a Save could overtake the selection
-    made just before it); the views hand long actions to a worker pool instead
-    (views.common.in_background).
+    made just before it); long actions are coroutines that await their blocking work in a
+    worker thread (viewmodels.base.PageViewModel.run_task).
     """
     global _done
     os.environ["BOKEH_RESOURCES"] = "server"

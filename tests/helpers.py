@@ -11,3 +11,9 @@ def graph_all(emu, tenant_id, path, **params):
         out += body["value"]
         url, params = body.get("@odata.nextLink"), None
     return out
+
+
+def run(awaitable):
+    """Run a view model's coroutine action to completion, as a served page's event loop would."""
+    import asyncio
+    return asyncio.run(awaitable)

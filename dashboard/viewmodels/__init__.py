@@ -3,14 +3,12 @@ from .activity import ActivityViewModel
 from .base import Alert, PageViewModel, PlanViewModel
 from .bulk import BulkViewModel
 from .licenses import LicensesViewModel
-from .navigation import PAGE_NEEDS, PAGES, SIDEBAR, Navigation, page_allowed
 from .offboard import OffboardViewModel
 from .tenants import TenantsViewModel
 from .user_details import UserDetailsViewModel
 from .user_form import UserFormViewModel
 from .users import UsersViewModel
 
-__all__ = ["ActivityViewModel", "Alert", "BulkViewModel", "LicensesViewModel", "Navigation",
-           "OffboardViewModel", "PAGE_NEEDS", "PAGES", "PageViewModel", "PlanViewModel", "SIDEBAR",
-           "TenantsViewModel", "UserDetailsViewModel", "UserFormViewModel", "UsersViewModel",
-           "page_allowed"]
+__all__ = ["ActivityViewModel", "Alert", "BulkViewModel", "LicensesViewModel",
+           "OffboardViewModel", "PageViewModel", "PlanViewModel", "TenantsViewModel",
+           "UserDetailsViewModel", "UserFormViewModel", "UsersViewModel"]

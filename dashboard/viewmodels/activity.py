@@ -86,7 +86,7 @@ class ActivityViewModel(PlanViewModel):
         df = df.assign(tenant=[self._name(t) for t in df["tenant_id"]])
         self.deleted = df[DELETED_COLUMNS].reset_index(drop=True)
 
-    def restore(self, iloc: int) -> bool:
+    async def restore(self, iloc: int) -> bool:
         """Plan restoring the deleted user at row `iloc`; shows the steps for confirmation."""
         row = self.deleted.iloc[iloc]
         if not bool(row["restorable"]):
@@ -96,7 +96,10 @@ class ActivityViewModel(PlanViewModel):
         if not self.may("restore"):
             self.alert("warning", "Your role may not restore users.")
             return False
-        plan = self.m365.plan_restore(row["tenant_id"], row["id"])
+        plan = await self.plan_task("Planning the restore", self.m365.plan_restore,
+                                    row["tenant_id"], row["id"])
+        if plan is None:
+            return False
         return self.propose(plan, f"Restore {row['user_principal_name']}", self._after_restore)
 
     def _after_restore(self, result) -> None:

@@ -2,14 +2,17 @@
 plan waiting for the technician's confirmation.
 
 No widgets here: tests drive these classes directly, and the views bind to their parameters.
-Actions are plain methods that run to completion; the served app runs button callbacks in
-Panel's thread pool (`pn.config.nthreads`), so a long sync or apply never freezes the page,
-while tests simply call the method and look at the parameters afterwards.
+Actions that call Graph (plan, apply, sync, bulk) are coroutines: the blocking work runs in a
+worker thread (`asyncio.to_thread`) while the page stays responsive, and every parameter change
+happens on the caller's event loop: the session's, when served (Panel runs async callbacks there
+under the document lock), or `asyncio.run`'s in a test or notebook.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable
 
 import pandas as pd
@@ -28,6 +31,26 @@ class Alert:
 
     kind: str
     text: str
+
+
+# How the pages name the fields and options that plans report problems on (Problem.field).
+FIELD_LABELS = {
+    "tenant": "Tenant", "user": "User", "given_name": "First name", "surname": "Last name",
+    "display_name": "Display name", "username": "Username", "domain": "Domain",
+    "user_principal_name": "Sign-in name", "password": "Password",
+    "usage_location": "Usage location", "job_title": "Job title", "department": "Department",
+    "office_location": "Office", "business_phone": "Business phone",
+    "mobile_phone": "Mobile phone", "manager": "Manager", "licenses": "Licenses",
+    "add_licenses": "Licenses to add", "remove_licenses": "Licenses to remove",
+    "groups": "Groups", "add_groups": "Groups to add", "remove_groups": "Groups to remove",
+    "roles": "Directory roles", "add_roles": "Roles to add", "remove_roles": "Roles to remove",
+    "changes": "Changes", "options": "Options", "delete": "Delete User",
+}
+
+
+def field_label(field: str) -> str:
+    """The label a technician sees for a plan's problem field (never the Python name)."""
+    return FIELD_LABELS.get(field, field.replace("_", " ").capitalize())
 
 
 def error_text(exc: BaseException) -> str:
@@ -53,31 +76,14 @@ class PageViewModel(param.Parameterized):
     status = param.String(default="", doc="One line on the running or last task.")
     alerts = param.List(default=[], item_type=Alert, doc="Messages to show on the page, newest last.")
 
-    # Set by the served app (views.common.UiThread): parameter changes made on any other thread
-    # (a long action in the worker pool, a sync's progress callback) are applied on the
-    # session's event-loop thread, where Panel and Bokeh expect them. Bokeh documents are not
-    # thread-safe: changes pushed from a worker were sometimes lost (a plan never appeared).
-    # Without it (tests, notebooks) changes apply directly.
-    _ui = None
+    def report(self, **values) -> None:
+        """Set parameters from a worker thread (a sync's or a bulk job's progress callback).
 
-    def attach_ui(self, ui) -> None:
-        """Route parameter changes made off `ui`'s thread through `ui.call(fn)`."""
-        object.__setattr__(self, "_ui", ui)
-
-    def __setattr__(self, name, value):
-        ui = self._ui
-        if ui is not None and name in type(self).param and not ui.here():
-            ui.call(lambda: super(PageViewModel, self).__setattr__(name, value))
-        else:
-            super().__setattr__(name, value)
-
-    def set(self, **values) -> None:
-        """Set several parameters at once (watchers see one batch), on the UI thread if any."""
-        ui = self._ui
-        if ui is not None and not ui.here():
-            ui.call(lambda: self.param.update(**values))
-        else:
-            self.param.update(**values)
+        In a served session this schedules the change on the session's event loop under the
+        document lock (Panel's `pn.state.execute`; the worker inherits the session's document
+        through `asyncio.to_thread`'s context); without a server it applies at once."""
+        from panel.io.state import state
+        state.execute(partial(self.param.update, **values))
 
     def may(self, action: str) -> bool:
         """Whether the acting user's role allows `action` (services check again on apply)."""
@@ -90,19 +96,21 @@ class PageViewModel(param.Parameterized):
     def clear_alerts(self) -> None:
         self.alerts = []
 
-    def run_task(self, label: str, work: Callable[[], object]) -> object | None:
-        """Run `work` with busy/status set; a failure becomes a danger alert naming `label`."""
-        self.busy, self.status, self.progress = True, f"{label}…", 0
+    async def run_task(self, label: str, work: Callable, *args) -> object | None:
+        """Run the blocking `work(*args)` (Graph calls, a sync, an apply) in a worker thread
+        while the page shows it busy; a failure becomes a danger alert naming `label`.
+
+        Every parameter change here happens on the caller's event loop; `work` reports progress
+        through `report()` only."""
+        self.param.update(busy=True, status=f"{label}…", progress=0)
         try:
-            result = work()
+            result = await asyncio.to_thread(work, *args)
         except Exception as exc:  # noqa: BLE001 - every failure must reach the page as an alert
             log.warning("%s failed: %s", label, exc, exc_info=not isinstance(exc, M365DashError))
+            self.param.update(busy=False, progress=-1, status=f"{label} failed")
             self.alert("danger", f"{label} failed: {error_text(exc)}")
-            self.status = f"{label} failed"
             return None
-        finally:
-            self.busy, self.progress = False, -1
-        self.status = f"{label}: done"
+        self.param.update(busy=False, progress=-1, status=f"{label}: done")
         return result
 
 
@@ -130,36 +138,40 @@ class PlanViewModel(PageViewModel):
     def has_pending(self) -> bool:
         return self._plan is not None
 
+    async def plan_task(self, label: str, make_plan: Callable, *args, **kwargs):
+        """Build a plan (it reads Graph) in a worker thread; None when building it failed."""
+        return await self.run_task(label, partial(make_plan, *args, **kwargs))
+
     def propose(self, plan, title: str, on_apply: Callable) -> bool:
         """Show `plan` for confirmation; False (and problems set) when it may not be applied."""
-        self.problems = {}
+        problems: dict[str, str] = {}
         for p in plan.problems:
-            self.problems = {**self.problems, p.field: (self.problems.get(p.field, "") + " " + p.message).strip()}
+            problems[p.field] = (problems.get(p.field, "") + " " + p.message).strip()
+        self.problems = problems
         if plan.problems:
             self.discard()
-            lines = "; ".join(f"{f}: {m}" for f, m in self.problems.items())
+            lines = "; ".join(f"{field_label(f)}: {m}" for f, m in problems.items())
             self.alert("danger", f"Nothing was changed. Please fix: {lines}")
             return False
         self._plan, self._on_apply = plan, on_apply
-        self.pending_warnings = [str(w) for w in getattr(plan, "warnings", [])]
-        self.pending_steps = plan.steps.reset_index(drop=True)
-        self.pending_title = title
+        self.param.update(pending_warnings=[w.message if hasattr(w, "message") else str(w)
+                                            for w in getattr(plan, "warnings", [])],
+                          pending_steps=plan.steps.reset_index(drop=True), pending_title=title)
         return True
 
     def discard(self) -> None:
         """Drop the pending plan without applying anything."""
         self._plan, self._on_apply = None, None
-        self.pending_title = ""
-        self.pending_steps = pd.DataFrame(columns=STEP_COLUMNS)
-        self.pending_warnings = []
+        self.param.update(pending_title="", pending_steps=pd.DataFrame(columns=STEP_COLUMNS),
+                          pending_warnings=[])
 
-    def confirm(self) -> object | None:
+    async def confirm(self) -> object | None:
         """Apply the pending plan; failed steps become alerts naming the step."""
         plan, on_apply = self._plan, self._on_apply
         if plan is None:
             return None
         self.discard()
-        result = self.run_task(self._apply_label(plan), plan.apply)
+        result = await self.run_task(self._apply_label(plan), plan.apply)
         if result is None:
             return None
         self.last_result = getattr(result, "steps", None)
@@ -168,6 +180,8 @@ class PlanViewModel(PageViewModel):
         if on_apply is not None:
             on_apply(result)
         if getattr(result, "ok", True):
+            # An earlier failure on this page is answered by this success: drop its alert.
+            self.alerts = [a for a in self.alerts if a.kind != "danger"]
             self.alert("success", f"{self._apply_label(plan)}: every step done.")
         else:
             for row in result.failed().itertuples():

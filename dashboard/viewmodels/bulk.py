@@ -2,6 +2,8 @@
 progress, download the results. Built on `m365.bulk_onboard / bulk_offboard / bulk_update`."""
 from __future__ import annotations
 
+from functools import partial
+
 import pandas as pd
 import param
 
@@ -17,8 +19,8 @@ RESULT_COLUMNS = ["row", "user", "step", "target", "outcome", "error"]
 TEMPLATES = {
     "onboard": ["Tenant", "User Name", "First Name", "Last Name", "Display Name", "Job Title",
                 "Department", "Usage Location", "Licenses", "Groups", "Roles", "Manager"],
-    "offboard": ["Tenant", "User", "Delete", "Remove Licenses", "Remove Groups", "Block Sign-in",
-                 "Revoke Sessions", "Reset Password"],
+    "offboard": ["Tenant", "User", "Delete", "Remove Licenses", "Remove Groups", "Remove Roles",
+                 "Block Sign-in", "Revoke Sessions", "Reset Password"],
     "update": ["Tenant", "User", "Department", "Job Title", "Add Licenses", "Remove Licenses",
                "Add Groups", "Remove Groups"],
 }
@@ -57,14 +59,14 @@ class BulkViewModel(PageViewModel):
 
     def reset(self) -> None:
         self._plan = None
-        self.set(file_name="", problems=pd.DataFrame(columns=PROBLEM_COLUMNS),
+        self.param.update(file_name="", problems=pd.DataFrame(columns=PROBLEM_COLUMNS),
                           steps=pd.DataFrame(columns=STEP_COLUMNS), results=None, job_id="",
                           passwords={})
 
     def template_csv(self) -> str:
         return to_csv(pd.DataFrame(columns=TEMPLATES[self.kind]))
 
-    def upload(self, content: bytes | str, file_name: str = "upload.csv") -> bool:
+    async def upload(self, content: bytes | str, file_name: str = "upload.csv") -> bool:
         """Read and plan the file; problems and steps show what would happen."""
         self.reset()
         self.clear_alerts()
@@ -75,7 +77,7 @@ class BulkViewModel(PageViewModel):
         method = getattr(self.m365, f"bulk_{self.kind}")
         # Bytes, never a str: the service reads a one-line str as a file path.
         data = content if isinstance(content, bytes) else content.encode("utf-8")
-        plan = self.run_task(f"Reading {file_name}", lambda: method(data))
+        plan = await self.run_task(f"Reading {file_name}", method, data)
         if plan is None:
             return False
         self._plan = plan
@@ -104,18 +106,19 @@ class BulkViewModel(PageViewModel):
             out.append("your role may not run bulk jobs")
         return out
 
-    def apply(self) -> bool:
+    async def apply(self) -> bool:
         """Run the job with progress; the results table says what happened per step."""
         if self.apply_blockers():
             self.alert("warning", "Cannot apply: " + "; ".join(self.apply_blockers()))
             return False
 
         def on_progress(done: int, total: int) -> None:
-            self.progress = int(100 * done / total) if total else 100
-            self.status = f"{done} of {total} steps"
+            self.report(progress=int(100 * done / total) if total else 100,
+                        status=f"{done} of {total} steps")
 
-        result = self.run_task("Bulk job", lambda: self._plan.apply(
-            skip_invalid=self.skip_invalid, progress=False, on_progress=on_progress))
+        result = await self.run_task("Bulk job", partial(
+            self._plan.apply, skip_invalid=self.skip_invalid, progress=False,
+            on_progress=on_progress))
         if result is None:
             return False
         self.results = result.steps

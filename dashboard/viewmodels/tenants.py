@@ -36,32 +36,35 @@ class TenantsViewModel(PageViewModel):
         df = self.m365.tenants()
         self.frame = df[[c for c in COLUMNS if c in df.columns]].reset_index(drop=True)
 
-    def set_sync(self, tenant_id: str, enabled: bool) -> None:
+    async def set_sync(self, tenant_id: str, enabled: bool) -> None:
         """Switch a tenant's scheduled sync on or off (stored; admin only)."""
         state = "on" if enabled else "off"
-        self.run_task(f"Sync {state} for {self.name_of(tenant_id)}",
-                      lambda: self.m365.set_sync_enabled(tenant_id, enabled))
+        await self.run_task(f"Sync {state} for {self.name_of(tenant_id)}",
+                            self.m365.set_sync_enabled, tenant_id, enabled)
         # Re-read either way: a refused switch must show the stored state again.
         self.refresh()
+        self.changed = True
 
-    def sync_now(self, tenant_id: str | None = None) -> None:
+    async def sync_now(self, tenant_id: str | None = None) -> None:
         """Sync one tenant, or every tenant whose sync is on, with progress per tenant."""
         ids = [tenant_id] if tenant_id else list(self.frame.loc[self.frame["synced"].astype(bool),
                                                                 "tenant_id"])
         if not ids:
             self.alert("warning", "No tenant has sync on: switch a tenant's sync on first.")
             return
+        names = {tid: self.name_of(tid) for tid in ids}
 
         def work():
             failed = []
             for n, tid in enumerate(ids):
-                self.status = f"Syncing {self.name_of(tid)} ({n + 1} of {len(ids)})…"
+                self.report(status=f"Syncing {names[tid]} ({n + 1} of {len(ids)})…",
+                            progress=int(100 * n / len(ids)))
                 report = self.m365.sync(tid, progress=False)
-                failed += [f"{self.name_of(t)}: {why}" for t, why in report.errors.items()]
-                self.progress = int(100 * (n + 1) / len(ids))
+                failed += [f"{names.get(t, t)}: {why}" for t, why in report.errors.items()]
+            self.report(progress=100)
             return failed
 
-        failed = self.run_task("Sync", work)
+        failed = await self.run_task("Sync", work)
         if failed:
             for line in failed:
                 self.alert("danger", f"Sync failed for {line}")

@@ -2,6 +2,8 @@
 devices and recent sign-ins read live from Graph (the store does not keep them)."""
 from __future__ import annotations
 
+import asyncio
+
 import pandas as pd
 import param
 
@@ -53,8 +55,8 @@ class UserDetailsViewModel(PageViewModel):
     sign_ins = param.DataFrame(default=pd.DataFrame(columns=SIGN_IN_COLUMNS), doc="The user's "
                                "recent sign-ins (newest first), read live.")
 
-    def load(self, tenant: str | None = None, user: str | None = None, live: bool = True) -> bool:
-        """Read the user from the store (and, with `live`, devices and sign-ins from Graph)."""
+    def load(self, tenant: str | None = None, user: str | None = None) -> bool:
+        """Read the user from the store; `load_live()` then adds devices and sign-ins."""
         if tenant is not None:
             self.tenant = tenant
         if user is not None:
@@ -62,9 +64,12 @@ class UserDetailsViewModel(PageViewModel):
         self.clear_alerts()
         try:
             row = self.m365.resolve_user(self.tenant, self.user)
-        except (ValueError, KeyError) as exc:
-            self.summary = {}
-            self.alert("danger", f"User not found: {error_text(exc)}")
+        except (ValueError, KeyError):
+            self.param.update(summary={}, devices=self.devices.iloc[0:0],
+                              sign_ins=self.sign_ins.iloc[0:0])
+            self.alert("warning", "This user is not in the tenant any more: deleted, or not "
+                                  "synced yet. A deleted user can be restored from the Activity "
+                                  "page for 30 days.")
             return False
         self.tenant, self.user = str(row["tenant_id"]), str(row["id"])
         self.summary = {k: row.get(k) for k in SUMMARY_FIELDS}
@@ -75,22 +80,25 @@ class UserDetailsViewModel(PageViewModel):
         groups = self.m365.user_groups(self.tenant, self.user)
         self.groups = groups[GROUP_COLUMNS].reset_index(drop=True)
         self.roles = self.m365.user_roles(self.tenant, self.user)[ROLE_COLUMNS]
-        if live:
-            self.load_live()
+        self.param.update(devices=self.devices.iloc[0:0], sign_ins=self.sign_ins.iloc[0:0])
         return True
 
-    def load_live(self) -> None:
-        """Devices and the last sign-ins; a Graph failure is an alert naming what is missing."""
+    async def load_live(self) -> None:
+        """Devices and the last sign-ins, read from Graph off the event loop; a Graph failure
+        is an alert naming what is missing."""
         client = self.m365.graph.tenant(self.tenant)
+        user = self.user
         try:
-            items = client.get(f"users/{self.user}/managedDevices").get("value", [])
+            answer = await asyncio.to_thread(client.get, f"users/{user}/managedDevices")
+            items = answer.get("value", [])
             self.devices = pd.DataFrame([{c: d.get(c) for c in DEVICE_COLUMNS} for d in items],
                                         columns=DEVICE_COLUMNS)
         except Exception as exc:  # noqa: BLE001 - the page still shows everything else
             self.alert("warning", f"Devices could not be read: {error_text(exc)}")
         try:
-            items = client.get("auditLogs/signIns", params={
-                "$filter": f"userId eq '{self.user}'", "$top": "20"}).get("value", [])
+            answer = await asyncio.to_thread(client.get, "auditLogs/signIns", params={
+                "$filter": f"userId eq '{user}'", "$top": "20"})
+            items = answer.get("value", [])
             self.sign_ins = pd.DataFrame([_sign_in_row(i) for i in items], columns=SIGN_IN_COLUMNS)
         except Exception as exc:  # noqa: BLE001 - sign-in logs need Entra ID P1; say so, go on
             self.alert("warning", f"Recent sign-ins could not be read: {error_text(exc)}")

@@ -1,9 +1,10 @@
 """The Create User / Edit User wizard: tabs User Details, Roles & Licenses, Groups.
 
-Nothing on a tab is written until its Save (or Create) button, and every button first shows the
-plan's steps for confirmation (`PlanViewModel`). Creating a user turns the wizard into an edit of
-that user, so its Roles & Licenses and Groups tabs save through `plan_edit`. The tenant cannot
-change once the user exists.
+Nothing on a tab is written until a Save (or Create) button, and every button first shows the
+plan's steps for confirmation (`PlanViewModel`). An edit is one change to one user: Save on any
+tab makes one plan of every pending change across the three tabs (`pending_changes`). Creating a
+user turns the wizard into an edit of that user. The tenant cannot change once the user exists.
+Cancel, or leaving the page, with unsaved changes asks first (`leave_pending`).
 """
 from __future__ import annotations
 
@@ -67,6 +68,11 @@ class UserFormViewModel(PlanViewModel):
     closed = param.Event(doc="Fires when the wizard is done or cancelled (the app goes back to "
                              "All Users).")
     saved = param.Event(doc="Fires after an apply changed the user (the app refreshes its rows).")
+    leave_pending = param.Boolean(default=False, doc="True while the page asks whether to "
+                                  "discard unsaved changes (after Cancel or leaving the page).")
+    leave_to = param.Tuple(default=None, allow_None=True, length=3, doc="(page, tenant, user) "
+                           "the person asked to go to while changes were unsaved; None for "
+                           "All Users.")
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -84,9 +90,10 @@ class UserFormViewModel(PlanViewModel):
         choices.pop("All tenants", None)
         self.param.tenant.objects = choices
         blank = {name: p.default for name, p in self.param.objects("existing").items()
-                 if name not in ("name", "m365", "mode", "tenant", "alerts", "closed", "saved")
+                 if name not in ("name", "m365", "mode", "tenant", "alerts", "closed", "saved",
+                                 "leave_to")
                  and not p.constant and not p.readonly}
-        self.set(**blank)
+        self.param.update(**blank)
         self._auto_display = ""
         self._current = {"fields": {}, "licenses": [], "roles": [], "groups": [], "upn": ""}
         self.mode = "create"
@@ -117,7 +124,7 @@ class UserFormViewModel(PlanViewModel):
         }
         username, _, domain = upn.partition("@")
         self._auto_display = fields["display_name"]
-        self.set(**fields, username=username, domain=domain,
+        self.param.update(**fields, username=username, domain=domain,
                           licenses=list(self._current["licenses"]),
                           roles=list(self._current["roles"]), groups=list(self._current["groups"]))
         self.load_options()
@@ -125,7 +132,7 @@ class UserFormViewModel(PlanViewModel):
     @param.depends("tenant", watch=True)
     def _tenant_changed(self) -> None:
         if not self.tenant_locked():
-            self.set(licenses=[], roles=[], groups=[])
+            self.param.update(licenses=[], roles=[], groups=[])
             self.load_options()
 
     def load_options(self) -> None:
@@ -249,56 +256,106 @@ class UserFormViewModel(PlanViewModel):
 
     # ---- actions -------------------------------------------------------------------------------
 
-    def submit_details(self, then: str = "close") -> bool:
-        """Create User (or save the details) and Close / Continue: shows the plan first."""
+    def pending_changes(self) -> dict:
+        """Every unsaved change of an existing user across the three tabs, as plan_edit takes
+        them: `changes` (User Details fields) plus licenses, roles and groups to add and remove."""
+        if not self.user_id:
+            return {}
+        return {"changes": self.detail_changes(), **self.access_changes(), **self.group_changes()}
+
+    @param.depends(*EDITABLE, "username", "domain", "manager", "password", "licenses", "roles",
+                   "groups", "user_id")
+    def has_unsaved(self) -> bool:
+        """Whether leaving now would lose something typed or picked."""
+        if self.user_id:
+            return any(bool(v) for v in self.pending_changes().values())
+        return any(getattr(self, k).strip() for k in EDITABLE + ["username", "manager", "password"])
+
+    def _pending_summary(self) -> str:
+        changes = self.pending_changes()
+        parts = []
+        if changes.get("changes"):
+            parts.append("user details")
+        if any(changes.get(k) for k in ("add_licenses", "remove_licenses", "add_roles",
+                                        "remove_roles")):
+            parts.append("roles and licenses")
+        if any(changes.get(k) for k in ("add_groups", "remove_groups")):
+            parts.append("groups")
+        return ", ".join(parts)
+
+    async def submit_details(self, then: str = "close") -> bool:
+        """Create User and Close / Continue (a new user), or Save and Close / Continue (an
+        existing one: every pending change of the three tabs in one plan). Plan first."""
+        if self.user_id:
+            return await self.save(then, "details")
         blockers = self.details_blockers()
         if blockers:
             self.alert("warning", "Cannot continue: " + "; ".join(blockers))
             return False
-        if not self.user_id:
-            user = {k: getattr(self, k).strip() for k in EDITABLE + ["username", "manager"]}
-            user = {k: v for k, v in user.items() if v}
-            user.update(domain=self.domain, force_change_password=self.force_change_password)
-            if not self.generate_password:
-                user["password"] = self.password
-            plan = self.m365.plan_onboarding(self.tenant, user=user)
-            title = f"Create {self.user_principal_name}"
-        else:
-            changes = self.detail_changes()
-            if not changes:
-                return self._after_save(None, then, "details")
-            plan = self.m365.plan_edit(self.tenant, self.user_id, changes=changes)
-            title = f"Save details of {self._current['upn']}"
-        return self.propose(plan, title, lambda r: self._after_save(r, then, "details"))
-
-    def save_access(self, then: str = "close") -> bool:
-        """Roles & Licenses: Save and Close / Save and Continue (plan first)."""
-        if self.save_blockers():
-            self.alert("warning", "Cannot save: " + "; ".join(self.save_blockers()))
+        user = {k: getattr(self, k).strip() for k in EDITABLE + ["username", "manager"]}
+        user = {k: v for k, v in user.items() if v}
+        user.update(domain=self.domain, force_change_password=self.force_change_password)
+        if not self.generate_password:
+            user["password"] = self.password
+        plan = await self.plan_task("Planning the new user", self.m365.plan_onboarding,
+                                    self.tenant, user=user)
+        if plan is None:
             return False
-        changes = self.access_changes()
-        if not any(changes.values()):
-            return self._after_save(None, then, "access")
-        plan = self.m365.plan_edit(self.tenant, self.user_id, **changes)
-        return self.propose(plan, f"Save roles and licenses of {self._current['upn'] or self.user_principal_name}",
-                            lambda r: self._after_save(r, then, "access"))
+        return self.propose(plan, f"Create {self.user_principal_name}",
+                            lambda r: self._after_save(r, then, "details"))
 
-    def save_groups(self) -> bool:
-        """Groups: Save and Close (plan first)."""
-        if self.save_blockers():
-            self.alert("warning", "Cannot save: " + "; ".join(self.save_blockers()))
+    async def save_access(self, then: str = "close") -> bool:
+        """Roles & Licenses: Save and Close / Save and Continue (every pending change)."""
+        return await self.save(then, "access")
+
+    async def save_groups(self) -> bool:
+        """Groups: Save and Close (every pending change)."""
+        return await self.save("close", "groups")
+
+    async def save(self, then: str, tab: str) -> bool:
+        """One plan of every pending change across the tabs, shown for confirmation."""
+        blockers = self.save_blockers() or [b for b in self.details_blockers()
+                                            if b != "a change is being applied"]
+        if blockers:
+            self.alert("warning", "Cannot save: " + "; ".join(blockers))
             return False
-        changes = self.group_changes()
+        changes = self.pending_changes()
         if not any(changes.values()):
-            return self._after_save(None, "close", "groups")
-        plan = self.m365.plan_edit(self.tenant, self.user_id, **changes)
-        return self.propose(plan, f"Save groups of {self._current['upn'] or self.user_principal_name}",
-                            lambda r: self._after_save(r, "close", "groups"))
+            return self._after_save(None, then, tab)
+        plan = await self.plan_task("Planning the changes", self.m365.plan_edit, self.tenant,
+                                    self.user_id, **changes)
+        if plan is None:
+            return False
+        upn = self._current["upn"] or self.user_principal_name
+        return self.propose(plan, f"Save changes to {upn} ({self._pending_summary()})",
+                            lambda r: self._after_save(r, then, tab))
 
-    def cancel(self) -> None:
-        """Close without applying anything still on the form."""
+    def cancel(self) -> bool:
+        """Close without applying anything; with unsaved changes, ask first (True: closed)."""
+        if self.has_unsaved() and not self.leave_pending:
+            self.leave_pending = True
+            return False
+        self.discard_and_leave()
+        return True
+
+    def ask_to_leave(self, page: str, tenant: str, user: str) -> bool:
+        """The person asked for another page: True when they may go now; False when unsaved
+        changes first need their answer (`leave_pending`)."""
+        if not self.has_unsaved():
+            return True
+        self.param.update(leave_to=(page, tenant, user), leave_pending=True)
+        return False
+
+    def keep_editing(self) -> None:
+        """Answer to the leave question: stay on the form, changes kept."""
+        self.param.update(leave_pending=False, leave_to=None)
+
+    def discard_and_leave(self) -> None:
+        """Answer to the leave question: drop the unsaved changes and go (see `leave_to`)."""
         self.discard()
-        self.generated_password = ""
+        self._current = {"fields": {}, "licenses": [], "roles": [], "groups": [], "upn": ""}
+        self.param.update(generated_password="", leave_pending=False, user_id="",
+                          **{k: "" for k in EDITABLE + ["username", "manager", "password"]})
         self.closed = True
 
     def _after_save(self, result, then: str, tab: str) -> bool:
@@ -324,6 +381,7 @@ class UserFormViewModel(PlanViewModel):
         return True
 
     def _reported(self, result) -> None:
+        self.leave_to = None
         if self._close_when_reported:
             self._close_when_reported = False
             self.closed = True

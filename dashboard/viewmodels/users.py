@@ -5,6 +5,9 @@ The whole listing stays in this process: the table sends one page at a time to t
 """
 from __future__ import annotations
 
+import asyncio
+
+import numpy as np
 import pandas as pd
 import param
 
@@ -37,15 +40,22 @@ class UsersViewModel(PageViewModel):
                                           "principal name, department and job title.")
     licensed = param.Selector(default="any", objects=LICENSE_FILTERS, doc="Show every user, "
                               "only licensed or only unlicensed users.")
+    column_filters = param.Dict(default={}, doc="Column -> text typed in the table's header "
+                                "filter; a row shows when each column contains its text (any case).")
     filtered = param.DataFrame(default=pd.DataFrame(columns=TABLE_COLUMNS), doc="The rows the "
-                               "table pages through: the listing after tenant, search and "
-                               "license filters, in TABLE_COLUMNS.")
-    total = param.Integer(default=0, doc="Users in the listing before filters.")
+                               "table pages through: the listing after the tenant, search, "
+                               "license and column filters, in TABLE_COLUMNS.")
+    total = param.Integer(default=0, doc="Users of the chosen tenant (or of every tenant) "
+                                         "before the other filters.")
+    loaded = param.Boolean(default=False, doc="Whether the listing was read at least once.")
 
     def __init__(self, **params):
         super().__init__(**params)
         self._all = pd.DataFrame(columns=TABLE_COLUMNS)
         self._key = pd.Series(dtype=str)
+        self._typed: str | None = None        # the newest text typed while a search runs
+        self._searching = False
+        self._ready: tuple | None = None     # (filters, rows) computed off the event loop
 
     def refresh(self) -> None:
         """Bring the listing up to date with the store, keeping the filters (after a sync or a
@@ -56,24 +66,84 @@ class UsersViewModel(PageViewModel):
         """Re-read one tenant's users after a write there, keeping every other row as it is."""
         self._use(user_listing(self.m365, stale_tenants=[tenant_id]))
 
+    def show_tenant(self, tenant: str) -> None:
+        """Ready the page for `tenant` ('' for all): the listing read (once, then kept up to
+        date), and the picker set when the tenant is one of the listing's."""
+        if not self.loaded:
+            self.refresh()
+        if tenant != self.tenant and tenant in self.param.tenant.objects.values():
+            self.tenant = tenant
+
     def _use(self, listing) -> None:
         self.param.tenant.objects = tenant_choices(listing.tenants)
         self._all, self._key = listing.frame, listing.key
-        self.total = len(self._all)
+        self.loaded = True
+        self._ready = None
         self._filter()
 
-    @param.depends("tenant", "search", "licensed", watch=True)
-    def _filter(self) -> None:
-        mask = pd.Series(True, index=self._all.index)
-        if self.tenant:
-            mask &= (self._all["tenant_id"] == self.tenant).to_numpy()
-        text = self.search.strip().lower()
+    def _filters(self) -> tuple:
+        return (self.tenant, self.search, self.licensed, tuple(sorted(self.column_filters.items())))
+
+    def _rows(self, filters: tuple) -> tuple[pd.DataFrame, int]:
+        """(rows, users in the tenant's scope) for `filters`; reads only immutable frames, so it
+        may run in a worker thread while the page takes more keys."""
+        tenant, search, licensed, columns = filters
+        frame, key = self._all, self._key
+        mask = np.ones(len(frame), dtype=bool)
+        if tenant:
+            mask &= (frame["tenant_id"] == tenant).to_numpy()
+        in_scope = int(mask.sum())
+        text = search.strip().lower()
         if text:
-            mask &= self._key.str.contains(text, regex=False).to_numpy()
-        if self.licensed != "any":
-            has = self._all["licenses"].fillna("").astype(str).str.len() > 0
-            mask &= has if self.licensed == "licensed" else ~has
-        self.filtered = self._all[mask.to_numpy()]
+            mask &= key.str.contains(text, regex=False).to_numpy()
+        if licensed != "any":
+            has = (frame["licenses"].fillna("").astype(str).str.len() > 0).to_numpy()
+            mask &= has if licensed == "licensed" else ~has
+        for column, value in columns:
+            value = str(value or "").strip().lower()
+            if value and column in frame.columns:
+                mask &= frame[column].astype(str).str.lower().str.contains(
+                    value, regex=False).to_numpy()
+        return frame[mask], in_scope
+
+    @param.depends("tenant", "search", "licensed", "column_filters", watch=True)
+    def _filter(self) -> None:
+        filters = self._filters()
+        if self._ready is not None and self._ready[0] == filters:
+            rows, in_scope = self._ready[1]
+        else:
+            rows, in_scope = self._rows(filters)
+        self._ready = None
+        self.param.update(filtered=rows, total=in_scope)
+
+    async def type_search(self, text: str) -> None:
+        """The search box's text as the person types: the list follows the newest text. Keys
+        that arrive while a filter runs are not queued one by one: the next run takes the
+        newest text, so a fast typist's list settles right after the last key."""
+        self._typed = text
+        if self._searching:
+            return
+        self._searching = True
+        try:
+            while True:
+                wanted = self._typed
+                filters = (self.tenant, wanted, self.licensed,
+                           tuple(sorted(self.column_filters.items())))
+                result = await asyncio.to_thread(self._rows, filters)
+                if self._typed == wanted:
+                    break
+            self._ready = (filters, result)
+            if self.search == wanted:
+                self._filter()
+            else:
+                self.search = wanted
+        finally:
+            self._searching = False
+
+    def set_column_filters(self, filters: list[dict]) -> None:
+        """The table's header filters (Tabulator's list of {field, value}) as column_filters."""
+        self.column_filters = {f["field"]: f.get("value") for f in filters or []
+                               if f.get("field") and str(f.get("value") or "").strip()}
 
     def row(self, iloc: int) -> dict:
         """The filtered row at position `iloc` (what a row action was clicked on)."""

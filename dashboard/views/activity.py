@@ -4,7 +4,7 @@ from __future__ import annotations
 import panel as pn
 from panel.viewable import Viewer
 
-from .common import alerts, busy_bar, csv_download, header_filters, in_background, plan_panel, table
+from .common import action, alerts, busy_bar, csv_download, header_filters, plan_panel, table
 
 OUTCOMES = ["", "done", "partial", "failed", "denied", "refused"]
 
@@ -14,8 +14,8 @@ class ActivityView(Viewer):
         super().__init__(**params)
         self.vm = vm
         tenant = pn.widgets.Select.from_param(vm.param.tenant, name="Tenant", width=240)
-        action = pn.widgets.Select(name="Action", options=vm.actions(), width=160)
-        action.link(vm, value="action")
+        kind = pn.widgets.Select(name="Action", options=vm.actions(), width=160)
+        kind.link(vm, value="action")
         outcome = pn.widgets.Select(name="Outcome", options=OUTCOMES, width=120)
         outcome.link(vm, value="outcome")
         search = pn.widgets.TextInput(name="Actor or user", width=240)
@@ -29,13 +29,15 @@ class ActivityView(Viewer):
                                      "days_left": "Days left", "restorable": "Restorable",
                                      "restore": ""}, css_classes=["m365-deleted"])
         if restore:
-            self.deleted.on_click(lambda e: in_background(vm, vm.restore, e.row)(), column="restore")
+            async def restore_clicked(event):
+                await action(vm, vm.restore, event.row)()
+            self.deleted.on_click(restore_clicked, column="restore")
         refresh = pn.widgets.Button(name="Refresh", button_type="light")
-        refresh.on_click(in_background(vm, vm.refresh))
+        refresh.on_click(action(vm, vm.refresh))
         self._layout = pn.Column(
             pn.Row(pn.pane.Markdown("## Activity"), pn.layout.HSpacer(), refresh, export),
             busy_bar(vm), alerts(vm), plan_panel(vm),
-            pn.Row(tenant, action, outcome, search),
+            pn.Row(tenant, kind, outcome, search),
             table(vm.param.entries, remote=True, layout="fit_columns", css_classes=["m365-audit"],
                   header_filters=header_filters(["actor", "tenant", "user", "action", "outcome"]),
                   widths={"detail": 420}),

@@ -6,7 +6,7 @@ from io import StringIO
 import panel as pn
 from panel.viewable import Viewer
 
-from .common import alerts, blockers_note, derived, busy_bar, in_background, table
+from .common import action, alerts, blockers_note, busy_bar, derived, table
 
 
 class BulkView(Viewer):
@@ -20,8 +20,10 @@ class BulkView(Viewer):
             return
         kind = pn.widgets.RadioButtonGroup.from_param(vm.param.kind, button_type="light")
         upload = pn.widgets.FileInput(accept=".csv,text/csv", css_classes=["m365-bulk-file"])
-        upload.param.watch(lambda e: in_background(vm, vm.upload, e.new, upload.filename or "upload.csv")()
-                           if e.new else None, "value")
+        async def uploaded(event):
+            if event.new:
+                await action(vm, vm.upload, event.new, upload.filename or "upload.csv")()
+        upload.param.watch(uploaded, "value")
         template = pn.widgets.FileDownload(callback=lambda: StringIO(vm.template_csv()),
                                            filename="template.csv", label="Download template",
                                            button_type="light", embed=False)
@@ -31,7 +33,7 @@ class BulkView(Viewer):
         apply = pn.widgets.Button(name="Apply", button_type="primary",
                                   disabled=derived(vm.apply_blockers),
                                   css_classes=["m365-bulk-apply"])
-        apply.on_click(in_background(vm, vm.apply))
+        apply.on_click(action(vm, vm.apply))
         results = pn.widgets.FileDownload(callback=lambda: StringIO(vm.results_csv()),
                                           filename="bulk-results.csv", label="Download results",
                                           button_type="light", embed=False,

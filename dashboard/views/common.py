@@ -1,12 +1,10 @@
 """Pieces every page uses: alerts, the busy bar, the plan confirmation panel, table defaults,
-CSV downloads, and running long actions off the server's event loop."""
+CSV downloads, and click handlers for view-model actions."""
 from __future__ import annotations
 
+import html
+import inspect
 import logging
-import threading
-import time
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from io import StringIO
 from typing import Callable
 
@@ -18,90 +16,27 @@ from ..viewmodels.base import error_text
 
 PAGE_SIZE = 50
 log = logging.getLogger(__name__)
-# Long actions (plans that read Graph, applies, syncs, bulk jobs) run here, off the server's event
-# loop, so the page stays responsive and shows progress; everything else runs in event order.
-_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="m365-dashboard")
 
 
-class UiThread:
-    """The event-loop thread of the browser session being built (create it in the page factory).
+def action(vm, method: Callable, *args) -> Callable:
+    """A click handler for a view-model action. Panel runs it on the session's event loop; a
+    coroutine action awaits its blocking work in a worker thread (see viewmodels.base), so
+    the page stays responsive. A crash becomes an alert; a click while busy is ignored."""
+    name = getattr(method, "__name__", "action")
 
-    `call(fn)` runs `fn` there and waits for it: the view models send their parameter changes
-    through it from worker threads, because Bokeh documents may only be changed on their own
-    thread (tornado's `add_callback` is the one thread-safe way in).
-    """
-
-    TIMEOUT_S = 120
-
-    def __init__(self):
-        from panel.io.state import set_curdoc
-        from tornado.ioloop import IOLoop
-        self._set_curdoc = set_curdoc
-        self.loop = IOLoop.current()
-        self.thread = threading.get_ident()
-        self.doc = pn.state.curdoc
-        # Set when the browser session ends (tab closed, signed out, server stopping): a worker
-        # still running an apply then finishes its view-model changes itself instead of
-        # waiting for a loop that will not run them.
-        self.closed = threading.Event()
-        if self.doc is not None and getattr(self.doc, "session_context", None) is not None:
-            self.doc.on_session_destroyed(lambda _ctx: self.closed.set())
-
-    def here(self) -> bool:
-        return threading.get_ident() == self.thread
-
-    def call(self, fn: Callable):
-        if self.here() or self.closed.is_set():
-            return fn()
-        future: Future = Future()
-
-        def run():
-            if not future.set_running_or_notify_cancel():
-                return
-            try:
-                with self._set_curdoc(self.doc):
-                    result = fn()
-            except BaseException as exc:  # noqa: BLE001 - handed to the waiting worker as is
-                future.set_exception(exc)
-            else:
-                future.set_result(result)
-
-        self.loop.add_callback(run)
-        deadline = time.monotonic() + self.TIMEOUT_S
-        while True:
-            try:
-                return future.result(timeout=0.5)
-            except FutureTimeout:
-                if self.closed.is_set() and future.cancel():
-                    return fn()
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"the page's event loop did not run an update within "
-                                       f"{self.TIMEOUT_S} s") from None
-
-
-def in_background(vm, action: Callable, *args) -> Callable:
-    """A click handler that runs `action(*args)` in a worker thread; a crash becomes an alert.
-
-    Panel sends parameter changes made in a worker thread to the browser on the next tick.
-    """
-    name = getattr(action, "__name__", "action")
-
-    def run():
-        log.debug("%s%r started", name, args)
-        try:
-            action(*args)
-        except Exception as exc:  # noqa: BLE001 - the technician must see why nothing happened
-            log.exception("%s failed", name)
-            vm.busy = False
-            vm.alert("danger", f"{name.replace('_', ' ')} failed: {error_text(exc)}")
-        else:
-            log.debug("%s%r finished", name, args)
-
-    def handler(_event=None):
+    async def handler(_event=None):
         if vm.busy:
             log.info("%s ignored: the page is busy", name)
             return
-        _POOL.submit(run)
+        try:
+            outcome = method(*args)
+            if inspect.isawaitable(outcome):
+                await outcome
+        except Exception as exc:  # noqa: BLE001 - the technician must see why nothing happened
+            log.exception("%s failed", name)
+            vm.busy = False
+            vm.alert("danger", f"{name.replace('_', ' ').strip().capitalize()} failed: "
+                               f"{error_text(exc)}")
     return handler
 
 
@@ -140,16 +75,33 @@ def table(value, *, remote: bool = False, page_size: int = PAGE_SIZE, hidden=(),
     kwargs.setdefault("layout", "fit_data_table")
     kwargs.setdefault("theme", "bootstrap5")
     kwargs.setdefault("theme_classes", ["table-sm"])
-    return pn.widgets.Tabulator(value, pagination="remote" if remote else "local",
-                                page_size=page_size, hidden_columns=list(hidden), **kwargs)
+    if "width" in kwargs:
+        kwargs.pop("sizing_mode")
+    # A table of a few rows has no pager.
+    few = isinstance(value, pd.DataFrame) and len(value) <= page_size
+    pagination = "remote" if remote else (None if few else "local")
+    return pn.widgets.Tabulator(value, pagination=pagination, page_size=page_size,
+                                hidden_columns=list(hidden), **kwargs)
 
 
 def header_filters(columns) -> dict:
     return {c: {"type": "input", "func": "like", "placeholder": "filter"} for c in columns}
 
 
+# The plan dialog covers the viewport, wherever the button that asked for it was: a plan shown
+# in the page's flow appeared above the viewport after a click at the bottom of a long page.
+DIALOG_STYLES = {"position": "fixed", "top": "0", "left": "0", "width": "100vw",
+                 "height": "100vh", "z-index": "1050", "margin": "0",
+                 "background": "rgba(15, 23, 42, 0.45)", "display": "flex",
+                 "align-items": "center", "justify-content": "center"}
+CARD_STYLES = {"background": "#ffffff", "border-radius": "8px", "padding": "16px 20px",
+               "box-shadow": "0 12px 40px rgba(0,0,0,0.3)", "max-height": "85vh",
+               "overflow-y": "auto", "margin": "auto"}
+
+
 def plan_panel(vm) -> pn.viewable.Viewable:
-    """The steps of a pending plan with Confirm and Back; nothing is written before Confirm.
+    """The pending plan in a dialog over the page: its steps, its warnings, Confirm and Back;
+    nothing is written before Confirm.
 
     Built afresh for each plan rather than shown and hidden: a table created inside a hidden
     container sometimes rendered no rows once shown, and the plan then seemed to be missing.
@@ -157,23 +109,34 @@ def plan_panel(vm) -> pn.viewable.Viewable:
     confirm = pn.widgets.Button(name="Confirm and apply", button_type="primary",
                                 css_classes=["m365-confirm"], disabled=vm.param.busy)
     back = pn.widgets.Button(name="Back", button_type="light", css_classes=["m365-back"])
-    confirm.on_click(in_background(vm, vm.confirm))
+    confirm.on_click(action(vm, vm.confirm))
     back.on_click(lambda _e: vm.discard())
 
     def render(title, steps, warnings):
         if not title:
             return pn.Column(height=0, margin=0)
-        parts = [pn.pane.Markdown(f"### {title}\nThese changes will be made in Microsoft 365:"),
-                 table(steps, page_size=20, layout="fit_columns")]
+        parts = [pn.pane.HTML(f"<h3>{html.escape(title)}</h3>These changes will be made in "
+                              "Microsoft 365:", css_classes=["m365-plan-title"]),
+                 table(plan_rows(steps), page_size=20, layout="fit_data_stretch",
+                       titles=STEP_TITLES, widths={"step": 48}, width=740,
+                       css_classes=["m365-plan-steps"])]
         if warnings:
-            parts.append(pn.pane.Alert("\n".join(f"- {w}" for w in warnings), alert_type="warning"))
+            parts.append(pn.pane.Alert("\n".join(f"- {w}" for w in warnings), alert_type="warning",
+                                       css_classes=["m365-plan-warnings"], width=740))
         parts.append(pn.Row(confirm, back))
-        return pn.Column(*parts, sizing_mode="stretch_width", css_classes=["m365-plan"],
-                         styles={"border": "2px solid #0d6efd", "border-radius": "6px",
-                                 "padding": "8px"})
+        card = pn.Column(*parts, width=800, styles=CARD_STYLES, css_classes=["m365-plan"])
+        return pn.Column(card, styles=DIALOG_STYLES, css_classes=["m365-plan-dialog"])
 
     return pn.panel(pn.bind(render, vm.param.pending_title, vm.param.pending_steps,
-                            vm.param.pending_warnings), sizing_mode="stretch_width")
+                            vm.param.pending_warnings), margin=0)
+
+
+STEP_TITLES = {"step": "#", "action": "Change", "target": "On", "detail": "Details"}
+
+
+def plan_rows(steps: pd.DataFrame) -> pd.DataFrame:
+    """A plan's steps as the dialog lists them (no internal columns)."""
+    return steps[[c for c in STEP_TITLES if c in steps.columns]].reset_index(drop=True)
 
 
 def derived(method: Callable, fn: Callable = bool):

@@ -5,12 +5,13 @@ import panel as pn
 from panel.viewable import Viewer
 
 from ..viewmodels.offboard import TOGGLES
-from .common import alerts, blockers_note, derived, busy_bar, in_background, plan_panel, table
+from .common import action, alerts, blockers_note, busy_bar, derived, plan_panel, table
 
-HELP = {"delete": "removes all licenses and groups, then deletes; restorable for 30 days "
-                  "from the Activity page",
+HELP = {"delete": "removes all licenses, groups and directory roles, then deletes; restorable "
+                  "for 30 days from the Activity page",
         "remove_licenses": "unassigns every license listed below",
         "remove_groups": "removes the user from every group listed below",
+        "remove_roles": "removes every directory role listed below (admin rights end here)",
         "block_sign_in": "the user can no longer sign in",
         "revoke_sessions": "signs the user out of every app and device",
         "reset_password": "sets a new random password, shown once"}
@@ -28,7 +29,7 @@ class OffboardView(Viewer):
         button = pn.widgets.Button(name="Offboard User", button_type="danger",
                                    disabled=derived(vm.blockers),
                                    css_classes=["m365-offboard-button"])
-        button.on_click(in_background(vm, vm.offboard))
+        button.on_click(action(vm, vm.offboard))
         back = pn.widgets.Button(name="Back to user", button_type="light")
         back.on_click(lambda _e: open("user", vm.tenant, vm.user))
         password = pn.bind(lambda p: pn.pane.Alert(f"New password, shown only now: **`{p}`**",
@@ -45,7 +46,10 @@ class OffboardView(Viewer):
             pn.pane.Markdown("### Groups"), switches[2],
             table(vm.param.groups, page_size=20, titles={"display_name": "Group", "kind": "Kind"},
                   css_classes=["m365-offboard-groups"]),
-            pn.pane.Markdown("### Access"), *switches[3:],
+            pn.pane.Markdown("### Directory roles"), switches[3],
+            table(vm.param.roles, page_size=20, titles={"display_name": "Role"},
+                  css_classes=["m365-offboard-roles"]),
+            pn.pane.Markdown("### Access"), *switches[4:],
             pn.Row(button, back), blockers_note(vm.blockers), sizing_mode="stretch_width")
 
     def __panel__(self):

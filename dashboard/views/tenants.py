@@ -8,7 +8,7 @@ import panel as pn
 from panel.viewable import Viewer
 
 from ..viewmodels.tenants import portal_links
-from .common import alerts, busy_bar, in_background, table
+from .common import action, alerts, busy_bar, table
 
 
 SHORT = {"Microsoft 365 admin": "M365"}
@@ -52,7 +52,7 @@ class TenantsView(Viewer):
         self.table.on_click(self._clicked, column="sync_now")
         sync_all = pn.widgets.Button(name="Sync all now", button_type="primary",
                                      disabled=vm.param.busy, css_classes=["m365-sync-all"])
-        sync_all.on_click(in_background(vm, vm.sync_now))
+        sync_all.on_click(action(vm, vm.sync_now))
         self._layout = pn.Column(
             pn.pane.Markdown("## All Tenants"),
             pn.Row(sync_all, busy_bar(vm)), alerts(vm), self.table, sizing_mode="stretch_width")
@@ -76,13 +76,13 @@ class TenantsView(Viewer):
         out["last_error"] = df["last_error"].fillna("").astype(str)
         return out
 
-    def _edited(self, event) -> None:
+    async def _edited(self, event) -> None:
         if event.column == "synced":
             row = self.table.value.iloc[event.row]
-            in_background(self.vm, self.vm.set_sync, row["tenant_id"], bool(event.value))()
+            await action(self.vm, self.vm.set_sync, row["tenant_id"], bool(event.value))()
 
-    def _clicked(self, event) -> None:
-        in_background(self.vm, self.vm.sync_now, self.table.value.iloc[event.row]["tenant_id"])()
+    async def _clicked(self, event) -> None:
+        await action(self.vm, self.vm.sync_now, self.table.value.iloc[event.row]["tenant_id"])()
 
     def __panel__(self):
         return self._layout

@@ -35,25 +35,37 @@ class UserDetailsView(Viewer):
     def __init__(self, vm, open, **params):
         super().__init__(**params)
         self.vm = vm
+        # A user who is gone (deleted, or not synced) offers no action but the way to Restore.
+        exists = lambda summary: bool(summary)  # noqa: E731
         edit = pn.widgets.Button(name="Edit User", button_type="primary", css_classes=["m365-edit"],
-                                 visible=vm.may("edit"))
+                                 visible=pn.bind(lambda s: exists(s) and vm.may("edit"),
+                                                 vm.param.summary))
         offboard = pn.widgets.Button(name="Offboard User", button_type="danger",
-                                     css_classes=["m365-offboard"], visible=vm.may("offboard"))
+                                     css_classes=["m365-offboard"],
+                                     visible=pn.bind(lambda s: exists(s) and vm.may("offboard"),
+                                                     vm.param.summary))
+        restore = pn.widgets.Button(name="Deleted users (Restore)", button_type="success",
+                                    css_classes=["m365-open-restore"],
+                                    visible=pn.bind(lambda s: not exists(s) and vm.may("restore"),
+                                                    vm.param.summary))
+        restore.on_click(lambda _e: open("activity", vm.tenant, ""))
         back = pn.widgets.Button(name="Back to All Users", button_type="light")
         edit.on_click(lambda _e: open("edit", vm.tenant, vm.user))
         offboard.on_click(lambda _e: open("offboard", vm.tenant, vm.user))
         back.on_click(lambda _e: open("users", vm.tenant, ""))
-        title = pn.bind(lambda s: f"## {s.get('display_name') or 'User'}", vm.param.summary)
+        title = pn.bind(lambda s: f"## {s.get('display_name') or 'User not found'}", vm.param.summary)
         small = dict(page_size=10, layout="fit_data_stretch")
         self._layout = pn.Column(
-            pn.Row(pn.pane.Markdown(title), pn.layout.HSpacer(), edit, offboard, back),
+            pn.Row(pn.pane.Markdown(title), pn.layout.HSpacer(), edit, offboard, restore, back),
             alerts(vm),
             pn.Row(pn.pane.HTML(pn.bind(_summary_html, vm.param.summary), width=520),
                    pn.Column(pn.pane.Markdown("### Licenses"),
                              table(vm.param.licenses, titles={"product_name": "License",
                                                               "sku_part_number": "SKU",
                                                               "source": "Assigned"}, **small),
-                             pn.pane.Markdown("### Roles"), table(vm.param.roles, **small),
+                             pn.pane.Markdown("### Roles"),
+                             table(vm.param.roles, titles={"display_name": "Role",
+                                                           "directory_scope_id": "Scope"}, **small),
                              sizing_mode="stretch_width")),
             pn.pane.Markdown("### Groups"),
             table(vm.param.groups, formatters={"is_team": {"type": "tickCross"}},

@@ -6,14 +6,14 @@ import html
 import panel as pn
 from panel.viewable import Viewer
 
+from ..viewmodels.base import FIELD_LABELS
 from ..viewmodels.user_form import TABS
-from .common import alerts, blockers_note, busy_bar, derived, in_background, plan_panel, table
+from .common import (CARD_STYLES, DIALOG_STYLES, action, alerts, blockers_note, busy_bar, derived,
+                     plan_panel, table)
 
-FIELD_LABELS = {"given_name": "First name", "surname": "Last name", "display_name": "Display name",
-                "username": "Username", "usage_location": "Usage location (e.g. US, GB)",
-                "job_title": "Job title", "department": "Department", "office_location": "Office",
-                "business_phone": "Business phone", "mobile_phone": "Mobile phone",
-                "manager": "Manager (sign-in name)"}
+# The form's labels are the names its messages use (viewmodels.base.FIELD_LABELS), with hints.
+WIDGET_LABELS = {**FIELD_LABELS, "usage_location": "Usage location (e.g. US, GB)",
+                 "manager": "Manager (sign-in name)"}
 
 
 def _problem(vm, *fields):
@@ -37,6 +37,26 @@ def _password_notice(password: str):
         css_classes=["m365-password"], sizing_mode="stretch_width")
 
 
+def _leave_dialog(vm):
+    """Asks before unsaved changes are dropped (Cancel, or another page picked)."""
+    discard = pn.widgets.Button(name="Discard changes", button_type="danger",
+                                css_classes=["m365-discard-changes"])
+    keep = pn.widgets.Button(name="Keep editing", button_type="primary",
+                             css_classes=["m365-keep-editing"])
+    discard.on_click(lambda _e: vm.discard_and_leave())
+    keep.on_click(lambda _e: vm.keep_editing())
+
+    def render(asking):
+        if not asking:
+            return pn.Column(height=0, margin=0)
+        what = vm._pending_summary() or "what you typed for the new user"
+        card = pn.Column(pn.pane.Markdown(f"### Discard unsaved changes?\nNot saved yet: {what}."),
+                         pn.Row(keep, discard), width=520, styles=CARD_STYLES,
+                         css_classes=["m365-leave"])
+        return pn.Column(card, styles=DIALOG_STYLES, css_classes=["m365-leave-dialog"])
+    return pn.panel(pn.bind(render, vm.param.leave_pending), margin=0)
+
+
 class UserFormView(Viewer):
     def __init__(self, vm, **params):
         super().__init__(**params)
@@ -52,12 +72,16 @@ class UserFormView(Viewer):
                         ("## Create User (created: add roles, licenses and groups)" if uid
                          else "## Create User"), vm.param.mode, vm.param.user_id)
         password = pn.bind(_password_notice, vm.param.generated_password)
+        unsaved = pn.pane.Markdown(derived(vm.has_unsaved, lambda yes: (
+            f"*Unsaved changes: {vm._pending_summary() or 'the new user'}. Save (on any tab) "
+            "shows them all in one plan.*" if yes else "")), css_classes=["m365-unsaved"],
+            styles={"color": "#8a5300"})
         self._layout = pn.Column(pn.pane.Markdown(title), busy_bar(vm), alerts(vm),
-                                 pn.panel(password), plan_panel(vm), self.tabs,
-                                 sizing_mode="stretch_width")
+                                 pn.panel(password), unsaved, plan_panel(vm), _leave_dialog(vm),
+                                 self.tabs, sizing_mode="stretch_width")
 
     def _text(self, name, **kw):
-        return pn.widgets.TextInput.from_param(self.vm.param[name], name=FIELD_LABELS.get(name, name),
+        return pn.widgets.TextInput.from_param(self.vm.param[name], name=WIDGET_LABELS.get(name, name),
                                                css_classes=[f"m365-field-{name}"], **kw)
 
     def _details(self):
@@ -82,8 +106,8 @@ class UserFormView(Viewer):
         cont = pn.widgets.Button(name=pn.bind(lambda l: l[1], labels), button_type="primary",
                                  disabled=disabled, css_classes=["m365-details-continue"])
         cancel = pn.widgets.Button(name="Cancel", button_type="light", css_classes=["m365-cancel"])
-        close.on_click(in_background(vm, vm.submit_details, "close"))
-        cont.on_click(in_background(vm, vm.submit_details, "continue"))
+        close.on_click(action(vm, vm.submit_details, "close"))
+        cont.on_click(action(vm, vm.submit_details, "continue"))
         cancel.on_click(lambda _e: vm.cancel())
         return pn.Column(
             tenant, _problem(vm, "tenant"),
@@ -141,8 +165,8 @@ class UserFormView(Viewer):
                                   css_classes=["m365-access-close"])
         cont = pn.widgets.Button(name="Save and Continue", button_type="primary", disabled=disabled,
                                  css_classes=["m365-access-continue"])
-        close.on_click(in_background(vm, vm.save_access, "close"))
-        cont.on_click(in_background(vm, vm.save_access, "continue"))
+        close.on_click(action(vm, vm.save_access, "close"))
+        cont.on_click(action(vm, vm.save_access, "continue"))
         return pn.Column(
             pn.pane.Markdown("Nothing here is changed until you save; the save shows its changes first."),
             pn.pane.Markdown("### Licenses"),
@@ -168,7 +192,7 @@ class UserFormView(Viewer):
         save = pn.widgets.Button(name="Save and Close", button_type="primary",
                                  disabled=derived(vm.save_blockers),
                                  css_classes=["m365-groups-close"])
-        save.on_click(in_background(vm, vm.save_groups))
+        save.on_click(action(vm, vm.save_groups))
         return pn.Column(
             pn.pane.Markdown("Groups Graph cannot change (distribution lists, mail-enabled security, "
                              "dynamic) are listed in grey with the reason, and cannot be picked."),

@@ -7,6 +7,8 @@ from panel.viewable import Viewer
 from .common import alerts, csv_download, header_filters, table
 
 ACTIONS = {"details": "Details", "edit": "Edit", "offboard": "Offboard"}
+# The page each row action opens.
+OPENS = {"details": "user", "edit": "edit", "offboard": "offboard"}
 # Share of the table's width per column: everything, row actions included, fits the page.
 WIDTHS = {"tenant_name": "11%", "display_name": "12%", "user_principal_name": "17%",
           "department": "9%", "job_title": "10%", "licenses": "12%", "account_enabled": "5%",
@@ -20,11 +22,15 @@ class UsersView(Viewer):
         super().__init__(**params)
         self.vm, self._open = vm, open
         tenant = pn.widgets.Select.from_param(vm.param.tenant, name="Tenant", width=260)
-        search = pn.widgets.TextInput.from_param(vm.param.search, name="Search", width=300,
-                                                 placeholder="name, sign-in, department, job title",
-                                                 css_classes=["m365-search"])
-        # Filter as the technician types, not only on Enter.
-        search.param.watch(lambda e: setattr(vm, "search", e.new), "value_input")
+        # One way, box to view model: a box linked both ways got each filtered text sent back
+        # while the person kept typing, and the echo overwrote the keys typed meanwhile.
+        search = pn.widgets.TextInput(name="Search", value=vm.search, width=300,
+                                      placeholder="name, sign-in, department, job title",
+                                      css_classes=["m365-search"])
+
+        async def typed(event):
+            await vm.type_search(event.new or "")
+        search.param.watch(typed, "value_input")
         licensed = pn.widgets.RadioButtonGroup.from_param(vm.param.licensed, name="Licenses",
                                                           button_type="light")
         # What the role may not do is not offered (services refuse it anyway).
@@ -52,6 +58,9 @@ class UsersView(Viewer):
                            css_classes=["m365-users"])
         for action in actions:
             self.table.on_click(lambda e, a=action: self._clicked(a, e), column=action)
+        # Header filters count too: the view model filters by them, so the count is the rows
+        # every filter leaves.
+        self.table.param.watch(lambda e: vm.set_column_filters(e.new), "filters")
         count = pn.pane.Markdown(pn.bind(lambda df, total: f"{len(df):,} of {total:,} users",
                                          vm.param.filtered, vm.param.total),
                                  css_classes=["m365-user-count"])
@@ -62,7 +71,7 @@ class UsersView(Viewer):
 
     def _clicked(self, action: str, event) -> None:
         row = self.vm.row(event.row)
-        self._open(action, str(row["tenant_id"]), str(row["id"]))
+        self._open(OPENS[action], str(row["tenant_id"]), str(row["id"]))
 
     def __panel__(self):
         return self._layout

@@ -64,6 +64,7 @@ OFFBOARD_COLUMNS = {
     "delete": ["Delete", "Delete User"],
     "remove_licenses": ["Remove Licenses", "Remove assigned licenses"],
     "remove_groups": ["Remove Groups", "Remove from groups"],
+    "remove_roles": ["Remove Roles", "Remove directory roles", "Remove admin roles"],
     "block_sign_in": ["Block Sign-in", "Block sign in"],
     "revoke_sessions": ["Revoke Sessions"],
     "reset_password": ["Reset Password"],
@@ -88,8 +89,8 @@ REQUIRED = {
 }
 LIST_FIELDS = {"licenses", "groups", "roles", "add_licenses", "remove_licenses", "add_groups",
                "remove_groups", "add_roles", "remove_roles"}
-BOOL_FIELDS = {"delete", "remove_licenses", "remove_groups", "block_sign_in", "revoke_sessions",
-               "reset_password", "account_enabled"}
+BOOL_FIELDS = {"delete", "remove_licenses", "remove_groups", "remove_roles", "block_sign_in",
+               "revoke_sessions", "reset_password", "account_enabled"}
 _TRUE = {"yes", "y", "true", "1", "x", "on"}
 _FALSE = {"no", "n", "false", "0", "off", ""}
 
@@ -260,7 +261,8 @@ def _identity(kind: str, row: dict) -> tuple:
 
 
 def _convert(table: BulkTable, number: int, name: str, value: str):
-    # "Remove Licenses" is a yes/no toggle when offboarding and a list of SKUs when updating.
+    # "Remove Licenses" (and Groups, Roles) is a yes/no toggle when offboarding and a list of
+    # names when updating.
     if name in LIST_FIELDS and table.kind != "offboard":
         return [part.strip() for part in re.split(r"[;|]", value) if part.strip()]
     if name in BOOL_FIELDS:

@@ -15,6 +15,7 @@ import pandas as pd
 
 from .. import audit
 from ..errors import PermissionDenied
+from ..workflows.offboarding import OPTIONS as OFFBOARD_OPTIONS
 from .journal import Journal
 from .parallel import run_side_by_side
 from .plan import RESULT_COLUMNS, BulkResult, PasswordFile
@@ -157,8 +158,7 @@ def _run_row(m365, journal: Journal, job_id: str, kind: str, row: dict, rec, sin
 def row_plan(m365, kind: str, row: dict):
     if kind == "offboard":
         return m365.plan_offboarding(row["tenant"], row["user"], **{
-            k: bool(row.get(k)) for k in ("delete", "remove_licenses", "remove_groups", "block_sign_in",
-                                          "revoke_sessions", "reset_password")})
+            k: bool(row.get(k)) for k in OFFBOARD_OPTIONS})
     changes = {k: v for k, v in row.items() if k in UPDATE_CHANGE_FIELDS and v not in ("", None)}
     return m365.plan_edit(row["tenant"], row["user"], changes=changes,
                           **{k: row.get(k) or [] for k in ("add_licenses", "remove_licenses", "add_groups",

@@ -12,13 +12,13 @@ import pandas as pd
 from .. import audit as _audit
 from ..errors import PermissionDenied
 from .edit import plan_edit
-from .offboarding import plan_offboarding
+from .offboarding import OPTION_LABELS, plan_offboarding, unchanged_reasons
 from .onboarding import plan_onboarding
 from .plan import DONE, FAILED, SKIPPED, Plan, PlanHasProblems, Problem, Result
 from .restore import deleted_users, plan_restore
 
 __all__ = ["WorkflowsMixin", "Plan", "PlanHasProblems", "Problem", "Result", "DONE", "FAILED",
-           "SKIPPED"]
+           "SKIPPED", "OPTION_LABELS", "unchanged_reasons"]
 
 
 class WorkflowsMixin:
@@ -40,15 +40,19 @@ class WorkflowsMixin:
                          remove_groups, add_roles, remove_roles)
 
     def plan_offboarding(self, tenant, user, delete=False, remove_licenses=False,
-                         remove_groups=False, block_sign_in=False, revoke_sessions=False,
-                         reset_password=False, reveal_password=False) -> Plan:
-        """Plan an offboarding; a reset password is shown only with reveal_password=True."""
-        return plan_offboarding(self, tenant, user, delete, remove_licenses, remove_groups,
-                                block_sign_in, revoke_sessions, reset_password, reveal_password)
+                         remove_groups=False, remove_roles=False, block_sign_in=False,
+                         revoke_sessions=False, reset_password=False,
+                         reveal_password=False) -> Plan:
+        """Plan an offboarding; a reset password is shown only with reveal_password=True.
+        remove_roles removes every directory role the user holds (delete does so too)."""
+        return plan_offboarding(self, tenant, user, delete=delete, remove_licenses=remove_licenses,
+                                remove_groups=remove_groups, remove_roles=remove_roles,
+                                block_sign_in=block_sign_in, revoke_sessions=revoke_sessions,
+                                reset_password=reset_password, reveal_password=reveal_password)
 
     def plan_restore(self, tenant, user, reapply: bool = True) -> Plan:
         """Plan restoring a user deleted less than 30 days ago, re-applying its recorded
-        licenses and groups unless reapply=False."""
+        licenses, groups and directory roles unless reapply=False."""
         return plan_restore(self, tenant, user, reapply)
 
     def deleted_users(self, tenant=None) -> pd.DataFrame:

@@ -1,13 +1,18 @@
-"""Offboarding: block sign-in, revoke sessions, reset password, remove licenses and groups, delete.
+"""Offboarding: block sign-in, revoke sessions, reset password, remove roles, licenses and groups,
+delete.
 
 Block sign-in and revoke sessions run first, so a leaver is locked out before anything else
-happens. A license inherited from a group cannot be removed with assignLicense; the plan leaves
-that group instead and says why, or warns when the group cannot be left (dynamic, or a mail-
-enabled kind Graph cannot change). Delete removes licenses and groups first, so the seats are free
-at once, and what the user had is recorded in the store for a later restore. A plan that would
-change nothing is refused with the reason.
+happens; directory roles go next, so no admin right outlives the offboarding. A license inherited
+from a group cannot be removed with assignLicense; the plan leaves that group instead and says
+why, or warns when the group cannot be left (dynamic, or a mail-enabled kind Graph cannot change).
+Delete removes roles, licenses and groups first, so the seats are free at once and no role
+assignment waits in the recycle bin, and what the user had is recorded in the store for a later
+restore. A plan that would change nothing is refused with the reason; `unchanged_reasons` is that
+rule, shared with the dashboard's Offboard page.
 """
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from . import records
 from . import steps as S
@@ -15,16 +20,57 @@ from .plan import ApplyContext, Plan, Problem
 from .resolve import (current_frames, get_user, group_write_refusal, license_sources, load_facts,
                       member_groups, resolve_tenant, role_assignments)
 
-OPTIONS = ("delete", "remove_licenses", "remove_groups", "block_sign_in", "revoke_sessions",
-           "reset_password")
+OPTIONS = ("delete", "remove_licenses", "remove_groups", "remove_roles", "block_sign_in",
+           "revoke_sessions", "reset_password")
+# What each option is called where an MSP reads it (the dashboard's toggles, problem texts).
+OPTION_LABELS = {"delete": "Delete User", "remove_licenses": "Remove assigned licenses",
+                 "remove_groups": "Remove from groups", "remove_roles": "Remove directory roles",
+                 "block_sign_in": "Block sign-in", "revoke_sessions": "Revoke sessions",
+                 "reset_password": "Reset password"}
+
+
+def _count(held) -> int:
+    return held if isinstance(held, int) else len(held)
+
+
+def unchanged_reasons(options: Mapping[str, bool], *, enabled: bool, licenses, groups,
+                      roles) -> list[str]:
+    """Why the chosen offboarding options would change nothing for this user, or [] when at
+    least one of them changes something.
+
+    `options` maps option names (`OPTIONS`; missing ones are off) to whether each is chosen;
+    `enabled` is whether the user can sign in now; `licenses`, `groups` and `roles` are how many
+    licenses (direct or inherited), direct group memberships and directory roles the user holds
+    (a count, or anything with a length such as the frames in `plan.current`). Delete, revoke
+    sessions and reset password always change something. One reason per chosen option that
+    finds nothing, in `OPTIONS` order; the texts are the ones `plan_offboarding` gives after
+    "nothing to change: ".
+    """
+    unknown = sorted(set(options) - set(OPTIONS))
+    if unknown:
+        raise ValueError(f"unknown offboarding options {unknown}; known: {', '.join(OPTIONS)}")
+    chosen = {k for k in OPTIONS if options.get(k)}
+    if not chosen:
+        return ["choose at least one option: " + ", ".join(OPTION_LABELS[k] for k in OPTIONS)]
+    held = {"remove_licenses": _count(licenses), "remove_groups": _count(groups),
+            "remove_roles": _count(roles), "block_sign_in": int(bool(enabled))}
+    if chosen & {"delete", "revoke_sessions", "reset_password"} or any(
+            held[k] for k in chosen):
+        return []
+    why = {"remove_licenses": "the user has no licenses",
+           "remove_groups": "the user is in no groups",
+           "remove_roles": "the user holds no directory roles",
+           "block_sign_in": "sign-in is already blocked"}
+    return [why[k] for k in OPTIONS if k in chosen]
 
 
 def plan_offboarding(m365, tenant, user, delete=False, remove_licenses=False, remove_groups=False,
-                     block_sign_in=False, revoke_sessions=False, reset_password=False,
-                     reveal_password=False) -> Plan:
+                     remove_roles=False, block_sign_in=False, revoke_sessions=False,
+                     reset_password=False, reveal_password=False) -> Plan:
     chosen = {"delete": bool(delete), "remove_licenses": bool(remove_licenses),
-              "remove_groups": bool(remove_groups), "block_sign_in": bool(block_sign_in),
-              "revoke_sessions": bool(revoke_sessions), "reset_password": bool(reset_password)}
+              "remove_groups": bool(remove_groups), "remove_roles": bool(remove_roles),
+              "block_sign_in": bool(block_sign_in), "revoke_sessions": bool(revoke_sessions),
+              "reset_password": bool(reset_password)}
     tenant_id, tenant_problem = resolve_tenant(m365, tenant)
     plan = Plan(m365, kind="delete" if delete else "offboard",
                 permission="delete" if delete else "offboard", tenant_id=tenant_id, user=str(user),
@@ -44,25 +90,33 @@ def plan_offboarding(m365, tenant, user, delete=False, remove_licenses=False, re
     facts = load_facts(client)
     groups = [facts.groups.get(g["id"].lower(), g) for g in member_groups(client, current["id"])]
     roles = role_assignments(client, current["id"])
+    held_roles = _held_roles(facts, roles)
     sources = license_sources(current)
     plan.current = current_frames(facts, sources, groups, roles)
-    warnings, nothing = plan.warnings, []
+    warnings = plan.warnings
+    enabled = current.get("accountEnabled") is not False
+    reasons = unchanged_reasons(chosen, enabled=enabled, licenses=len(sources),
+                                groups=len(groups), roles=len(held_roles))
 
-    if not any(chosen.values()):
-        plan.problems.append(Problem("options", "nothing to change: choose at least one of "
-                                                + ", ".join(OPTIONS)))
-        return plan
     if block_sign_in:
-        if current.get("accountEnabled") is False:
-            nothing.append("sign-in is already blocked")
-        else:
+        if enabled:
             plan.add(S.block_sign_in())
+        if held_roles and not (remove_roles or delete):
+            names = ", ".join(r["displayName"] for r in held_roles)
+            what, them = (("the directory roles", "them") if len(held_roles) > 1 else
+                          ("the directory role", "it"))
+            warnings.append(Problem("roles", f"the user holds {what} {names}; blocking sign-in "
+                                             f"leaves {them} assigned: also choose "
+                                             f"{OPTION_LABELS['remove_roles']}"))
     if revoke_sessions:
         plan.add(S.revoke_sessions())
     if reset_password:
         plan.add(S.reset_password(current["userPrincipalName"], bool(reveal_password)))
 
     prerequisites: list[int] = []
+    if remove_roles or delete:
+        for role in held_roles:
+            prerequisites.append(plan.add(S.remove_role(role)))
     leaving: dict[str, str] = {}          # group id -> why the user leaves it
     if remove_licenses or delete:
         direct = [sku for sku, e in sources.items() if e["direct"]]
@@ -84,9 +138,6 @@ def plan_offboarding(m365, tenant, user, delete=False, remove_licenses=False, re
         if direct:
             names = {sku: facts.sku_name(sku) for sku in direct}
             prerequisites.append(plan.add(S.change_licenses([], direct, names)))
-        elif not leaving and not delete:
-            nothing.append("the user has no licenses" if not sources else
-                           "the user's licenses cannot be removed here (see warnings)")
     if remove_groups or delete:
         for group in groups:
             gid = group["id"].lower()
@@ -96,8 +147,6 @@ def plan_offboarding(m365, tenant, user, delete=False, remove_licenses=False, re
                 warnings.append(Problem("groups", f"'{group.get('displayName')}' {refusal}; {end}"))
                 continue
             leaving.setdefault(gid, "")
-        if not groups and not delete:
-            nothing.append("the user is in no groups")
     for gid, why in leaving.items():
         group = facts.groups.get(gid) or next(g for g in groups if g["id"].lower() == gid)
         prerequisites.append(plan.add(S.remove_from_group(group, why=why)))
@@ -105,14 +154,17 @@ def plan_offboarding(m365, tenant, user, delete=False, remove_licenses=False, re
         plan.add(S.delete_user(after=tuple(prerequisites)))
 
     if not plan._steps:
-        plan.problems.append(Problem("options", "nothing to change: " + "; ".join(
-            nothing or [str(w) for w in warnings] or ["no option applies to this user"])))
+        # What the user holds decides (the rule the dashboard shares); when the user holds
+        # something that cannot be changed here, the warnings say what and why.
+        why = reasons or [w.message for w in warnings if w.field != "roles"] or \
+            ["no option applies to this user"]
+        plan.problems.append(Problem("options", "nothing to change: " + "; ".join(why)))
         return plan
     snapshot = _snapshot(facts, current, sources, groups, roles, deleted=bool(delete))
     # The audit entry keeps what the user had too, readable without the records table.
     plan.parameters["had"] = {"licenses": [lic["sku_part_number"] for lic in snapshot.licenses],
                               "groups": [g["display_name"] for g in snapshot.groups],
-                              "roles": [r["display_name"] for r in snapshot.roles]}
+                              "roles": [r["displayName"] for r in held_roles]}
 
     def remember(ctx: ApplyContext) -> None:
         snapshot.actor = m365.actor.name
@@ -120,6 +172,25 @@ def plan_offboarding(m365, tenant, user, delete=False, remove_licenses=False, re
 
     plan._before_apply = remember
     return plan
+
+
+def _role_name(facts, role_definition_id: str | None) -> str:
+    """The display name of a role definition, or its id when the tenant does not name it."""
+    rid = str(role_definition_id or "")
+    found = facts.roles.get(rid) or next(
+        (r for i, r in facts.roles.items() if i.lower() == rid.lower()), {})
+    return found.get("displayName") or rid
+
+
+def _held_roles(facts, assignments: list[dict]) -> list[dict]:
+    """The distinct directory roles of these assignments as {"id", "displayName"}, the id as
+    the assignments give it (the remove step matches on it), in assignment order."""
+    out: dict[str, dict] = {}
+    for assignment in assignments:
+        rid = assignment.get("roleDefinitionId")
+        if rid and rid.lower() not in out:
+            out[rid.lower()] = {"id": rid, "displayName": _role_name(facts, rid)}
+    return list(out.values())
 
 
 def _snapshot(facts, user: dict, sources: dict, groups: list[dict], roles: list[dict],
@@ -130,7 +201,8 @@ def _snapshot(facts, user: dict, sources: dict, groups: list[dict], roles: list[
     group_rows = [{"id": g["id"], "display_name": g.get("displayName", ""),
                    "writable": group_write_refusal(g) is None} for g in groups]
     role_rows = [{"role_definition_id": r.get("roleDefinitionId"),
-                  "display_name": facts.roles.get(r.get("roleDefinitionId"), {}).get("displayName", "")}
+                  "display_name": _role_name(facts, r.get("roleDefinitionId")),
+                  "directory_scope_id": r.get("directoryScopeId") or "/"}
                  for r in roles]
     return records.OffboardingRecord(facts.tenant_id, user["id"], user["userPrincipalName"],
                                      user.get("displayName") or "", "", deleted, licenses,

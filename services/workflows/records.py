@@ -30,7 +30,7 @@ records_table = sa.Table(
     sa.Column("licenses", sa.Text, nullable=False, default="[]"),
     # [{"id", "display_name", "writable"}]
     sa.Column("groups", sa.Text, nullable=False, default="[]"),
-    # [{"role_definition_id", "display_name"}]
+    # [{"role_definition_id", "display_name", "directory_scope_id"}] (older rows have no scope: "/")
     sa.Column("roles", sa.Text, nullable=False, default="[]"),
 )
 
@@ -70,12 +70,13 @@ def latest(engine: Engine, tenant_id: str, user_id: str) -> OffboardingRecord | 
         rows = conn.execute(query).mappings().all()
     for row in rows:
         licenses, groups = json.loads(row["licenses"]), json.loads(row["groups"])
+        roles = json.loads(row["roles"])
         # A later offboarding step (delete after an earlier license removal) may find nothing
         # left; the earlier record still knows what the user had.
-        if licenses or groups or row is rows[-1]:
+        if licenses or groups or roles or row is rows[-1]:
             return OffboardingRecord(row["tenant_id"], row["user_id"], row["user_principal_name"],
                                      row["display_name"], row["actor"], bool(row["deleted"]),
-                                     licenses, groups, json.loads(row["roles"]), row["time"])
+                                     licenses, groups, roles, row["time"])
     return None
 
 

@@ -1,8 +1,10 @@
 """Deleted users and their restore, within Entra ID's 30 days, re-applying what they had.
 
 Graph keeps a deleted user for 30 days without its licenses; the offboarding record in the store
-remembers the directly assigned licenses and the groups, and the restore plan puts them back
-(re-joining a group also brings back the licenses that group gives).
+remembers the directly assigned licenses, the groups and the directory roles, and the restore plan
+puts them back (re-joining a group also brings back the licenses that group gives). A role held
+for part of the directory only (an administrative unit) is not given back tenant-wide: the plan
+warns and leaves it to be assigned by hand.
 """
 from __future__ import annotations
 
@@ -117,8 +119,8 @@ def plan_restore(m365, tenant, user, reapply: bool = True) -> Plan:
 def _reapply(m365, client, plan: Plan, deleted: dict, restore: int) -> None:
     record = records.latest(m365.store.engine, plan.tenant_id, deleted["id"])
     if record is None:
-        plan.warnings.append(Problem("reapply", "no offboarding record for this user: licenses "
-                                                "and groups cannot be re-applied"))
+        plan.warnings.append(Problem("reapply", "no offboarding record for this user: licenses, "
+                                                "groups and roles cannot be re-applied"))
         return
     try:
         facts = load_facts(client)
@@ -145,8 +147,31 @@ def _reapply(m365, client, plan: Plan, deleted: dict, restore: int) -> None:
         else:
             plan.warnings.append(Problem("groups", f"'{group.get('displayName')}' "
                                                    f"{group_write_refusal(group)}; not re-joined"))
+    roles = _recorded_roles(facts, record.roles, plan.warnings)
+    for role in roles:
+        plan.add(S.assign_role(role, after=(restore,)))
     if wanted:
         names = {sku: facts.sku_name(sku) for sku, _ in wanted}
         plan.add(S.change_licenses(wanted, [], names, after=(restore,)))
     for group in groups:
         plan.add(S.add_to_group(group, after=(restore,), why="recorded at offboarding"))
+
+
+def _recorded_roles(facts, rows: list[dict], warnings: list[Problem]) -> list[dict]:
+    """The role definitions of the recorded roles that can be given back, once each."""
+    by_id = {rid.lower(): role for rid, role in facts.roles.items()}
+    out: dict[str, dict] = {}
+    for entry in rows:
+        rid = str(entry.get("role_definition_id") or "").lower()
+        name = entry.get("display_name") or rid
+        role = by_id.get(rid)
+        if role is None:
+            warnings.append(Problem("roles", f"the directory role '{name}' no longer exists; "
+                                             "not re-assigned"))
+        elif (entry.get("directory_scope_id") or "/") != "/":
+            warnings.append(Problem("roles", f"'{role.get('displayName') or name}' was held for "
+                                             "part of the directory only; not re-assigned: "
+                                             "assign it again by hand"))
+        else:
+            out.setdefault(rid, role)
+    return list(out.values())

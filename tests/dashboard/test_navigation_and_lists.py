@@ -4,11 +4,13 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from dashboard.viewmodels import (LicensesViewModel, Navigation, TenantsViewModel,
-                                  UserDetailsViewModel, UsersViewModel)
+from dashboard.pages import Navigation
+from dashboard.viewmodels import (LicensesViewModel, TenantsViewModel, UserDetailsViewModel,
+                                  UsersViewModel)
 from dashboard.viewmodels.listing_cache import user_listing
 from dashboard.viewmodels.tenants import portal_links
 from services import connect
+from tests.helpers import run
 
 
 def test_navigation_go_forgets_user_on_list_pages():
@@ -52,7 +54,7 @@ def test_tenants_sync_switch_is_stored(world, make_vm):
     emu, m365 = world
     vm = make_vm(TenantsViewModel)
     vm.refresh()
-    vm.set_sync(emu.tenant_ids[1], False)
+    run(vm.set_sync(emu.tenant_ids[1], False))
     assert not m365.tenants().set_index("tenant_id").loc[emu.tenant_ids[1], "synced"]
     assert not vm.frame.set_index("tenant_id").loc[emu.tenant_ids[1], "synced"]
 
@@ -63,7 +65,7 @@ def test_tenants_sync_now_reports_success_and_refreshes_users(world, make_vm):
     vm.refresh()
     seen = []
     vm.param.watch(lambda e: seen.append(e.new), "progress")
-    vm.sync_now()
+    run(vm.sync_now())
     assert vm.alerts[-1].kind == "success" and "3 tenants" in vm.alerts[-1].text
     assert 100 in seen and not vm.busy
 
@@ -127,7 +129,7 @@ def test_user_details_unknown_user_alerts(world, make_vm):
     emu, _ = world
     vm = make_vm(UserDetailsViewModel)
     assert not vm.load(emu.tenant_ids[0], "nobody@nowhere.example")
-    assert vm.alerts[-1].kind == "danger" and "not found" in vm.alerts[-1].text
+    assert vm.alerts[-1].kind == "warning" and "not in the tenant any more" in vm.alerts[-1].text
 
 
 def test_licenses_marks_skus_out_of_seats_and_lists_their_users(world, make_vm):

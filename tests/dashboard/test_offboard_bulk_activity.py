@@ -6,6 +6,7 @@ from types import SimpleNamespace
 from services import Actor
 
 from dashboard.viewmodels import ActivityViewModel, BulkViewModel, LicensesViewModel, OffboardViewModel
+from tests.helpers import run
 
 
 def test_offboard_button_disabled_when_toggles_change_nothing(make_vm, world, make_user):
@@ -48,9 +49,9 @@ def test_offboard_remove_licenses_returns_the_seat(make_vm, world, make_user):
     vm.param.watch(lambda e: done.append(True), "done")
     vm.load(tid, uid)
     vm.remove_licenses = True
-    assert vm.offboard()
+    assert run(vm.offboard())
     assert list(vm.pending_steps["action"]) == ["remove licenses"]
-    vm.confirm()
+    run(vm.confirm())
     assert done == [True] and vm.alerts[-1].kind == "success"
     assert len(vm.licenses) == 0
     seats.refresh()
@@ -69,7 +70,7 @@ def test_offboard_technician_may_not_offboard(make_world):
 def test_bulk_page_says_when_service_is_missing():
     vm = BulkViewModel(m365=SimpleNamespace(actor=None))
     assert not vm.available
-    assert not vm.upload(b"Tenant,User Name\n", "x.csv")
+    assert not run(vm.upload(b"Tenant,User Name\n", "x.csv"))
     assert "not available" in vm.alerts[-1].text
 
 
@@ -81,14 +82,14 @@ def test_bulk_upload_shows_problems_then_applies_valid_rows(make_vm, world):
            f"{tid},bulk.one@{domain},Bulk,One,US,Microsoft Entra ID P1\n"
            f"{tid},bulk.two@{domain},Bulk,Two,Narnia,\n")
     vm = make_vm(BulkViewModel)
-    assert vm.upload(csv.encode(), "people.csv")
+    assert run(vm.upload(csv.encode(), "people.csv"))
     assert list(vm.problems["row"]) == [3] and len(vm.steps) > 0
     assert any("problems" in b for b in vm.apply_blockers())
     vm.skip_invalid = True
     assert vm.apply_blockers() == []
     seen = []
     vm.param.watch(lambda e: seen.append(e.new), "progress")
-    assert vm.apply()
+    assert run(vm.apply())
     assert vm.job_id and set(vm.results["outcome"]) == {"done"}
     assert 100 in seen
     assert "bulk.one@" in vm.results_csv()
@@ -124,8 +125,8 @@ def test_activity_restore_brings_back_a_deleted_user(make_vm, world, make_user):
     vm.refresh()
     row = vm.deleted.index[vm.deleted["id"] == uid][0]
     assert vm.deleted.loc[row, "days_left"] >= 29 and vm.deleted.loc[row, "restorable"]
-    assert vm.restore(int(row))
+    assert run(vm.restore(int(row)))
     assert "restore" in " ".join(vm.pending_steps["action"])
-    vm.confirm()
+    run(vm.confirm())
     assert restored == [True]
     assert uid in set(m365.users(tid)["id"])

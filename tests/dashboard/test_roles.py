@@ -4,8 +4,10 @@ from __future__ import annotations
 import pytest
 
 from dashboard.app import DashboardSession
-from dashboard.viewmodels import Navigation, OffboardViewModel, UserFormViewModel
+from dashboard.pages import Navigation
+from dashboard.viewmodels import OffboardViewModel, UserFormViewModel
 from services import Actor
+from tests.helpers import run
 
 
 def _session(m365, page="users", **nav):
@@ -74,7 +76,7 @@ def test_roles_viewer_forced_create_is_refused_in_services_and_audited(make_worl
     plan = m365.plan_onboarding(tid, user={"given_name": "Eve", "surname": "Crafted",
                                           "username": "eve.crafted", "domain": domain})
     vm.propose(plan, "Create eve.crafted", None)
-    assert vm.confirm() is None
+    assert run(vm.confirm()) is None
     assert any("Permission denied" in a.text for a in vm.alerts)
     assert len(m365.users(tid)) == before
     graph_upns = {u["userPrincipalName"] for u in emu.session(tid).get(
@@ -93,10 +95,10 @@ def test_roles_technician_forced_offboard_is_refused_and_audited(make_world):
     vm.load(tid, licensed["id"])
     vm.remove_licenses = True
     assert vm.blockers() == ["your role may not offboard users"]
-    assert not vm.offboard()                       # the page refuses first ...
+    assert not run(vm.offboard())                       # the page refuses first ...
     plan = m365.plan_offboarding(tid, licensed["id"], remove_licenses=True)
     vm.propose(plan, "crafted", None)               # ... and a crafted request fails in services
-    assert vm.confirm() is None
+    assert run(vm.confirm()) is None
     assert any("Permission denied" in a.text for a in vm.alerts)
     assert m365.users(tid).set_index("id").loc[licensed["id"], "licenses"] == licensed["licenses"]
     log = m365.audit_log(actor="tess")

@@ -4,6 +4,7 @@ from __future__ import annotations
 from services import Actor
 
 from dashboard.viewmodels import UserFormViewModel
+from tests.helpers import run
 
 
 def _fill(vm, n=1, **extra):
@@ -51,7 +52,7 @@ def test_user_form_create_shows_plan_and_writes_nothing_before_confirm(make_vm, 
     vm = make_vm(UserFormViewModel)
     vm.start_create(emu.tenant_ids[0])
     _fill(vm)
-    assert vm.submit_details("continue")
+    assert run(vm.submit_details("continue"))
     assert vm.pending_title.startswith("Create nora.quist1@")
     assert list(vm.pending_steps["action"]) == ["create user"]
     assert not (m365.users(emu.tenant_ids[0])["user_principal_name"].str.startswith("nora.")).any()
@@ -65,7 +66,7 @@ def test_user_form_problems_are_named_by_field(make_vm, world):
     _fill(vm)
     vm.usage_location = "Mars"
     vm.mobile_phone = "call me"
-    assert not vm.submit_details("close")
+    assert not run(vm.submit_details("close"))
     assert "two-letter country" in vm.problems["usage_location"]
     assert "mobile_phone" in vm.problems
     assert vm.alerts[-1].kind == "danger" and not vm.has_pending
@@ -104,8 +105,8 @@ def test_user_form_wizard_keeps_state_across_tabs(make_vm, world):
     vm.param.watch(lambda e: closed.append(True), "closed")
     vm.start_create(tid)
     _fill(vm, department="Finance")
-    vm.submit_details("continue")
-    vm.confirm()
+    run(vm.submit_details("continue"))
+    run(vm.confirm())
     assert vm.user_id and vm.tab == "access" and vm.generated_password
     assert vm.tenant_locked() and vm.tab_enabled("groups")
     sku = vm.license_options[vm.license_options["selectable"]]["sku_part_number"].iloc[0]
@@ -114,15 +115,15 @@ def test_user_form_wizard_keeps_state_across_tabs(make_vm, world):
     vm.tab = "access"
     assert vm.licenses == [sku]
     assert vm.access_changes()["add_licenses"] == [sku]
-    assert vm.save_access("continue")
+    assert run(vm.save_access("continue"))
     assert "assign licenses" in set(vm.pending_steps["action"])
-    vm.confirm()
+    run(vm.confirm())
     assert vm.tab == "groups"
     team = vm.group_options.query("is_team and selectable")["id"].iloc[0]
     vm.pick_groups([team])
-    assert vm.save_groups()
+    assert run(vm.save_groups())
     assert list(vm.pending_steps["action"]) == ["add to group"]
-    vm.confirm()
+    run(vm.confirm())
     assert closed == [True]
     assert team in set(m365.user_groups(tid, vm.user_id)["id"])
     held = m365.user_licenses(tid)
@@ -138,9 +139,9 @@ def test_user_form_edit_locks_tenant_and_plans_only_changes(make_vm, world, make
     assert vm.department == "Finance" and vm.details_blockers() == []
     vm.department = "Legal"
     assert vm.detail_changes() == {"department": "Legal"}
-    vm.submit_details("close")
+    run(vm.submit_details("close"))
     assert len(vm.pending_steps) == 1 and "department: Finance -> Legal" in vm.pending_steps["detail"][0]
-    vm.confirm()
+    run(vm.confirm())
     assert m365.resolve_user(emu.tenant_ids[0], uid)["department"] == "Legal"
 
 
@@ -150,7 +151,7 @@ def test_user_form_save_without_changes_moves_on_without_plan(make_vm, world, ma
     vm = make_vm(UserFormViewModel)
     vm.start_edit(emu.tenant_ids[0], uid)
     vm.tab = "access"
-    assert vm.save_access("continue") and not vm.has_pending and vm.tab == "groups"
+    assert run(vm.save_access("continue")) and not vm.has_pending and vm.tab == "groups"
 
 
 def test_user_form_cancel_applies_nothing(make_vm, world):
@@ -160,7 +161,54 @@ def test_user_form_cancel_applies_nothing(make_vm, world):
     vm.param.watch(lambda e: closed.append(True), "closed")
     vm.start_create(emu.tenant_ids[0])
     _fill(vm, n=9)
-    vm.submit_details("close")
+    run(vm.submit_details("close"))
+    assert not vm.cancel() and vm.leave_pending and closed == []     # typed data: ask first
+    vm.keep_editing()
+    assert not vm.leave_pending and vm.given_name == "Nora"
     vm.cancel()
+    vm.discard_and_leave()
     assert closed == [True] and not vm.has_pending
     assert "nora.quist9" not in " ".join(m365.users(emu.tenant_ids[0])["user_principal_name"])
+
+
+def test_user_form_edit_saves_every_tab_in_one_plan(make_vm, world, make_user):
+    """Job title on User Details, then a group on Groups, then Save there: both in one plan."""
+    emu, m365 = world
+    tid = emu.tenant_ids[0]
+    uid = make_user(job_title="Analyst")
+    vm = make_vm(UserFormViewModel)
+    vm.start_edit(tid, uid)
+    vm.job_title = "Lead Analyst"
+    vm.tab = "groups"
+    team = vm.group_options.query("selectable")["id"].iloc[0]
+    vm.pick_groups([team])
+    assert vm.has_unsaved()
+    assert run(vm.save_groups())
+    actions = list(vm.pending_steps["action"])
+    assert "add to group" in actions and any("job" in str(d).lower()
+                                             for d in vm.pending_steps["detail"])
+    assert "user details" in vm.pending_title and "groups" in vm.pending_title
+    run(vm.confirm())
+    assert m365.resolve_user(tid, uid)["job_title"] == "Lead Analyst"
+    assert team in set(m365.user_groups(tid, uid)["id"])
+    assert not vm.has_unsaved()
+
+
+def test_user_form_leaving_with_unsaved_changes_asks_first(make_world):
+    from dashboard.app import DashboardSession
+    from dashboard.pages import Navigation
+    emu, m365 = make_world()
+    tid = emu.tenant_ids[0]
+    uid = m365.users(tid)["id"].iloc[0]
+    session = DashboardSession(m365, Navigation(page="edit", tenant=tid, user=uid))
+    session.template()
+    form = session.vm["form"]
+    form.department = "Somewhere New"
+    session.open("licenses")
+    assert session.nav.page == "edit" and form.leave_pending        # asked, not gone
+    form.keep_editing()
+    assert form.department == "Somewhere New"
+    session.open("licenses")
+    form.discard_and_leave()
+    assert session.nav.page == "licenses"
+    assert m365.resolve_user(tid, uid)["department"] != "Somewhere New"

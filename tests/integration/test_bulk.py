@@ -343,3 +343,43 @@ def test_bulk_update_applies_several_users_at_once_each_change_once(m365, emu, t
         assert _get(emu, tenant_facts["tid"], f"users/{upn}",
                     **{"$select": "jobTitle"})["jobTitle"] == f"Parallel {i}"
     assert (edits_done() - before).tolist() == [1] * len(upns)
+
+
+def test_bulk_offboard_remove_roles_column_removes_every_directory_role_once(m365, emu,
+                                                                             tenant_facts, tmp_path):
+    tid = tenant_facts["tid"]
+    upns = [f"rr{i}.{os.getpid()}@{tenant_facts['domain']}" for i in range(3)]
+    for upn in upns:
+        name, domain = upn.split("@")
+        made = m365.plan_onboarding(tid, user={
+            "given_name": "Role", "surname": name, "username": name, "domain": domain},
+            roles=["Helpdesk Administrator", "User Administrator"]).apply()
+        assert made.ok, made
+
+    def roles_of(upn):
+        uid = _get(emu, tid, f"users/{upn}", **{"$select": "id"})["id"]
+        return _all(emu, tid, "roleManagement/directory/roleAssignments",
+                    **{"$filter": f"principalId eq '{uid}'"})
+
+    assert all(len(roles_of(upn)) == 2 for upn in upns)
+    off = tmp_path / "off-roles.csv"
+    pd.DataFrame({"Tenant": tid, "User": upns, "Remove directory roles": "yes",
+                  "Block Sign-in": "yes"}).to_csv(off, index=False)
+    plan = m365.bulk_offboard(off)
+    assert plan.problems == []
+    assert list(plan.steps["target"].unique()) == ["block sign-in; remove role; remove role"]
+    result = plan.apply(progress=False)
+    assert result.ok and (result.steps["outcome"] == "done").all(), result.failed().to_string()
+    assert all(roles_of(upn) == [] for upn in upns)
+    log = m365.audit_log(action="offboard")
+    for upn in upns:
+        entry = log[log["user"] == upn].iloc[0]
+        assert entry["detail"]["parameters"]["remove_roles"] is True
+
+    # The same file again: every row finds nothing left to do.
+    again = m365.bulk_offboard(off)
+    assert {p.message for p in again.problems} == {
+        "nothing to change: the user holds no directory roles; sign-in is already blocked"}
+    rerun = plan.apply(progress=False)
+    assert (rerun.steps["outcome"] == "skipped").all()
+    assert all(roles_of(upn) == [] for upn in upns)

@@ -419,6 +419,91 @@ def test_delete_frees_seats_and_restore_brings_the_user_back(m365, tid, raw):
     assert m365.plan_restore(tid, upn).problems[0].message.endswith("is not deleted: it is an active user")
 
 
+# -- offboarding and directory roles --------------------------------------------------------------
+
+ADMIN_ROLES = ["Helpdesk Administrator", "User Administrator"]
+
+
+def test_offboarding_remove_roles_leaves_no_directory_role_in_graph(m365, tid, raw):
+    upn, uid = onboarded(m365, tid, roles=ADMIN_ROLES)
+    assert len(raw.role_ids(uid)) == 2
+    plan = m365.plan_offboarding(tid, upn, remove_roles=True, block_sign_in=True)
+    assert plan.problems == [] and plan.warnings == []
+    assert list(plan.steps["action"]) == ["block sign-in", "remove role", "remove role"]
+    assert sorted(plan.steps["target"][1:]) == ADMIN_ROLES                  # names, not ids
+    result = plan.apply()
+    assert result.ok and set(result.steps["status"]) == {"done"}, result
+    assert raw.role_ids(uid) == set()
+    assert raw.user(uid)["accountEnabled"] is False
+    entry = audit_for(m365, upn).iloc[0]
+    assert entry["action"] == "offboard" and entry["outcome"] == "done"
+    parameters = entry["detail"]["parameters"]
+    assert parameters["remove_roles"] is True
+    assert sorted(parameters["had"]["roles"]) == ADMIN_ROLES
+
+    again = plan.apply()                                  # re-applying removes nothing twice
+    assert again.ok and set(again.steps["status"]) == {"skipped"}, again
+    assert list(again.steps["error"]) == ["sign-in is already blocked", "not assigned",
+                                          "not assigned"]
+    replanned = m365.plan_offboarding(tid, upn, remove_roles=True)
+    assert [p.message for p in replanned.problems] == [
+        "nothing to change: the user holds no directory roles"]
+
+
+def test_offboarding_remove_roles_alone_on_a_user_with_none_is_refused_with_the_reason(m365, tid):
+    upn, _uid = onboarded(m365, tid)
+    plan = m365.plan_offboarding(tid, upn, remove_roles=True)
+    assert [p.field for p in plan.problems] == ["options"]
+    assert plan.problems[0].message == "nothing to change: the user holds no directory roles"
+    with pytest.raises(PlanHasProblems):
+        plan.apply()
+
+
+def test_offboarding_block_sign_in_alone_on_a_role_holder_warns_and_keeps_the_role(m365, tid, raw):
+    upn, uid = onboarded(m365, tid, roles=["Helpdesk Administrator"])
+    plan = m365.plan_offboarding(tid, upn, block_sign_in=True)
+    assert plan.problems == []
+    [warning] = plan.warnings
+    assert warning.field == "roles" and "Helpdesk Administrator" in warning.message
+    assert "also choose Remove directory roles" in warning.message
+    result = plan.apply()
+    assert result.ok, result
+    assert len(raw.role_ids(uid)) == 1                    # a warning, not a change
+    entry = audit_for(m365, upn).iloc[0]
+    assert any("Helpdesk Administrator" in w for w in entry["detail"]["warnings"])
+
+
+def test_offboarding_delete_removes_roles_before_deleting_and_restore_gives_them_back(
+        m365, tid, raw):
+    upn, uid = onboarded(m365, tid, roles=ADMIN_ROLES, licenses=["FLOW_FREE"])
+    plan = m365.plan_offboarding(tid, upn, delete=True)
+    assert plan.problems == [], plan
+    assert list(plan.steps["action"]) == ["remove role", "remove role", "remove licenses",
+                                          "delete user"]
+    assert plan._steps[-1].after == (1, 2, 3)             # the delete waits on the role removals
+    result = plan.apply()
+    assert result.ok and set(result.steps["status"]) == {"done"}, result
+    assert raw.user(uid) is None
+    assert sorted(audit_for(m365, upn).iloc[0]["detail"]["parameters"]["had"]["roles"]) == ADMIN_ROLES
+
+    # Restored without re-applying, the user holds no role: none was left behind at deletion.
+    bare = m365.plan_restore(tid, upn, reapply=False).apply()
+    assert bare.ok, bare
+    assert raw.role_ids(uid) == set()
+
+    # Deleted again (nothing left to remove first) and restored with what it had.
+    assert m365.plan_offboarding(tid, upn, delete=True).apply().ok
+    restore = m365.plan_restore(tid, upn)
+    assert restore.problems == [], restore
+    assert list(restore.steps["action"]) == ["restore user", "assign role", "assign role",
+                                             "assign licenses"]
+    assert sorted(restore.steps["target"][1:3]) == ADMIN_ROLES
+    assert restore.apply().ok
+    definitions = {r["id"]: r["displayName"] for r in raw.json(
+        "GET", "roleManagement/directory/roleDefinitions")["value"]}
+    assert sorted(definitions[r] for r in raw.role_ids(uid)) == ADMIN_ROLES
+
+
 # -- roles and secrets ----------------------------------------------------------------------------
 
 def test_forbidden_applies_are_refused_and_audited(m365, emu, tid, raw):

@@ -3,6 +3,7 @@ services behind a crafted write."""
 from __future__ import annotations
 
 from .conftest import confirm_plan, fill, like_shared, sign_in, signed_cookie
+from tests.helpers import run
 
 
 def visible(page, selector: str):
@@ -102,12 +103,12 @@ def test_viewer_write_forced_through_the_view_model_is_refused_and_audited(secur
     vm = OffboardViewModel(m365=m365.as_actor(actor))
     assert vm.load(tid, user["id"])
     vm.block_sign_in = True
-    vm.offboard()                       # the view model itself refuses (or services will below)
-    vm.confirm()
+    run(vm.offboard())                       # the view model itself refuses (or services will below)
+    run(vm.confirm())
     # Forced past the view model's own check, as a crafted request would be: services refuse.
     plan = vm.m365.plan_offboarding(tid, user["id"], block_sign_in=True)
     assert vm.propose(plan, "forced", lambda result: None)
-    assert vm.confirm() is None
+    assert run(vm.confirm()) is None
     assert any("denied" in a.text.lower() or "permission" in a.text.lower() for a in vm.alerts)
     graph = emu.session(tid).get(f"{emu.graph_url}/users/{user['id']}",
                                  params={"$select": "accountEnabled"}).json()

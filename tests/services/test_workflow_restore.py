@@ -75,3 +75,35 @@ def test_deleted_users_days_left(world, store_url, monkeypatch):
     assert list(frame["days_left"]) == [30, 1, 0]
     assert list(frame["restorable"]) == [True, True, False]
     assert str(frame["deleted"].dt.tz) == "UTC"
+
+
+def test_restore_reassigns_recorded_tenant_wide_roles_and_warns_about_the_rest(world, store_url,
+                                                                               monkeypatch):
+    from services.workflows import records
+    from services.workflows.resolve import TenantFacts
+
+    helpdesk = "729827e3-9c14-49f7-bb1b-9608f156bbb8"
+    reader = "f2ef992c-3afb-46b9-b7cf-a126ee74c451"
+    facts = TenantFacts("tid")
+    facts.roles = {helpdesk: {"id": helpdesk, "displayName": "Helpdesk Administrator"},
+                   reader: {"id": reader, "displayName": "Global Reader"}}
+    monkeypatch.setattr(R, "load_facts", lambda client: facts)
+    world["deleted"] = [deleted(2)]
+    m365 = FakeM365(store_url)
+    records.save(m365.store.engine, records.OffboardingRecord(
+        "tid", "u1", "jo@contoso.com", deleted=True, roles=[
+            {"role_definition_id": helpdesk, "display_name": "Helpdesk Administrator",
+             "directory_scope_id": "/"},
+            {"role_definition_id": helpdesk.upper(), "display_name": "Helpdesk Administrator"},
+            {"role_definition_id": reader, "display_name": "Global Reader",
+             "directory_scope_id": "/administrativeUnits/au-1"},
+            {"role_definition_id": "gone", "display_name": "Retired Role"}]))
+    plan = m365.plan_restore("t", "u1")
+    assert plan.problems == []
+    assert list(plan.steps["action"]) == ["restore user", "assign role"]
+    assert plan.steps.iloc[1]["target"] == "Helpdesk Administrator"
+    assert plan._steps[1].after == (1,)
+    warnings = " | ".join(w.message for w in plan.warnings)
+    assert "'Global Reader' was held for part of the directory only" in warnings
+    assert "'Retired Role' no longer exists" in warnings
+    assert list(m365.plan_restore("t", "u1", reapply=False).steps["action"]) == ["restore user"]

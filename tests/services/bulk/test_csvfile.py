@@ -108,3 +108,41 @@ def test_bulk_reader_never_crashes_and_locates_every_problem(header, rows, sep, 
         assert problem.row >= 1 and problem.message
     if table.problems and any(p.row == 1 for p in table.problems):
         assert table.rows == []   # a bad header applies nothing
+
+
+@pytest.mark.parametrize("header", ["Remove Roles", "Remove directory roles", "remove_roles"])
+def test_bulk_reader_offboard_remove_roles_is_a_yes_no_column(header):
+    text = f"Tenant,User,{header}\nc,a@c.x,yes\nc,b@c.x,\nc,d@c.x,perhaps\n"
+    table = read_bulk(text, "offboard")
+    assert [r["remove_roles"] for r in table.rows] == [True, False, False]
+    [problem] = table.problems
+    assert (problem.row, problem.column) == (4, header) and "not yes/no" in problem.message
+
+
+def test_bulk_reader_remove_roles_stays_a_list_of_roles_when_updating():
+    table = read_bulk("Tenant,User,Remove Roles\nc,a@c.x,Helpdesk Administrator; Global Reader\n",
+                      "update")
+    assert table.problems == []
+    assert table.rows[0]["remove_roles"] == ["Helpdesk Administrator", "Global Reader"]
+
+
+def test_bulk_reader_suggests_remove_roles_for_a_near_miss():
+    table = read_bulk("Tenant,User,Remove Role\nc,a@c.x,yes\n", "offboard")
+    assert "did you mean 'Remove Roles'?" in str(table.problems[0])
+
+
+def test_bulk_row_plan_passes_remove_roles_to_the_offboarding():
+    from services.bulk.jobs import row_plan
+
+    class Fake:
+        def plan_offboarding(self, tenant, user, **options):
+            self.seen = (tenant, user, options)
+            return "plan"
+
+    fake = Fake()
+    row = read_bulk("Tenant,User,Remove Roles,Block Sign-in\nc,a@c.x,yes,yes\n", "offboard").rows[0]
+    assert row_plan(fake, "offboard", row) == "plan"
+    tenant, user, options = fake.seen
+    assert (tenant, user) == ("c", "a@c.x")
+    assert options["remove_roles"] is True and options["block_sign_in"] is True
+    assert options["delete"] is False and options["remove_groups"] is False
