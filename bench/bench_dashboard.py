@@ -1,11 +1,11 @@
 """Benchmark: All Users with 100,000 synced users (200 tenants x 500 users) in headless chromium.
 
-Prints the time from navigation to the first rows of All Users, and from typing a search to the
-filtered result. Targets: <= 2 s and <= 0.5 s. The first navigation of a fresh server process
-also pays for Python imports and the first read of the store, so it is reported as "cold"; the
-target applies to the next ("warm") navigation from a new browser profile; "cached" is a
-returning browser with the dashboard's scripts in its cache. One JSON line (`BENCH {...}`)
-follows.
+Prints the time from navigation to the first rows of All Users, and from the last key of a
+search typed at a person's speed (30 ms a key) to the filtered list. Targets: <= 1.5 s (median
+of 5 warm loads) and <= 0.3 s. The first navigation of a fresh server process also pays for
+Python imports and the first read of the store, so it is reported as "cold"; the target applies
+to the next ("warm") navigations, each from a new browser profile; "cached" is a returning
+browser with the dashboard's scripts in its cache. One JSON line (`BENCH {...}`) follows.
 
     .venv/bin/python bench/bench_dashboard.py [--tenants 200] [--users 500]
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -35,11 +36,17 @@ def first_rows(page, url: str) -> float:
 
 
 def filtered(page, text: str, expect: str) -> float:
+    """Seconds from the last key (typed 30 ms apart) to the count of the filtered list."""
     box = page.locator(".m365-search input")
+    box.click()
+    box.press_sequentially(text[:-1], delay=30)
+    box.press(text[-1])
     start = time.perf_counter()
-    box.fill(text)
     page.locator(".m365-user-count", has_text=expect).wait_for(timeout=60_000)
-    return time.perf_counter() - start
+    elapsed = time.perf_counter() - start
+    if box.input_value() != text:
+        raise AssertionError(f"the search box lost keys: {box.input_value()!r} for {text!r}")
+    return elapsed
 
 
 def main() -> int:
@@ -65,30 +72,41 @@ def main() -> int:
             browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             cold = first_rows(page, url)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            warm = first_rows(page, url)
+            warms = []
+            for _ in range(5):
+                page.close()
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                warms.append(first_rows(page, url))
+            warm = statistics.median(warms)
             # A technician's browser keeps the dashboard's scripts (about 5 MB of Bokeh, Panel
             # and Tabulator) in its cache: the second visit of one browser profile.
             context = browser.new_context(viewport={"width": 1400, "height": 1000})
             first_rows(context.new_page(), url)
             cached = first_rows(context.new_page(), url)
             page.locator(".m365-user-count", has_text=f"{len(users):,} of").wait_for()
-            search = filtered(page, needle, f"{hits:,} of {len(users):,} users")
-            page.locator(".m365-users .tabulator-row", has_text=target).first.wait_for()
+            searches = []
+            for _ in range(3):
+                searches.append(filtered(page, needle, f"{hits:,} of {len(users):,} users"))
+                page.locator(".m365-users .tabulator-row", has_text=target).first.wait_for()
+                page.locator(".m365-search input").fill("")
+                page.locator(".m365-user-count", has_text=f"{len(users):,} of").wait_for()
+            search = statistics.median(searches)
             browser.close()
         server.stop()
         m365.close()
     print(f"users: {len(users):,} in {args.tenants} tenants (sync {sync_s:.1f}s)")
     print(f"All Users first rows: cold {cold:.2f}s (new server process), warm {warm:.2f}s "
-          f"(new browser profile), cached {cached:.2f}s (scripts in the browser cache); "
-          "target <= 2 s")
-    print(f"filtered result for '{needle}' ({hits} match): {search:.2f}s (target <= 0.5 s)")
+          f"(median of {', '.join(f'{w:.2f}' for w in warms)}; new browser profile each), "
+          f"cached {cached:.2f}s (scripts in the browser cache); target <= 1.5 s")
+    print(f"filtered list for '{needle}' ({hits} match) after the last key: {search:.2f}s "
+          f"(median of {', '.join(f'{s:.2f}' for s in searches)}; target <= 0.3 s)")
     print("BENCH " + json.dumps({"users": len(users), "sync_s": round(sync_s, 2),
                                  "first_rows_cold_s": round(cold, 3), "first_rows_warm_s": round(warm, 3),
                                  "first_rows_cached_s": round(cached, 3),
-                                 "filter_s": round(search, 3)}))
+                                 "first_rows_warm_all_s": [round(w, 3) for w in warms],
+                                 "filter_after_last_key_s": round(search, 3)}))
     # The warm navigation carries the first-rows target; exit 1 so `make bench` lists a miss.
-    return 0 if warm <= 2.0 and search <= 0.5 else 1
+    return 0 if warm <= 1.5 and search <= 0.3 else 1
 
 
 if __name__ == "__main__":

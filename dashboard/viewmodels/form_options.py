@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from services.licensing import assign_refusal
+
 LICENSE_OPTION_COLUMNS = ["product_name", "sku_part_number", "used", "purchased", "left",
                           "selectable", "note", "sku_id"]
 ROLE_OPTION_COLUMNS = ["display_name", "description", "role_definition_id"]
@@ -27,17 +29,14 @@ def license_options(skus: pd.DataFrame, held: dict[str, dict]) -> pd.DataFrame:
         mine = held.get(part)
         used, bought = int(r["consumed"]), int(r["enabled"])
         left = int(r["available"])
-        status = str(r.get("capability_status") or "Enabled")
         note, selectable = "", True
         if mine is not None and not bool(mine.get("assigned_directly")):
             selectable = False
             note = f"inherited from group {mine.get('assigned_by_group_name')}: change the group instead"
         elif mine is not None:
             note = "assigned"
-        elif status not in ("Enabled", "Warning"):
-            selectable, note = False, f"subscription {status.lower()}: cannot be assigned"
-        elif left <= 0:
-            selectable, note = False, f"no seats left ({used} of {bought} used): buy or free a seat"
+        elif why := assign_refusal(r):        # the words a plan's problem uses for this SKU
+            selectable, note = False, why
         rows.append({"product_name": str(r["product_name"]), "sku_part_number": part, "used": used,
                      "purchased": bought, "left": left, "selectable": selectable, "note": note,
                      "sku_id": str(r["sku_id"])})

@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import param
 
+from services.licensing import THOUSAND_SEATS, sold_by_the_thousand
+
 from .base import PageViewModel
 from .user_details import license_source
 from .users import ALL, tenant_choices
@@ -18,13 +20,10 @@ SKU_USER_COLUMNS = ["tenant_name", "user_principal_name", "product_name", "sourc
 
 
 # SKUs sold by the thousand (free and viral ones: Power Automate Free, Teams Exploratory) would
-# flatten every paid SKU's bar; the charts leave them out and the table still lists them.
-CHART_SEAT_LIMIT = 1000
-
-
-def out_of_seats(df: pd.DataFrame) -> pd.Series:
-    """A SKU is out of seats when none is left of what was bought (suspended ones have none)."""
-    return (df["available"] <= 0) & ((df["enabled"] > 0) | (df["consumed"] > 0))
+# flatten every paid SKU's bar; the charts leave them out and the table still lists them. The
+# threshold and the out-of-seats rule live in services.licensing; licenses() carries the
+# out_of_seats column this page reads.
+CHART_SEAT_LIMIT = THOUSAND_SEATS
 
 
 class LicensesViewModel(PageViewModel):
@@ -54,10 +53,8 @@ class LicensesViewModel(PageViewModel):
             return
         if self.tenant:
             df = df[df["tenant_id"] == self.tenant]
-        df = df.copy()
-        df["out_of_seats"] = out_of_seats(df)
         self.skus = df[SKU_COLUMNS].astype({"tenant_id": str, "sku_id": str}).reset_index(drop=True)
-        paid = df[df["enabled"] < CHART_SEAT_LIMIT]
+        paid = df[~sold_by_the_thousand(df["enabled"])]
         per = (paid.groupby("product_name", observed=True)[["enabled", "consumed", "available"]].sum()
                .reset_index())
         per["out_of_seats"] = per["product_name"].map(

@@ -11,6 +11,8 @@ from __future__ import annotations
 import pandas as pd
 import param
 
+from services.workflows.onboarding import display_name_from, upn_from
+
 from .base import PlanViewModel
 from .form_options import (GROUP_OPTION_COLUMNS, LICENSE_OPTION_COLUMNS, ROLE_OPTION_COLUMNS,
                            group_options, license_options, role_options)
@@ -155,7 +157,7 @@ class UserFormViewModel(PlanViewModel):
 
     @param.depends("given_name", "surname", watch=True)
     def _derive_display_name(self) -> None:
-        auto = " ".join(p for p in (self.given_name.strip(), self.surname.strip()) if p)
+        auto = display_name_from(self.given_name, self.surname)
         if not self.display_name.strip() or self.display_name == self._auto_display:
             self.display_name = auto
         self._auto_display = auto
@@ -169,7 +171,7 @@ class UserFormViewModel(PlanViewModel):
 
     @property
     def user_principal_name(self) -> str:
-        return f"{self.username.strip()}@{self.domain}" if self.username.strip() and self.domain else ""
+        return upn_from(self.username, self.domain)
 
     @param.depends("given_name", "surname", "display_name", "username", "domain", "tenant",
                    "generate_password", "password", "usage_location", "licenses", "busy", "user_id")

@@ -102,8 +102,8 @@ class UsersViewModel(PageViewModel):
         for column, value in columns:
             value = str(value or "").strip().lower()
             if value and column in frame.columns:
-                mask &= frame[column].astype(str).str.lower().str.contains(
-                    value, regex=False).to_numpy()
+                cells = frame[column].astype(object).fillna("").astype(str).str.lower()
+                mask &= cells.str.contains(value, regex=False).to_numpy()
         return frame[mask], in_scope
 
     @param.depends("tenant", "search", "licensed", "column_filters", watch=True)

@@ -50,8 +50,9 @@ class LicensesView(Viewer):
     def __init__(self, vm, **params):
         super().__init__(**params)
         self.vm = vm
-        tenant = pn.widgets.Select.from_param(vm.param.tenant, name="Tenant", width=260)
-        self.skus = table(vm.param.skus, hidden=["tenant_id", "sku_id", "out_of_seats"],
+        tenant = pn.widgets.Select.from_param(vm.param.tenant, name="Tenant", width=260,
+                                              css_classes=["m365-licenses-tenant"])
+        self.skus = table(vm.skus, hidden=["tenant_id", "sku_id", "out_of_seats"],
                           selectable=1, css_classes=["m365-skus"],
                           titles={"tenant_name": "Tenant", "product_name": "License",
                                   "sku_part_number": "SKU", "capability_status": "Status",
@@ -60,6 +61,7 @@ class LicensesView(Viewer):
                           formatters={"utilization": {"type": "progress", "max": 1, "legend": False}})
         self.skus.style.apply(self._warn_rows, axis=1)
         self.skus.param.watch(self._selected, "selection")
+        vm.param.watch(self._show_skus, "skus")
         note = (f"Charts leave out SKUs sold by the thousand (at least {CHART_SEAT_LIMIT:,} seats, "
                 "such as free and viral SKUs); the table lists every SKU.")
         self._layout = pn.Column(
@@ -78,9 +80,31 @@ class LicensesView(Viewer):
 
     @staticmethod
     def _warn_rows(row):
-        colour = "background-color: #fde0cf" if row.get("available", 1) <= 0 and \
-            (row.get("enabled", 0) > 0 or row.get("consumed", 0) > 0) else ""
+        """Out-of-seat SKUs in the warning colour, as licenses() marks them (never re-derived)."""
+        colour = "background-color: #fde0cf" if bool(row.get("out_of_seats", False)) else ""
         return [colour] * len(row)
+
+    def _show_skus(self, event) -> None:
+        """New rows for the SKU table (another tenant, a refresh).
+
+        Tabulator keeps row colours by row number. Sent with rows they no longer fit (36 SKUs of
+        every tenant, then the 9 of one), it looks up each coloured row that is gone and logs
+        "Find Error - No matching row found" in the browser console, dozens per tenant switch,
+        and colours whichever rows now sit at those numbers until the new colours arrive. So the
+        old colours go first, with the old rows (an empty table has none), then the new rows with
+        theirs; the selection follows the chosen SKU rather than a row number.
+        """
+        skus = event.new
+        self.skus.selection = []
+        self.skus.value = skus.iloc[:0]
+        self.skus.value = skus
+        self.skus.selection = self._chosen_rows(skus)
+
+    def _chosen_rows(self, skus: pd.DataFrame) -> list[int]:
+        if not self.vm.selected_sku or skus.empty:
+            return []
+        keys = (skus["tenant_id"].astype(str) + "/" + skus["sku_id"].astype(str)).tolist()
+        return [keys.index(self.vm.selected_sku)] if self.vm.selected_sku in keys else []
 
     def _selected(self, event) -> None:
         if event.new:

@@ -15,6 +15,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from .. import licensing
 from .. import skus as sku_names
 from . import schema as S
 from .frames import apply_dtypes, frame, raw_rows, tenant_filter, tenant_names
@@ -30,7 +31,7 @@ USERS_EXTRA = ["license_sources", "mail", "office_location", "mobile_phone", "bu
 LICENSES = ["tenant_id", "tenant_name", "sku_id", "sku_part_number", "product_name",
             "capability_status", "enabled", "consumed", "available", "suspended", "warning",
             "utilization"]
-LICENSES_EXTRA = ["applies_to", "locked_out"]
+LICENSES_EXTRA = ["out_of_seats", "applies_to", "locked_out"]
 USER_LICENSES = ["tenant_id", "user_id", "user_principal_name", "sku_id", "sku_part_number",
                  "product_name"]
 USER_LICENSES_EXTRA = ["assigned_directly", "assigned_by_group", "assigned_by_group_name",
@@ -68,7 +69,7 @@ def _group_names(conn: Connection, scope) -> dict[tuple[str, str], str]:
 # ---- tenants ---------------------------------------------------------------------------------
 
 def tenants(conn: Connection, scope: Iterable[str] | None = None) -> pd.DataFrame:
-    t, u, k, g = S.tenants, S.users, S.skus, S.groups
+    t, u, g = S.tenants, S.users, S.groups
     stmt = sa.select(t).where(t.c.active == sa.true(), tenant_filter(t, scope)) \
         .order_by(t.c.display_name, t.c.tenant_id)
     base = [dict(r) for r in conn.execute(stmt).mappings()]
@@ -76,11 +77,13 @@ def tenants(conn: Connection, scope: Iterable[str] | None = None) -> pd.DataFram
     counts = {r.tenant_id: (r.n, r.licensed) for r in conn.execute(
         sa.select(u.c.tenant_id, sa.func.count().label("n"), sa.func.sum(licensed).label("licensed"))
         .where(tenant_filter(u, scope)).group_by(u.c.tenant_id))}
-    out_of_seats = sa.case(((k.c.enabled > 0) & (k.c.enabled - k.c.consumed <= 0), 1), else_=0)
-    seats = {r.tenant_id: (r.total, r.consumed, r.out) for r in conn.execute(
-        sa.select(k.c.tenant_id, sa.func.sum(k.c.enabled).label("total"),
-                  sa.func.sum(k.c.consumed).label("consumed"), sa.func.sum(out_of_seats).label("out"))
-        .where(tenant_filter(k, scope)).group_by(k.c.tenant_id))}
+    # Seat figures from the licenses() rows themselves: skus_out_of_seats counts exactly the
+    # rows whose out_of_seats column is True (one rule, services.licensing.out_of_seats).
+    skus = licenses(conn, scope)
+    skus = skus.assign(tenant_id=skus["tenant_id"].astype(str))
+    seats = {tid: (int(one["enabled"].sum()), int(one["consumed"].sum()),
+                   int(one["out_of_seats"].sum()))
+             for tid, one in skus.groupby("tenant_id", sort=False)}
     n_groups = {r.tenant_id: r.n for r in conn.execute(
         sa.select(g.c.tenant_id, sa.func.count().label("n")).where(tenant_filter(g, scope))
         .group_by(g.c.tenant_id))}
@@ -188,10 +191,12 @@ def licenses(conn: Connection, scope: Iterable[str] | None = None) -> pd.DataFra
                      "utilization": consumed / enabled if enabled else float("nan"),
                      "applies_to": r["applies_to"], "locked_out": r["locked_out"]})
     df = frame(rows, LICENSES + LICENSES_EXTRA)
+    df["out_of_seats"] = licensing.out_of_seats_frame(df)
     return apply_dtypes(df, {
         "tenant_id": "category", "tenant_name": "category", "capability_status": "category",
         "enabled": "Int64", "consumed": "Int64", "available": "Int64", "suspended": "Int64",
-        "warning": "Int64", "utilization": "float", "locked_out": "Int64"})
+        "warning": "Int64", "utilization": "float", "out_of_seats": "bool",
+        "locked_out": "Int64"})
 
 
 def user_licenses(conn: Connection, scope: Iterable[str] | None = None) -> pd.DataFrame:

@@ -21,22 +21,46 @@ IDENTITY_FIELDS = {"username", "domain", "user_principal_name", "password",
 KNOWN_FIELDS = IDENTITY_FIELDS | set(PROPERTIES)
 
 
+def upn_from(username, domain) -> str:
+    """The user principal name for a user name and a domain: 'jane.doe' and 'contoso.com' give
+    'jane.doe@contoso.com' (a leading '@' on the domain is dropped); a user name that is already
+    a full UPN stands alone when no domain is given. '' until both parts are there. The Create
+    User page and the onboarding plan derive the UPN with this one rule."""
+    username = str(username or "").strip()
+    domain = str(domain or "").strip().lstrip("@")
+    if "@" in username and not domain:
+        return username
+    return f"{username}@{domain}" if username and domain else ""
+
+
+def display_name_from(given_name, surname) -> str:
+    """The display name derived from a first and a last name: both, trimmed, with one space
+    between ('' when neither is given). The Create User page and the onboarding plan use it."""
+    return " ".join(p for p in (str(given_name or "").strip(), str(surname or "").strip()) if p)
+
+
 def _upn(user: dict) -> str:
     if user.get("user_principal_name"):
         return str(user["user_principal_name"]).strip()
-    username = str(user.get("username") or "").strip()
-    domain = str(user.get("domain") or "").strip().lstrip("@")
-    if "@" in username and not domain:
-        return username
-    return f"{username}@{domain}" if username or domain else ""
+    return upn_from(user.get("username"), user.get("domain"))
+
+
+def _upn_missing(user: dict) -> Problem:
+    """Which part of the user principal name is missing (the UPN is '' then)."""
+    if str(user.get("username") or "").strip():
+        return Problem("domain", "pick a domain for the user name: one of the tenant's verified "
+                                 "domains, e.g. domain='contoso.com'")
+    if str(user.get("domain") or "").strip().lstrip("@"):
+        return Problem("username", "the user name (before @) is empty")
+    return Problem("username", "a user name and a domain are required "
+                               "(username='jane.doe', domain='contoso.com')")
 
 
 def _display_name(user: dict) -> str:
     given = str(user.get("display_name") or "").strip()
     if given:
         return given
-    return " ".join(p for p in (str(user.get("given_name") or "").strip(),
-                                str(user.get("surname") or "").strip()) if p)
+    return display_name_from(user.get("given_name"), user.get("surname"))
 
 
 def _public_parameters(tenant, user: dict, licenses, groups, roles) -> dict:
@@ -70,8 +94,7 @@ def plan_onboarding(m365, tenant, user: dict | None = None, licenses=None, group
     if not display:
         problems.append(Problem("display_name", "give a first and last name, or a display name"))
     if not upn:
-        problems.append(Problem("username", "a user name and a domain are required "
-                                            "(username='jane.doe', domain='contoso.com')"))
+        problems.append(_upn_missing(user))
     else:
         issue = upn_issue(upn, facts.verified_domains)
         if issue:
@@ -80,7 +103,8 @@ def plan_onboarding(m365, tenant, user: dict | None = None, licenses=None, group
             _check_free(m365, plan, client, upn, problems)
     problems.extend(property_problems(user))
     if typed is not None:
-        message = check_password(str(typed), upn.split("@", 1)[0])
+        local = (upn or str(user.get("username") or "")).split("@", 1)[0].strip()
+        message = check_password(str(typed), local)
         if message:
             problems.append(Problem("password", message))
     force = user.get("force_change_password", True)

@@ -17,6 +17,7 @@ import pandas as pd
 
 from ..errors import GraphError, NotFound
 from ..graph import TenantGraph
+from ..licensing import ASSIGNABLE_STATES, sku_row
 from ..skus import product_name
 
 GROUP_SELECT = ("id,displayName,groupTypes,mailEnabled,securityEnabled,membershipRule,"
@@ -25,7 +26,7 @@ USER_SELECT = ("id,userPrincipalName,displayName,givenName,surname,mailNickname,
                "usageLocation,jobTitle,department,officeLocation,businessPhones,mobilePhone,"
                "faxNumber,streetAddress,city,state,postalCode,country,otherMails,"
                "assignedLicenses,licenseAssignmentStates")
-SEAT_STATES = {"Enabled", "Warning"}       # capabilityStatus values that accept new assignments
+SEAT_STATES = ASSIGNABLE_STATES        # capabilityStatus values that accept new assignments
 
 
 def group_kind(group: dict) -> str:
@@ -72,6 +73,11 @@ class TenantFacts:
         purchased = int((sku.get("prepaidUnits") or {}).get("enabled", 0))
         used = int(sku.get("consumedUnits", 0))
         return purchased, used, purchased - used
+
+    def sku_row(self, sku_id: str) -> dict:
+        """The SKU as the licenses() row fields `services.licensing` rules read
+        (capability_status, enabled, consumed, available)."""
+        return sku_row(self.skus[sku_id.lower()])
 
     def find_sku(self, name: str) -> tuple[str | None, str | None]:
         """(sku id, None) or (None, why not): by SKU id, part number or product name."""

@@ -8,6 +8,7 @@ import re
 
 import pycountry
 
+from ..licensing import assign_refusal
 from .plan import Problem
 from .resolve import group_write_refusal
 
@@ -180,16 +181,11 @@ def license_requests(facts, items, field: str = "licenses", *, check_seats: bool
 
 
 def seat_problem(facts, sku_id: str, seats_needed: int = 1) -> str | None:
-    """Why this SKU cannot be assigned now (suspended, or no seats left), else None."""
-    status = facts.skus[sku_id].get("capabilityStatus", "Enabled")
-    if status not in ("Enabled", "Warning"):
-        return (f"{facts.sku_name(sku_id)} is {status}; it cannot be assigned until the "
-                "subscription is active again")
-    purchased, used, left = facts.seats(sku_id)
-    if left < seats_needed:
-        return (f"{facts.sku_name(sku_id)} has no seats left ({used} of {purchased} used); buy "
-                "more seats or free one before assigning it")
-    return None
+    """Why this SKU cannot be assigned now (suspended, or no seats left), else None: the
+    product name, then the reason `services.licensing.assign_refusal` gives (the same words the
+    Create User page shows next to the SKU it greys out)."""
+    why = assign_refusal(facts.sku_row(sku_id), seats_needed)
+    return f"{facts.sku_name(sku_id)}: {why}" if why else None
 
 
 def group_requests(facts, names, field: str = "groups") -> tuple[list[dict], list[Problem]]:
