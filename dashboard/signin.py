@@ -26,13 +26,17 @@ log = logging.getLogger(__name__)
 
 class SecurityHeaders(tornado.web.OutputTransform):
     """A tornado output transform: every response of the server (pages, login, static files,
-    errors, websocket handshakes) gets the security headers, unless a handler set its own."""
+    errors, websocket handshakes) gets the security headers, unless a handler set its own, and
+    no `Server` header (tornado's names its version, which only helps someone looking for a
+    known hole)."""
 
     def __init__(self, request):
         super().__init__(request)
         self._https = getattr(request, "protocol", "") == "https"
 
     def transform_first_chunk(self, status_code, headers, chunk, finishing):
+        if "Server" in headers:
+            del headers["Server"]
         for name, value in SECURITY_HEADERS.items():
             if name not in headers:
                 headers[name] = value
@@ -102,43 +106,75 @@ class _AuthPage(tornado.web.RequestHandler):
                 "path": "/"}
 
 
-class LoginThrottle:
-    """Failed sign-ins per user name (`name:` keys, `limit`) and per client address (`ip:` keys,
-    `ip_limit`: an office behind one NAT address shares it) within `window` seconds; past the
-    limit, attempts are refused without checking the password (the same for every name, so it
-    says nothing about which names exist)."""
+# Sign-in attempts that may be checked per user name and per client address within
+# LOGIN_WINDOW seconds; read when a server is built (a LoginThrottle made without limits).
+LOGIN_LIMIT = 10
+LOGIN_IP_LIMIT = 30
+LOGIN_WINDOW = 900.0
 
-    def __init__(self, limit: int = 10, ip_limit: int = 30, window: float = 900.0):
+
+class LoginThrottle:
+    """Sign-in attempts per user name (`name:` keys, `limit`) and per client address (`ip:` keys,
+    `ip_limit`: an office behind one NAT address shares it) within `window` seconds. An attempt
+    is counted before its password is checked (`admit`), so a burst sent all at once gets no
+    more checks than one sent slowly; past the limit, attempts are refused without checking the
+    password (the same for every name, so it says nothing about which names exist). A sign-in
+    that succeeds gives its own attempt back (`give_back`)."""
+
+    def __init__(self, limit: int | None = None, ip_limit: int | None = None,
+                 window: float | None = None):
         import threading
-        self.limit, self.ip_limit, self.window = limit, ip_limit, window
-        self._failures: dict[str, list[float]] = {}
+        self.limit = LOGIN_LIMIT if limit is None else limit
+        self.ip_limit = LOGIN_IP_LIMIT if ip_limit is None else ip_limit
+        self.window = LOGIN_WINDOW if window is None else window
+        self._attempts: dict[str, list[float]] = {}
         self._lock = threading.Lock()
 
     def _recent(self, key: str, now: float) -> list[float]:
-        times = [t for t in self._failures.get(key, []) if now - t < self.window]
+        times = [t for t in self._attempts.get(key, []) if now - t < self.window]
         if times:
-            self._failures[key] = times
+            self._attempts[key] = times
         else:
-            self._failures.pop(key, None)
+            self._attempts.pop(key, None)
         return times
 
+    def _limit(self, key: str) -> int:
+        return self.ip_limit if key.startswith("ip:") else self.limit
+
+    def _full(self, keys, now: float) -> bool:
+        return any(len(self._recent(k, now)) >= self._limit(k) for k in keys)
+
     def blocked(self, *keys: str) -> bool:
+        """Whether an attempt for `keys` would be refused now (it records nothing)."""
+        import time
+        with self._lock:
+            return self._full(keys, time.monotonic())
+
+    def admit(self, *keys: str) -> float | None:
+        """Count one attempt for every one of `keys` and return its stamp (for give_back); None,
+        counting nothing, when any key is at its limit. Checked and counted under one lock, so
+        of N attempts at once at most the limit are admitted."""
         import time
         now = time.monotonic()
         with self._lock:
-            return any(len(self._recent(k, now)) >= (self.ip_limit if k.startswith("ip:")
-                                                     else self.limit) for k in keys)
+            if self._full(keys, now):
+                return None
+            for key in keys:
+                self._attempts.setdefault(key, []).append(now)
+            if len(self._attempts) > 10_000:          # bounded memory under a spray of names
+                for key in list(self._attempts)[:5_000]:
+                    self._attempts.pop(key, None)
+            return now
 
-    def failed(self, *keys: str) -> None:
-        import time
-        now = time.monotonic()
+    def give_back(self, stamp: float, *keys: str) -> None:
+        """Uncount the attempt `admit` stamped `stamp` (a sign-in that succeeded)."""
         with self._lock:
             for key in keys:
-                self._recent(key, now)
-                self._failures.setdefault(key, []).append(now)
-            if len(self._failures) > 10_000:          # bounded memory under a spray of names
-                for key in list(self._failures)[:5_000]:
-                    self._failures.pop(key, None)
+                times = self._attempts.get(key)
+                if times and stamp in times:
+                    times.remove(stamp)
+                    if not times:
+                        del self._attempts[key]
 
 
 _bcrypt_pool = None
@@ -178,7 +214,7 @@ def signed_in_user(handler, settings: AuthSettings) -> str | None:
 class UsersFileLoginHandler(_AuthPage):
     """GET: the sign-in page. POST: check the name and password (bcrypt, off the event loop);
     success sets the signed `user` cookie and goes back to the page asked for, failure shows the
-    page again with one generic message after a delay; too many failures are throttled."""
+    page again with one generic message after a delay; too many attempts are throttled."""
     throttle_: LoginThrottle   # set on the per-server subclass
 
     def _page(self, error: str = "") -> None:
@@ -199,7 +235,10 @@ class UsersFileLoginHandler(_AuthPage):
         users = self.settings_.users_file
         keys = (f"ip:{self.request.remote_ip}", f"name:{name.lower()}")
         throttle = self.throttle_
-        if throttle.blocked(*keys):
+        # Counted before the check, not after it fails: a check takes a bcrypt's time, and
+        # guesses sent together would all pass a limit that only counted finished failures.
+        attempt = throttle.admit(*keys)
+        if attempt is None:
             log.warning("dashboard sign-in refused from %s: too many failed attempts",
                         self.request.remote_ip)
             await asyncio.sleep(_auth.FAILED_LOGIN_DELAY)
@@ -214,12 +253,13 @@ class UsersFileLoginHandler(_AuthPage):
             except ValueError:   # unreadable users file: logged, shown as a failed sign-in
                 log.exception("users file check failed")
         if not role:
-            throttle.failed(*keys)
             log.warning("failed dashboard sign-in from %s", self.request.remote_ip)
             await asyncio.sleep(_auth.FAILED_LOGIN_DELAY)
             self.set_status(401)
             self._page(error="Sign-in failed: wrong user name or password.")
             return
+        # Signing in is no guess: it does not use up the name's or the office's attempts.
+        throttle.give_back(attempt, *keys)
         log.info("dashboard sign-in: %s (%s) from %s", name, role, self.request.remote_ip)
         self.clear_cookie("is_guest", path="/")
         self.set_signed_cookie("user", name, expires_days=self.settings_.expiry_days,
@@ -239,12 +279,18 @@ class LogoutHandler(_AuthPage):
 
 class UsersFileAuthProvider(AuthProvider):
     """Bokeh/Panel auth provider for the users file: every page, websocket and static request
-    asks get_user, which accepts only a fresh signed `user` cookie of a user still in the file."""
+    asks get_user, which accepts only a fresh signed `user` cookie of a user still in the file.
+    `login_throttle` limits the sign-in attempts (default: a LoginThrottle of LOGIN_LIMIT,
+    LOGIN_IP_LIMIT and LOGIN_WINDOW), one per server."""
 
-    def __init__(self, settings: AuthSettings):
+    def __init__(self, settings: AuthSettings, login_throttle: LoginThrottle | None = None):
+        from services.webusers import dummy_hash
+        # Made now, not at the first unknown name, whose refusal would then take two bcrypts.
+        dummy_hash()
         self._settings = settings
         self._login = type("LoginHandler", (UsersFileLoginHandler,),
-                           {"settings_": settings, "throttle_": LoginThrottle()})
+                           {"settings_": settings,
+                            "throttle_": login_throttle or LoginThrottle()})
         self._logout = type("LogoutHandler", (LogoutHandler,), {"settings_": settings})
         super().__init__()
 
@@ -331,14 +377,41 @@ def entra_provider(settings: AuthSettings):
     return EntraAuthProvider(login_endpoint=LOGIN_URL, logout_endpoint=LOGOUT_URL)
 
 
-def auth_provider(settings: AuthSettings):
+def auth_provider(settings: AuthSettings, login_throttle: LoginThrottle | None = None):
     if settings.mode == "users-file":
-        return UsersFileAuthProvider(settings)
+        return UsersFileAuthProvider(settings, login_throttle)
     return entra_provider(settings)
 
 
-def server_options(settings: AuthSettings | None) -> dict:
-    """Keyword arguments for pn.serve / Bokeh's Server (and its tornado Application)."""
+_signed_in_autoload_class = None
+
+
+def sign_in_before_autoload() -> None:
+    """Route /autoload.js (Bokeh's per-app routes, process-wide) to Panel's handler, made to ask
+    for a sign-in first like Panel's page handler. Panel's own awaits the session lookup, which
+    for an anonymous request redirects to the sign-in page and returns None: the await then
+    logs a TypeError traceback for every anonymous request. Without sign-in every request is
+    signed in, so it changes nothing there."""
+    global _signed_in_autoload_class
+    from bokeh.server.urls import per_app_patterns
+    from panel.io.server import AutoloadJsHandler
+    if _signed_in_autoload_class is None:
+        class SignedInAutoloadJsHandler(AutoloadJsHandler):
+            @tornado.web.authenticated
+            async def get(self, *args, **kwargs):
+                await super().get(*args, **kwargs)
+
+        _signed_in_autoload_class = SignedInAutoloadJsHandler
+    per_app_patterns[:] = [(route, _signed_in_autoload_class, *rest)
+                           if handler is AutoloadJsHandler else (route, handler, *rest)
+                           for route, handler, *rest in per_app_patterns]
+
+
+def server_options(settings: AuthSettings | None, *,
+                   login_throttle: LoginThrottle | None = None) -> dict:
+    """Keyword arguments for pn.serve / Bokeh's Server (and its tornado Application).
+    `login_throttle`: the users-file sign-in limits (default: LoginThrottle())."""
+    sign_in_before_autoload()
     opts: dict[str, Any] = {"transforms": [SecurityHeaders], "log_function": log_request}
     if settings is None:
         return opts
@@ -346,7 +419,7 @@ def server_options(settings: AuthSettings | None) -> dict:
     config.cookie_secret = settings.cookie_secret    # Panel reads it from here for pn.state.user
     config.oauth_expiry = settings.expiry_days
     opts.update(
-        auth_provider=auth_provider(settings),
+        auth_provider=auth_provider(settings, login_throttle),
         cookie_secret=settings.cookie_secret,
         xsrf_cookies=True,
         xsrf_cookie_kwargs={"httponly": True, "samesite": "Strict", "path": "/"},

@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
+import threading
 from pathlib import Path
 
 import bcrypt
@@ -18,6 +20,25 @@ from .exports import write_private
 
 NAME_RE = re.compile(r"^[A-Za-z0-9._@+-]{1,128}$")
 MIN_PASSWORD = 12
+BCRYPT_MAX_BYTES = 72
+
+
+_dummy_hash: bytes | None = None
+_dummy_lock = threading.Lock()
+
+
+def dummy_hash() -> bytes:
+    """A bcrypt hash of a throwaway password, at the cost of the hashes `add` writes, made once
+    per process. An unknown name is checked against it, so refusing it costs one bcrypt check,
+    the same as a wrong password for a known name; the server calls this at start-up so the first
+    unknown name is not slower either."""
+    global _dummy_hash
+    if _dummy_hash is None:
+        with _dummy_lock:
+            if _dummy_hash is None:
+                _dummy_hash = bcrypt.hashpw(secrets.token_urlsafe(16).encode("ascii"),
+                                            bcrypt.gensalt())
+    return _dummy_hash
 
 
 def default_users_path() -> Path:
@@ -46,6 +67,9 @@ class UsersFile:
             raise ValueError(f"role must be one of {', '.join(ROLES)}")
         if len(password) < MIN_PASSWORD:
             raise ValueError(f"password must be at least {MIN_PASSWORD} characters")
+        if len(password.encode("utf-8")) > BCRYPT_MAX_BYTES:
+            raise ValueError(f"password must be at most {BCRYPT_MAX_BYTES} bytes (bcrypt reads no "
+                             "more): choose a shorter one")
         users = self._load()
         users[name] = {"hash": bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt()).decode("ascii"),
                        "role": role}
@@ -63,10 +87,14 @@ class UsersFile:
         return {name: entry.get("role", "viewer") for name, entry in self._load().items()}
 
     def verify(self, name: str, password: str) -> str | None:
-        """The user's role when the password matches, else None (same cost for unknown users)."""
+        """The user's role when the password matches, else None. Exactly one bcrypt check either
+        way (an unknown name against dummy_hash()), so the time taken does not say whether the
+        name exists."""
         entry = self._load().get(name)
-        stored = (entry or {}).get("hash", "").encode("ascii") or bcrypt.hashpw(b"x", bcrypt.gensalt())
-        ok = bcrypt.checkpw(password.encode("utf-8"), stored)
+        stored = (entry or {}).get("hash", "").encode("ascii") or dummy_hash()
+        # bcrypt reads 72 bytes; bcrypt 5 refuses longer input instead of ignoring the rest as
+        # older releases did (and as the hashes they made expect).
+        ok = bcrypt.checkpw(password.encode("utf-8")[:BCRYPT_MAX_BYTES], stored)
         if not entry or not ok:
             return None
         role = entry.get("role")

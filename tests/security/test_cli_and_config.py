@@ -307,19 +307,20 @@ def test_access_log_redacts_oauth_codes_and_tokens():
     assert redact_uri("/autoload.js?bokeh-session-id=s1&x=1") == "/autoload.js?bokeh-session-id=***&x=1"
 
 
-def test_login_throttle_counts_failures_per_name_and_per_address():
+def test_login_throttle_counts_attempts_per_name_and_per_address():
     from dashboard.signin import LoginThrottle
     t = LoginThrottle(limit=3, ip_limit=5, window=60)
     for _ in range(3):
         assert not t.blocked("ip:1.2.3.4", "name:alice")
-        t.failed("ip:1.2.3.4", "name:alice")
+        assert t.admit("ip:1.2.3.4", "name:alice") is not None
     assert t.blocked("ip:9.9.9.9", "name:alice")            # the name, from anywhere
+    assert t.admit("ip:9.9.9.9", "name:alice") is None
     assert not t.blocked("ip:1.2.3.4", "name:bob")          # the address is under its limit
-    t.failed("ip:1.2.3.4", "name:bob")
-    t.failed("ip:1.2.3.4", "name:carol")
+    assert t.admit("ip:1.2.3.4", "name:bob") is not None
+    assert t.admit("ip:1.2.3.4", "name:carol") is not None
     assert t.blocked("ip:1.2.3.4", "name:dave")             # 5 from one address
     expired = LoginThrottle(limit=1, window=0.0)
-    expired.failed("name:x")
+    assert expired.admit("name:x") is not None
     assert not expired.blocked("name:x")
 
 

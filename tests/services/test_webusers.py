@@ -1,4 +1,5 @@
 """The basic-auth users file: hashed passwords, roles, private file mode."""
+import json
 import stat
 
 import pytest
@@ -33,3 +34,43 @@ def test_webusers_remove(tmp_path):
     users.add("carol", "admin", "another long password")
     assert users.remove("carol") is True and users.remove("carol") is False
     assert users.verify("carol", "another long password") is None
+
+
+def test_webusers_verify_makes_one_bcrypt_check_for_a_known_or_unknown_name(tmp_path, monkeypatch):
+    """A refusal costs the same whether or not the name exists: one check, no hashing."""
+    import services.webusers as webusers
+    users = UsersFile(tmp_path / "users.json")
+    users.add("alice", "technician", "correct horse battery")
+    webusers.dummy_hash()                       # what the server does at start-up
+    calls = []
+
+    def counted(name):
+        real = getattr(webusers.bcrypt, name)
+        monkeypatch.setattr(webusers.bcrypt, name,
+                            lambda *args: calls.append(name) or real(*args))
+    counted("checkpw")
+    counted("hashpw")
+    counted("gensalt")
+    for name in ("alice", "mallory", "alice", "trent"):
+        calls.clear()
+        assert users.verify(name, "wrong password here") is None
+        assert calls == ["checkpw"], (name, calls)
+
+
+def test_webusers_dummy_hash_is_made_once_at_the_cost_of_real_hashes(tmp_path):
+    from services.webusers import dummy_hash
+    users = UsersFile(tmp_path / "users.json")
+    users.add("alice", "technician", "correct horse battery")
+    stored = json.loads((tmp_path / "users.json").read_text())["alice"]["hash"].encode()
+    assert dummy_hash() is dummy_hash()
+    assert dummy_hash()[:7] == stored[:7]        # $2b$ and the same cost: $2b$12$
+
+
+def test_webusers_long_passwords_are_refused_when_added_and_checked_on_72_bytes(tmp_path):
+    users = UsersFile(tmp_path / "users.json")
+    with pytest.raises(ValueError, match="at most 72 bytes"):
+        users.add("long", "viewer", "x" * 73)
+    users.add("longish", "viewer", "y" * 72)
+    assert users.verify("longish", "y" * 72 + "ignored by bcrypt") == "viewer"
+    assert users.verify("longish", "y" * 71) is None
+    assert users.verify("nobody", "z" * 500) is None           # no error for any length
