@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: demo test bench faults venv clean
+.PHONY: demo test test-fast bench faults venv clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ test: $(TEST_STAMP)
 	    $(BIN)/python -m pytest -p no:cacheprovider $(POSTGRES_TESTS); rc=$$?; \
 	  bash .ci/postgres stop; exit $$rc; \
 	fi
+
+# The quick run while working: services, emulator, view models, security over HTTP; no browser
+# (so no chromium is needed) and nothing marked slow (timing and soak tests, notebooks, faults).
+test-fast: $(TEST_STAMP)
+	$(BIN)/python -m pytest -m "not browser and not slow" $(PYTEST_ARGS)
 
 bench: $(TEST_STAMP)
 	@bash .ci/ensure-chromium

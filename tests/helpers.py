@@ -17,3 +17,18 @@ def run(awaitable):
     """Run a view model's coroutine action to completion, as a served page's event loop would."""
     import asyncio
     return asyncio.run(awaitable)
+
+
+def wait_until(predicate, timeout: float = 10.0, interval: float = 0.02):
+    """Poll `predicate()` until it returns something truthy, and return that; after `timeout`
+    seconds fail the test (instead of sleeping a fixed time and hoping it was long enough)."""
+    import time
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            name = getattr(predicate, "__name__", repr(predicate))
+            raise AssertionError(f"{name} did not hold within {timeout} s")
+        time.sleep(interval)

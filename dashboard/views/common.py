@@ -99,36 +99,41 @@ CARD_STYLES = {"background": "#ffffff", "border-radius": "8px", "padding": "16px
                "overflow-y": "auto", "margin": "auto"}
 
 
+def dialog_styles(shown: bool) -> dict:
+    """The overlay's styles: laid out even while hidden (a table built or filled under
+    `display: none` rendered no rows once shown), but invisible and not clickable."""
+    # Every key both ways: a key left out of an update keeps its old value in the browser.
+    return {**DIALOG_STYLES, "visibility": "visible" if shown else "hidden",
+            "pointer-events": "auto" if shown else "none"}
+
+
 def plan_panel(vm) -> pn.viewable.Viewable:
     """The pending plan in a dialog over the page: its steps, its warnings, Confirm and Back;
     nothing is written before Confirm.
 
-    Built afresh for each plan rather than shown and hidden: a table created inside a hidden
-    container sometimes rendered no rows once shown, and the plan then seemed to be missing.
+    Built once and shown or hidden: widgets re-created inside a re-rendered panel made the
+    browser send their clicks as models the server did not know (Bokeh's "reference already
+    known" warnings).
     """
     confirm = pn.widgets.Button(name="Confirm and apply", button_type="primary",
                                 css_classes=["m365-confirm"], disabled=vm.param.busy)
     back = pn.widgets.Button(name="Back", button_type="light", css_classes=["m365-back"])
     confirm.on_click(action(vm, vm.confirm))
     back.on_click(lambda _e: vm.discard())
-
-    def render(title, steps, warnings):
-        if not title:
-            return pn.Column(height=0, margin=0)
-        parts = [pn.pane.HTML(f"<h3>{html.escape(title)}</h3>These changes will be made in "
-                              "Microsoft 365:", css_classes=["m365-plan-title"]),
-                 table(plan_rows(steps), page_size=20, layout="fit_data_stretch",
-                       titles=STEP_TITLES, widths={"step": 48}, width=740,
-                       css_classes=["m365-plan-steps"])]
-        if warnings:
-            parts.append(pn.pane.Alert("\n".join(f"- {w}" for w in warnings), alert_type="warning",
-                                       css_classes=["m365-plan-warnings"], width=740))
-        parts.append(pn.Row(confirm, back))
-        card = pn.Column(*parts, width=800, styles=CARD_STYLES, css_classes=["m365-plan"])
-        return pn.Column(card, styles=DIALOG_STYLES, css_classes=["m365-plan-dialog"])
-
-    return pn.panel(pn.bind(render, vm.param.pending_title, vm.param.pending_steps,
-                            vm.param.pending_warnings), margin=0)
+    title = pn.pane.HTML(pn.bind(lambda t: f"<h3>{html.escape(t)}</h3>These changes will be made "
+                                 "in Microsoft 365:" if t else "", vm.param.pending_title),
+                         css_classes=["m365-plan-title"], width=740)
+    steps = table(pn.bind(plan_rows, vm.param.pending_steps), page_size=20,
+                  layout="fit_data_stretch", titles=STEP_TITLES, widths={"step": 48}, width=740,
+                  css_classes=["m365-plan-steps"])
+    warnings = pn.pane.Alert(pn.bind(lambda ws: "\n".join(f"- {w}" for w in ws),
+                                     vm.param.pending_warnings),
+                             alert_type="warning", css_classes=["m365-plan-warnings"], width=740,
+                             visible=pn.bind(bool, vm.param.pending_warnings))
+    card = pn.Column(title, steps, warnings, pn.Row(confirm, back), width=800,
+                     styles=CARD_STYLES, css_classes=["m365-plan"])
+    return pn.Column(card, css_classes=["m365-plan-dialog"],
+                     styles=pn.bind(lambda t: dialog_styles(bool(t)), vm.param.pending_title))
 
 
 STEP_TITLES = {"step": "#", "action": "Change", "target": "On", "detail": "Details"}

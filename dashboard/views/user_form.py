@@ -8,7 +8,7 @@ from panel.viewable import Viewer
 
 from ..viewmodels.base import FIELD_LABELS
 from ..viewmodels.user_form import TABS
-from .common import (CARD_STYLES, DIALOG_STYLES, action, alerts, blockers_note, busy_bar, derived,
+from .common import (CARD_STYLES, action, alerts, blockers_note, busy_bar, derived, dialog_styles,
                      plan_panel, table)
 
 # The form's labels are the names its messages use (viewmodels.base.FIELD_LABELS), with hints.
@@ -45,16 +45,13 @@ def _leave_dialog(vm):
                              css_classes=["m365-keep-editing"])
     discard.on_click(lambda _e: vm.discard_and_leave())
     keep.on_click(lambda _e: vm.keep_editing())
-
-    def render(asking):
-        if not asking:
-            return pn.Column(height=0, margin=0)
-        what = vm._pending_summary() or "what you typed for the new user"
-        card = pn.Column(pn.pane.Markdown(f"### Discard unsaved changes?\nNot saved yet: {what}."),
-                         pn.Row(keep, discard), width=520, styles=CARD_STYLES,
-                         css_classes=["m365-leave"])
-        return pn.Column(card, styles=DIALOG_STYLES, css_classes=["m365-leave-dialog"])
-    return pn.panel(pn.bind(render, vm.param.leave_pending), margin=0)
+    question = pn.pane.Markdown(pn.bind(lambda asking: "### Discard unsaved changes?\nNot saved "
+                                        f"yet: {vm._pending_summary() or 'what you typed for the new user'}."
+                                        if asking else "", vm.param.leave_pending))
+    card = pn.Column(question, pn.Row(keep, discard), width=520, styles=CARD_STYLES,
+                     css_classes=["m365-leave"])
+    return pn.Column(card, css_classes=["m365-leave-dialog"],
+                     styles=pn.bind(dialog_styles, vm.param.leave_pending))
 
 
 class UserFormView(Viewer):

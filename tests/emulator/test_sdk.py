@@ -102,6 +102,7 @@ async def scenario(emu, tenant_id) -> dict:
         await http.aclose()
 
 
+@pytest.mark.slow            # the whole SDK scenario takes several seconds
 def test_msgraph_sdk_round_trip(emu, tid):
     # Its own thread and event loop: Playwright's sync API (the browser tests) may have left a
     # running loop in this thread, where asyncio.run() refuses to start.

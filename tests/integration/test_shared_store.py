@@ -130,6 +130,7 @@ def wait_for(dash: Dashboard, check, timeout: float = 10.0, **cmd) -> dict:
         time.sleep(0.2)
 
 
+@pytest.mark.slow            # two dashboard processes started and driven: several seconds
 def test_two_dashboard_processes_see_each_others_writes(emu, store_url, tmp_path):
     config = config_for(emu, store_url, tmp_path)
     # In the PostgreSQL pass, conftest redirects configs loaded in this process to a database of

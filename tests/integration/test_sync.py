@@ -336,6 +336,7 @@ def _cli(*args):
                           text=True, timeout=120)
 
 
+@pytest.mark.slow            # five CLI processes, each importing the whole stack
 def test_cli_sync_and_licenses_report(emu, m365, tids):
     done = _cli("sync", "--config", str(emu.config_path), "--no-progress", "--tenant", tids[0])
     assert done.returncode == 0, done.stderr

@@ -19,8 +19,6 @@ from services.emulator import Emulator
 
 from ..helpers import graph_all
 
-pytestmark = pytest.mark.slow
-
 
 @pytest.fixture(scope="module")
 def emu(tmp_path_factory):

@@ -14,7 +14,6 @@ from services.cli import main
 
 from .conftest import write_count
 
-pytestmark = pytest.mark.slow
 
 SEED = 59          # the emulator's data (tests/reliability/conftest.py)
 

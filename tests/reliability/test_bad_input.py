@@ -19,7 +19,6 @@ from ..helpers import graph_all
 
 from .conftest import write_count
 
-pytestmark = pytest.mark.slow
 
 SEED = 53          # the emulator's data (tests/reliability/conftest.py)
 EXAMPLES = dict(max_examples=80, deadline=None, derandomize=True,

@@ -168,6 +168,7 @@ def test_websocket_from_a_foreign_origin_is_refused(secure_served):
     assert " 403" in status[f"http://127.0.0.1:{host.port}/anonymous"], status   # no cookie
 
 
+@pytest.mark.slow
 def test_repeated_failures_for_a_name_are_throttled_even_with_the_right_password(extra_server,
                                                                                 monkeypatch):
     """A fresh server (its own throttle) so the shared one's other tests are not throttled."""

@@ -37,6 +37,7 @@ def quick_refusals(monkeypatch):
 
 # ---- equal-cost refusals -------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_sign_in_refusal_takes_as_long_for_an_unknown_name_as_for_a_wrong_password(
         extra_server, quick_refusals, monkeypatch):
     """With the delay made small what is left is the password check: one bcrypt either way, so
@@ -68,6 +69,7 @@ def test_sign_in_refusal_takes_as_long_for_an_unknown_name_as_for_a_wrong_passwo
 
 # ---- attempts counted before checking ------------------------------------------------------------
 
+@pytest.mark.slow
 def test_sign_in_burst_of_parallel_guesses_gets_no_more_checks_than_the_limit(
         secure_served, extra_server, users_file, quick_refusals, monkeypatch):
     """30 wrong passwords for one name sent at once: 10 are checked, 20 refused unchecked; then
