@@ -15,6 +15,9 @@ WIDTHS = {"tenant_name": "11%", "display_name": "12%", "user_principal_name": "1
           "last_sign_in": "8%", "details": "5%", "edit": "4%", "offboard": "7%"}
 
 
+PAGE_HEIGHT = 620
+
+
 class UsersView(Viewer):
     """Thin view over UsersViewModel; `open(action, tenant_id, user_id)` is the app's router."""
 
@@ -40,7 +43,11 @@ class UsersView(Viewer):
         create.on_click(lambda _e: open("create", vm.tenant, ""))
         export = csv_download(vm.export_csv, vm.export_filename(), "Export CSV")
         vm.param.watch(lambda e: setattr(export, "filename", vm.export_filename()), "tenant")
+        # 25 rows a page in a table of fixed height: Tabulator then lays out only the rows in
+        # view, which took half the time of a page of 50 measured row by row (first rows of
+        # All Users, docs/BENCHMARKS.md).
         self.table = table(vm.param.filtered, remote=True, hidden=["tenant_id", "id"],
+                           page_size=25, height=PAGE_HEIGHT,
                            buttons={k: f"<button class='btn btn-sm btn-link p-0' title='{v} user'>{v}</button>"
                                     for k, v in actions.items()},
                            header_filters=header_filters(["tenant_name", "display_name",
