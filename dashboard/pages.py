@@ -47,12 +47,16 @@ def _load_licenses(vm, tenant: str, _user: str) -> None:
 
 
 # Models: the view model classes a session makes, one instance each.
-MODELS = {"tenants": vms.TenantsViewModel, "users": vms.UsersViewModel,
+MODELS = {"overview": vms.OverviewViewModel, "tenants": vms.TenantsViewModel, "users": vms.UsersViewModel,
           "user": vms.UserDetailsViewModel, "licenses": vms.LicensesViewModel,
           "form": vms.UserFormViewModel, "offboard": vms.OffboardViewModel,
           "bulk": vms.BulkViewModel, "activity": vms.ActivityViewModel}
 
 PAGES: dict[str, Page] = {
+    "overview": Page("Overview", "overview",
+                     lambda s, vm: views.OverviewView(vm, s.open, {k: p.title for k, p in
+                                                                   PAGES.items()}),
+                     lambda vm, t, u: vm.refresh(), sidebar=True),
     "tenants": Page("All Tenants", "tenants", lambda s, vm: views.TenantsView(vm),
                     lambda vm, t, u: vm.refresh(), sidebar=True),
     "users": Page("All Users", "users", lambda s, vm: views.UsersView(vm, s.open),
@@ -89,7 +93,7 @@ def sidebar_pages(actor) -> list[str]:
 class Navigation(param.Parameterized):
     """The open page and its subject; plain state that the URL, sidebar and pages mirror."""
 
-    page = param.Selector(default="tenants", objects=list(PAGES), doc="The page shown in the main "
+    page = param.Selector(default="overview", objects=list(PAGES), doc="The page shown in the main "
                           "area (a key of PAGES); mirrored in the URL as ?page=.")
     tenant = param.String(default="", doc="Tenant id the page is about; empty for all tenants. "
                                           "Mirrored in the URL and in the pages' tenant pickers.")

@@ -14,9 +14,17 @@ def graph_all(emu, tenant_id, path, **params):
 
 
 def run(awaitable):
-    """Run a view model's coroutine action to completion, as a served page's event loop would."""
+    """Run a view model's coroutine action to completion, as a served page's event loop would.
+    In a thread of its own when this thread already runs a loop (Playwright's sync API keeps one
+    running in the test process)."""
     import asyncio
-    return asyncio.run(awaitable)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(awaitable)
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, awaitable).result()
 
 
 def wait_until(predicate, timeout: float = 10.0, interval: float = 0.02):

@@ -15,8 +15,9 @@ class BulkView(Viewer):
         self.vm = vm
         if not vm.available:
             self._layout = pn.Column(pn.pane.Markdown("## Bulk"), pn.pane.Alert(
-                "The bulk service is not available in this installation: services has no "
-                "bulk_onboard / bulk_offboard / bulk_update.", alert_type="warning"))
+                "Bulk jobs are not available in this installation: its services are older than "
+                "the dashboard. Reinstall the dashboard (make venv) to get them.",
+                alert_type="warning"))
             return
         kind = pn.widgets.RadioButtonGroup.from_param(vm.param.kind, button_type="light")
         upload = pn.widgets.FileInput(accept=".csv,text/csv", css_classes=["m365-bulk-file"])

@@ -64,11 +64,15 @@ def busy_bar(vm) -> pn.viewable.Viewable:
     return pn.panel(pn.bind(render, vm.param.busy, vm.param.progress, vm.param.status))
 
 
-def table(value, *, remote: bool = False, page_size: int = PAGE_SIZE, hidden=(), **kwargs):
+def table(value, *, remote: bool = False, page_size: int = PAGE_SIZE, hidden=(),
+          empty: str = "Nothing to show", **kwargs):
     """A Tabulator with the dashboard's defaults: paged, sortable, filterable headers.
 
-    `remote=True` keeps the frame on the server and sends one page at a time (large listings).
+    `remote=True` keeps the frame on the server and sends one page at a time (large listings);
+    `empty` is what an empty table says instead of a blank grid.
     """
+    kwargs.setdefault("configuration", {})
+    kwargs["configuration"] = {"placeholder": empty, **kwargs["configuration"]}
     kwargs.setdefault("sizing_mode", "stretch_width")
     kwargs.setdefault("disabled", True)
     kwargs.setdefault("show_index", False)

@@ -3,7 +3,9 @@ recent sign-ins."""
 from __future__ import annotations
 
 import html
+from datetime import datetime
 
+import numpy as np
 import pandas as pd
 import panel as pn
 from panel.viewable import Viewer
@@ -19,13 +21,30 @@ LABELS = {"display_name": "Name", "user_principal_name": "Sign-in name", "tenant
           "id": "Object id"}
 
 
+DEVICE_TITLES = {"deviceName": "Device", "operatingSystem": "Operating system",
+                 "osVersion": "Version", "complianceState": "Compliance",
+                 "lastSyncDateTime": "Last check-in"}
+SIGN_IN_TITLES = {"createdDateTime": "Time", "appDisplayName": "App", "ipAddress": "IP address",
+                  "location": "Location", "status": "Result"}
+
+
+def _cell(value) -> str:
+    """A summary value as a technician reads it: Yes/No, times to the minute, blanks empty."""
+    if value is None or (not isinstance(value, (str, bool)) and pd.isna(value)):
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return "Yes" if value else "No"
+    if isinstance(value, (pd.Timestamp, datetime)):
+        return pd.Timestamp(value).strftime("%Y-%m-%d %H:%M UTC")
+    return str(value)
+
+
 def _summary_html(summary: dict) -> str:
     if not summary:
         return ""
     rows = []
     for key in SUMMARY_FIELDS:
-        value = summary.get(key)
-        text = "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+        text = _cell(summary.get(key))
         rows.append(f"<tr><th style='padding-right:1em'>{LABELS[key]}</th>"
                     f"<td>{html.escape(text)}</td></tr>")
     return f"<table class='m365-summary'>{''.join(rows)}</table>"
@@ -60,19 +79,23 @@ class UserDetailsView(Viewer):
             alerts(vm),
             pn.Row(pn.pane.HTML(pn.bind(_summary_html, vm.param.summary), width=520),
                    pn.Column(pn.pane.Markdown("### Licenses"),
-                             table(vm.param.licenses, titles={"product_name": "License",
-                                                              "sku_part_number": "SKU",
-                                                              "source": "Assigned"}, **small),
+                             table(vm.param.licenses, empty="No licenses",
+                                   titles={"product_name": "License", "sku_part_number": "SKU",
+                                           "source": "Assigned"}, **small),
                              pn.pane.Markdown("### Roles"),
-                             table(vm.param.roles, titles={"display_name": "Role",
-                                                           "directory_scope_id": "Scope"}, **small),
+                             table(vm.param.roles, empty="No directory roles",
+                                   titles={"display_name": "Role", "directory_scope_id": "Scope"},
+                                   **small),
                              sizing_mode="stretch_width")),
             pn.pane.Markdown("### Groups"),
-            table(vm.param.groups, formatters={"is_team": {"type": "tickCross"}},
+            table(vm.param.groups, empty="In no groups",
+                  formatters={"is_team": {"type": "tickCross"}},
                   titles={"display_name": "Group", "kind": "Kind", "is_team": "Team",
                           "apps": "Apps"}, **small),
-            pn.pane.Markdown("### Devices"), table(vm.param.devices, **small),
-            pn.pane.Markdown("### Recent sign-ins"), table(vm.param.sign_ins, **small),
+            pn.pane.Markdown("### Devices"),
+            table(vm.param.devices, titles=DEVICE_TITLES, empty="No managed devices", **small),
+            pn.pane.Markdown("### Recent sign-ins"),
+            table(vm.param.sign_ins, titles=SIGN_IN_TITLES, empty="No recent sign-ins", **small),
             sizing_mode="stretch_width", css_classes=["m365-user-details"])
 
     def __panel__(self):

@@ -211,3 +211,22 @@ def test_browser_url_follows_the_tenant_picker(served, open_page):
     page.wait_for_url(re.compile(rf"tenant={tid}"))
     page.locator(".m365-nav-licenses button").click()
     page.wait_for_url(re.compile(rf"page=licenses.*tenant={tid}|tenant={tid}.*page=licenses"))
+
+
+def test_browser_overview_is_the_first_page_and_its_cards_open_their_pages(served, open_page,
+                                                                          shot):
+    from services.overview import overview
+    _emu, m365, _ = served
+    page = open_page("")
+    users = page.locator(".m365-card-users .m365-card-figure")
+    users.wait_for()
+    figures = overview(m365)
+    assert users.inner_text().replace(",", "") == str(figures.users)
+    seats = page.locator(".m365-card-seats .m365-card-figure").inner_text()
+    assert seats == f"{figures.seats_used:,} of {figures.seats_purchased:,}"
+    for width, height in ((1440, 900), (1280, 800)):
+        page.set_viewport_size({"width": width, "height": height})
+        shot(page, f"overview-{width}x{height}")
+    page.locator(".m365-card-open-full button").click()
+    page.locator(".m365-skus .tabulator-row").first.wait_for()
+    assert "page=licenses" in page.url

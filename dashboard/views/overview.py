@@ -1,0 +1,105 @@
+"""Overview: one card per figure; each card opens the page that lists what it counts."""
+from __future__ import annotations
+
+import html
+
+import pandas as pd
+import panel as pn
+from panel.viewable import Viewer
+
+from .common import table
+
+CARD_CSS = {"background": "#ffffff", "border": "1px solid #dee2e6", "border-radius": "8px",
+            "padding": "4px 14px 10px 14px"}
+
+
+def _pct(part: int, whole: int) -> str:
+    return f"{round(100 * part / whole)}%" if whole else "no paid seats"
+
+
+def _lines(rows, limit: int = 6) -> str:
+    items = [f"<li>{html.escape(r)}</li>" for r in rows[:limit]]
+    more = f"<li>… and {len(rows) - limit} more</li>" if len(rows) > limit else ""
+    return f"<ul style='margin:4px 0 0 0;padding-left:18px'>{''.join(items)}{more}</ul>" if items else ""
+
+
+class OverviewView(Viewer):
+    """Thin view over OverviewViewModel; `open(page, tenant, user)` is the app's router."""
+
+    def __init__(self, vm, open, titles: dict[str, str], **params):
+        super().__init__(**params)
+        self.vm, self._open, self._titles = vm, open, titles
+        cards = pn.bind(self._cards, vm.param.figures)
+        prices = table(vm.param.prices, disabled=False, page_size=30, layout="fit_data_table",
+                       editors={"sku_part_number": None, "product_name": None,
+                                "monthly_price": {"type": "number", "min": 0, "step": 0.5}},
+                       titles={"sku_part_number": "SKU", "product_name": "License",
+                               "monthly_price": "Monthly price"},
+                       formatters={"monthly_price": {"type": "money", "symbol": "$"}},
+                       css_classes=["m365-prices"], sizing_mode="fixed", width=560)
+        prices.on_edit(lambda e: vm.set_price(prices.value.iloc[e.row]["sku_part_number"],
+                                              float(e.value or 0)))
+        idle = table(pn.bind(self._idle_rows, vm.param.figures), page_size=15,
+                     empty="No license is held by a disabled or inactive account",
+                     titles={"tenant_name": "Tenant", "user_principal_name": "User",
+                             "product_name": "License", "why": "Why",
+                             "monthly_price": "Monthly"},
+                     formatters={"monthly_price": {"type": "money", "symbol": "$"}},
+                     css_classes=["m365-idle"])
+        self._layout = pn.Column(
+            pn.pane.Markdown("## Overview"), pn.panel(cards),
+            pn.pane.Markdown(f"### Licenses on disabled or inactive accounts (no sign-in for "
+                             f"{vm.days} days)"), idle,
+            pn.pane.Markdown("### Monthly prices (edit to cost the idle licenses)"), prices,
+            sizing_mode="stretch_width", css_classes=["m365-overview"])
+
+    @staticmethod
+    def _idle_rows(figures) -> pd.DataFrame:
+        cols = ["tenant_name", "user_principal_name", "product_name", "why", "monthly_price"]
+        return figures.idle.reindex(columns=cols).reset_index(drop=True)
+
+    def _card(self, key: str, title: str, figure: str, detail: str, page: str | None,
+              tenant: str = ""):
+        parts = []
+        if page:
+            go = pn.widgets.Button(name=f"Open {self._titles[page]}", button_type="light",
+                                   css_classes=[f"m365-card-open-{key}"])
+            go.on_click(lambda _e: self._open(page, tenant, ""))
+            parts.append(go)
+        return pn.Column(pn.pane.HTML(f"<div style='color:#6c757d'>{html.escape(title)}</div>"
+                                      f"<div class='m365-card-figure' style='font-size:1.7em;"
+                                      f"font-weight:600'>{html.escape(figure)}</div>{detail}"),
+                         *parts, width=280, min_height=170, styles=CARD_CSS,
+                         css_classes=["m365-card", f"m365-card-{key}"])
+
+    def _cards(self, f):
+        one_tenant = f.full_skus["tenant_id"].nunique() == 1 if len(f.full_skus) else False
+        full = [f"{r.tenant_name}: {r.product_name} ({r.consumed} of {r.enabled})"
+                for r in f.full_skus.itertuples()]
+        errors = [f"{r.display_name}: {r.last_error}" for r in f.sync_errors.itertuples()]
+        activity = [f"{pd.Timestamp(r.time).strftime('%Y-%m-%d %H:%M')} {r.actor} {r.action} "
+                    f"{r.user or ''}: {r.outcome}" for r in f.activity.itertuples()]
+        cards = [
+            self._card("tenants", "Tenants", f"{f.tenants:,}",
+                       f"{f.tenants_synced} synced · {f.tenants_failing} failing · "
+                       f"{f.tenants_sync_off} sync off", "tenants"),
+            self._card("users", "Users", f"{f.users:,}", f"{f.licensed_users:,} licensed",
+                       "users"),
+            self._card("seats", "Paid seats used", f"{f.seats_used:,} of {f.seats_purchased:,}",
+                       f"{_pct(f.seats_used, f.seats_purchased)} · free SKUs sold by the "
+                       "thousand not counted", "licenses"),
+            self._card("full", "SKUs out of seats", f"{len(f.full_skus):,}", _lines(full),
+                       "licenses", f.full_skus["tenant_id"].iloc[0] if one_tenant else ""),
+            self._card("idle", "Idle licenses", f"{f.idle_licenses:,}",
+                       f"on disabled or inactive accounts · ${f.idle_monthly_cost:,.2f} a month "
+                       "(listed below)", None),
+            self._card("errors", "Sync errors", f"{len(f.sync_errors):,}",
+                       _lines(errors) or "every tenant synced without error", "tenants"),
+            self._card("activity", "Latest activity", f"{len(f.activity):,}",
+                       _lines(activity) or "nothing yet", "activity"),
+        ]
+        return pn.FlexBox(*cards, gap="12px", sizing_mode="stretch_width")
+
+    def __panel__(self):
+        return self._layout
+
