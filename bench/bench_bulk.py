@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from emulator import Emulator
 from services import connect
-from services.emulator import Emulator
 
 USERS = 1000
 

@@ -21,8 +21,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dashboard.server import free_port, serve        # noqa: E402
+from emulator import Emulator                        # noqa: E402
 from services import connect                         # noqa: E402
-from services.emulator import Emulator               # noqa: E402
 
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]

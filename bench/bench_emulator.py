@@ -21,7 +21,7 @@ from requests.adapters import HTTPAdapter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from services.emulator import Emulator  # noqa: E402
+from emulator import Emulator  # noqa: E402
 
 SELECT = "id,userPrincipalName,displayName,accountEnabled,usageLocation,assignedLicenses"
 

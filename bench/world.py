@@ -26,7 +26,7 @@ if str(ROOT) not in sys.path:
 
 def world_sizes(emu) -> dict:
     """Per customer tenant, the sizes the minimum request count depends on (server side)."""
-    from services.emulator.roles import DEFINITIONS
+    from emulator.roles import DEFINITIONS
 
     def collect():
         out = {}
@@ -48,7 +48,7 @@ def world_sizes(emu) -> dict:
 
 def _serve(conn, kwargs: dict) -> None:
     """Child process: run the Emulator and answer control calls from the parent's pipe."""
-    from services.emulator import Emulator
+    from emulator import Emulator
     with Emulator(**kwargs) as emu:
         conn.send({"config_path": str(emu.config_path), "graph_url": emu.graph_url,
                    "authority_host": emu.authority_host, "ca_file": str(emu.ca_file),
@@ -127,7 +127,7 @@ class LocalEmulator:
     """The emulator in a thread of this process."""
 
     def __init__(self, **kwargs):
-        from services.emulator import Emulator
+        from emulator import Emulator
         self.emu = Emulator(**kwargs)
 
     def __enter__(self):

@@ -1,4 +1,4 @@
-"""`python -m services.emulator`: the same as `m365dash emulator`."""
+"""`python -m emulator`: the same as `m365dash emulator`."""
 import sys
 
 from .cli import main

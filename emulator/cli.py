@@ -80,7 +80,7 @@ def run(args) -> int:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m services.emulator",
+    parser = argparse.ArgumentParser(prog="python -m emulator",
                                      description="Run the local Microsoft 365 emulator.")
     add_arguments(parser)
     return run(parser.parse_args(argv))

@@ -4,7 +4,7 @@
     m365 = connect()            # or connect("m365dash.toml", actor=Actor("alice", "technician"))
     m365.sync(); m365.users()
 
-Names are imported on first use, so `import services.config` (the emulator, the CLI's --help)
+Names are imported on first use, so `import services.config` (the CLI's --help)
 does not pay for pandas and SQLAlchemy.
 """
 from __future__ import annotations

@@ -11,7 +11,7 @@ from panel.viewable import Viewer
 from ..viewmodels.licenses import CHART_SEAT_LIMIT
 from .common import alerts, table
 
-OK, AMBER, WARN, BOUGHT = "#1f77b4", "#f0ad4e", "#e6550d", "#c6dbef"
+OK, AMBER, WARN, OVER, BOUGHT = "#1f77b4", "#f0ad4e", "#e6550d", "#c9302c", "#c6dbef"
 
 
 def sku_chart(per_sku: pd.DataFrame):
@@ -28,7 +28,7 @@ def sku_chart(per_sku: pd.DataFrame):
     used = df.hvplot.barh(x="product_name", y="consumed", color="colour", height=height,
                           responsive=True, hover_cols=["enabled", "available", "state"],
                           label="consumed").opts(bar_width=0.45)
-    return (bought * used).opts(title="Consumed against purchased, per SKU (orange: out of seats)",
+    return (bought * used).opts(title="Seats used of purchased, per SKU",
                                 show_legend=False)
 
 
@@ -38,12 +38,17 @@ def tenant_chart(per_tenant: pd.DataFrame):
         return pn.pane.Markdown("")
     df = per_tenant.assign(percent=(per_tenant["utilization"] * 100).round(1))
     df = df.sort_values("percent").tail(40)   # the 40 fullest tenants: the ones close to running out
-    df["colour"] = [WARN if p >= 100 else (AMBER if p >= 90 else OK) for p in df["percent"]]
+    # Red past 100 % (more seats assigned than bought), orange at 100 %, amber from 90 %.
+    df["colour"] = [OVER if p > 100 else WARN if p >= 100 else (AMBER if p >= 90 else OK)
+                    for p in df["percent"]]
+    title = "Paid-seat utilization per tenant" + (
+        f" (the 40 fullest of {len(per_tenant)})" if len(per_tenant) > 40 else "")
+    # A fixed 0-100 % scale, so a 24 % tenant does not fill the width.
+    top = max(100.0, float(df["percent"].max()) + 5)
     return df.hvplot.barh(x="tenant_name", y="percent", color="colour", responsive=True,
                           height=max(240, 26 * len(df) + 80), xlabel="",
                           ylabel="% of paid seats used", hover_cols=["skus_out_of_seats"],
-                          title=f"Utilization per tenant ({'40 fullest' if len(per_tenant) > 40 else 'all'})"
-                          ).opts(hv.opts.Bars(xlim=(0, max(110, float(df["percent"].max()) + 5))))
+                          title=title).opts(hv.opts.Bars(ylim=(0, top)))
 
 
 class LicensesView(Viewer):
@@ -52,17 +57,17 @@ class LicensesView(Viewer):
         self.vm = vm
         tenant = pn.widgets.Select.from_param(vm.param.tenant, name="Tenant", width=260,
                                               css_classes=["m365-licenses-tenant"])
-        self.skus = table(vm.skus, hidden=["tenant_id", "sku_id", "out_of_seats"],
+        self.skus = table(self._shown(vm.skus), hidden=["tenant_id", "sku_id", "out_of_seats"],
                           selectable=1, css_classes=["m365-skus"],
                           titles={"tenant_name": "Tenant", "product_name": "License",
                                   "sku_part_number": "SKU", "capability_status": "Status",
                                   "enabled": "Purchased", "consumed": "Used", "available": "Left",
-                                  "utilization": "Utilization"},
-                          formatters={"utilization": {"type": "progress", "max": 1, "legend": False}})
+                                  "utilization": "Utilization"})
         self.skus.style.apply(self._warn_rows, axis=1)
         self.skus.param.watch(self._selected, "selection")
         vm.param.watch(self._show_skus, "skus")
-        note = (f"Charts leave out SKUs sold by the thousand (at least {CHART_SEAT_LIMIT:,} seats, "
+        note = ("Light bars: seats purchased; dark bars: seats used, orange when the SKU is out of "
+                f"seats. Charts leave out SKUs sold by the thousand (at least {CHART_SEAT_LIMIT:,} seats, "
                 "such as free and viral SKUs); the table lists every SKU.")
         self._layout = pn.Column(
             pn.pane.Markdown("## Licenses"), tenant, alerts(vm),
@@ -75,7 +80,8 @@ class LicensesView(Viewer):
                                      vm.param.selected_sku)),
             table(vm.param.sku_users, page_size=20, css_classes=["m365-sku-users"],
                   titles={"tenant_name": "Tenant", "user_principal_name": "User",
-                          "product_name": "License", "source": "Assigned"}),
+                          "product_name": "License", "source": "Assigned"},
+                  empty="Pick a SKU above to see the users who hold it"),
             sizing_mode="stretch_width")
 
     @staticmethod
@@ -94,11 +100,19 @@ class LicensesView(Viewer):
         old colours go first, with the old rows (an empty table has none), then the new rows with
         theirs; the selection follows the chosen SKU rather than a row number.
         """
-        skus = event.new
+        skus = self._shown(event.new)
         self.skus.selection = []
         self.skus.value = skus.iloc[:0]
         self.skus.value = skus
         self.skus.selection = self._chosen_rows(skus)
+
+    @staticmethod
+    def _shown(skus: pd.DataFrame) -> pd.DataFrame:
+        """The SKU rows as the table shows them: utilization as a percentage."""
+        if "utilization" not in skus or skus.empty:
+            return skus
+        pct = (pd.to_numeric(skus["utilization"], errors="coerce") * 100).round()
+        return skus.assign(utilization=[f"{int(p)}%" if pd.notna(p) else "" for p in pct])
 
     def _chosen_rows(self, skus: pd.DataFrame) -> list[int]:
         if not self.vm.selected_sku or skus.empty:

@@ -32,8 +32,8 @@ def pytest_collection_modifyitems(items):
 def served(tmp_path_factory):
     """(emulator, m365, base_url): 3 tenants x 40 users, synced, dashboard on 127.0.0.1."""
     require_chromium()
+    from emulator import Emulator
     from services import connect
-    from services.emulator import Emulator
 
     from dashboard.server import free_port, serve
     emu = Emulator(tenants=3, users_per_tenant=40, seed=7,

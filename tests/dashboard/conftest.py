@@ -13,8 +13,8 @@ import itertools
 
 import pytest
 
+from emulator import Emulator
 from services import Actor, connect
-from services.emulator import Emulator
 
 TENANTS, USERS = 3, 40
 

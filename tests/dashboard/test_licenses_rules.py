@@ -107,18 +107,19 @@ def test_licenses_view_follows_a_tenant_switch_with_rows_and_the_chosen_sku(worl
     vm = make_vm(LicensesViewModel)
     view = LicensesView(vm)
     vm.refresh()
-    pd.testing.assert_frame_equal(view.skus.value, vm.skus)
+    pd.testing.assert_frame_equal(view.skus.value, LicensesView._shown(vm.skus))
     tid, other = emu.tenant_ids[1], emu.tenant_ids[2]
     chosen = int((vm.skus["tenant_id"] == tid).to_numpy().nonzero()[0][-1])
     view.skus.selection = [chosen]
     key = vm.selected_sku
     assert key.startswith(f"{tid}/") and len(vm.sku_users) >= 0
 
+    assert view.skus.value["utilization"].str.fullmatch(r"\d+%|").all()     # shown as percentages
     vm.tenant = tid
-    pd.testing.assert_frame_equal(view.skus.value, vm.skus)
+    pd.testing.assert_frame_equal(view.skus.value, LicensesView._shown(vm.skus))
     keys = (vm.skus["tenant_id"] + "/" + vm.skus["sku_id"]).tolist()
     assert vm.selected_sku == key and view.skus.selection == [keys.index(key)]
 
     vm.tenant = other                                  # the chosen SKU is not in this tenant
-    pd.testing.assert_frame_equal(view.skus.value, vm.skus)
+    pd.testing.assert_frame_equal(view.skus.value, LicensesView._shown(vm.skus))
     assert vm.selected_sku == "" and view.skus.selection == []

@@ -34,7 +34,7 @@ def _create_visible(session) -> bool:
 def test_roles_viewer_is_offered_no_write_action(make_world):
     _emu, m365 = make_world(actor=Actor("val", "viewer"))
     session = _session(m365)
-    assert _sidebar_names(session) == ["All Tenants", "All Users", "Licenses", "Activity"]
+    assert _sidebar_names(session) == ["Overview", "All Tenants", "All Users", "Licenses", "Activity"]
     assert _user_actions(session) == {"details"}
     assert not _create_visible(session)
 
@@ -60,7 +60,7 @@ def test_roles_technician_may_create_and_edit_but_not_offboard(make_world):
 def test_roles_admin_is_offered_every_action(make_world):
     _emu, m365 = make_world(actor=Actor("ada", "admin"))
     session = _session(m365)
-    assert _sidebar_names(session) == ["All Tenants", "All Users", "Licenses", "Create User",
+    assert _sidebar_names(session) == ["Overview", "All Tenants", "All Users", "Licenses", "Create User",
                                        "Bulk", "Activity"]
     assert _user_actions(session) == {"details", "edit", "offboard"}
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from services.emulator import Emulator
+from emulator import Emulator
 
 
 class Api:

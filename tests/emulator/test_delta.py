@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.emulator import Emulator
+from emulator import Emulator
 
 from .conftest import Api, graph_error, new_user
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from services.emulator import Emulator
-from services.emulator.world import World
+from emulator import Emulator
+from emulator.world import World
 
 from .conftest import Api
 

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from services.emulator import Emulator
+from emulator import Emulator
 
 from .conftest import Api, graph_error
 

@@ -11,7 +11,7 @@ import pytest
 import requests
 from cryptography import x509
 
-from services.emulator import Emulator
+from emulator import Emulator
 from tests.helpers import wait_until
 
 from .conftest import Api, graph_error

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .conftest import graph_error, new_user
 
-DATA = Path(__file__).resolve().parents[2] / "services" / "emulator" / "data" / "skus.csv"
+DATA = Path(__file__).resolve().parents[2] / "emulator" / "data" / "skus.csv"
 
 
 def skus(api) -> dict[str, dict]:

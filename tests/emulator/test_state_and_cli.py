@@ -1,5 +1,5 @@
 """State that survives restarts, fresh worlds for new seeds or folders, and the command line
-(`python -m services.emulator`, `m365dash emulator` registration, signals)."""
+(`python -m emulator`, `m365dash emulator` registration, signals)."""
 from __future__ import annotations
 
 import argparse
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import requests
 
-from services.emulator import Emulator
-from services.emulator import cli as emulator_cli
+from emulator import Emulator
+from emulator import cli as emulator_cli
 
 from .conftest import Api, new_user
 
@@ -78,7 +78,7 @@ def test_register_adds_the_emulator_command():
 
 
 def _start(args, env=None):
-    proc = subprocess.Popen([sys.executable, "-m", "services.emulator", *args], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "emulator", *args], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, **(env or {})})
     line = proc.stdout.readline().strip()

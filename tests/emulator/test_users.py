@@ -16,7 +16,7 @@ def _time(text: str) -> datetime:
 
 
 def test_default_page_is_100_and_next_links_reach_every_user():
-    from services.emulator import Emulator
+    from emulator import Emulator
 
     from .conftest import Api
     with Emulator(tenants=1, users_per_tenant=250, seed=5, groups_per_tenant=3) as emu:

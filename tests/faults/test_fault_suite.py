@@ -11,8 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from emulator import Emulator
 from services import connect
-from services.emulator import Emulator
 
 from ..helpers import graph_all
 

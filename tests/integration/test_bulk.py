@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from emulator import Emulator
 from services import Actor, PermissionDenied, connect
-from services.emulator import Emulator
 
 from ..helpers import graph_all
 

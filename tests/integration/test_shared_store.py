@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
+from emulator import Emulator
 from services import Actor, connect
 from services.config import load_config
-from services.emulator import Emulator
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -14,8 +14,8 @@ import sys
 import pandas as pd
 import pytest
 
+from emulator import Emulator
 from services import Actor, connect, skus
-from services.emulator import Emulator
 from services.store import write as store_write
 
 N_USERS = 40

@@ -2,8 +2,8 @@
 applying the same plan again completes it without doing anything twice."""
 import pytest
 
+from emulator import Emulator
 from services import Actor, connect
-from services.emulator import Emulator
 from services.workflows import steps as workflow_steps
 
 

@@ -13,8 +13,8 @@ import logging
 import pytest
 import sqlalchemy as sa
 
+from emulator import Emulator
 from services import Actor, PermissionDenied, connect
-from services.emulator import Emulator
 from services.workflows import PlanHasProblems
 
 ADMIN = Actor("admin@msp.example", role="admin")

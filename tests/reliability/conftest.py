@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+from emulator import Emulator
 from services import connect
-from services.emulator import Emulator
 
 WRITE_STATUSES = (201, 204)
 

@@ -13,9 +13,9 @@ import threading
 import pandas as pd
 import pytest
 
+from emulator import Emulator
 from services import connect
 from services.cli import main
-from services.emulator import Emulator
 
 from ..helpers import graph_all
 

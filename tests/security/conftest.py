@@ -121,8 +121,8 @@ def serve_with_auth(m365, settings, *, ready: str = "/login", **options):
 def secure_served(tmp_path_factory, server_log):
     """(emulator, m365, base_url, settings): 3 tenants x 20 users, synced, served with
     --auth users-file semantics (a viewer, a technician, an admin) on 127.0.0.1."""
+    from emulator import Emulator
     from services import connect
-    from services.emulator import Emulator
 
     from dashboard.auth import AuthSettings
     home = tmp_path_factory.mktemp("security-home")

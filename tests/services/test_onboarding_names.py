@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from services import connect
-from services.emulator import Emulator
+from emulator import Emulator
 from services.workflows.onboarding import display_name_from, upn_from
 
 

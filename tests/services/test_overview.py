@@ -11,7 +11,7 @@ from services.overview import idle_licenses, overview
 
 @pytest.fixture(scope="module")
 def m365(tmp_path_factory):
-    from services.emulator import Emulator
+    from emulator import Emulator
     emu = Emulator(tenants=3, users_per_tenant=40, seed=7,
                    state_dir=tmp_path_factory.mktemp("overview")).start()
     m365 = connect(emu.config_path)
