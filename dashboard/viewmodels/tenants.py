@@ -6,11 +6,13 @@ from urllib.parse import quote
 import pandas as pd
 import param
 
+from services.licensing import sold_by_the_thousand
+
 from .base import PageViewModel
 
 COLUMNS = ["tenant_id", "display_name", "default_domain", "synced", "last_sync", "last_error",
            "users", "licensed_users", "seats_total", "seats_consumed", "seats_available",
-           "skus_out_of_seats"]
+           "skus_out_of_seats", "paid_total", "paid_consumed"]
 
 
 def portal_links(tenant_id: str, domain: str | None = None) -> dict[str, str]:
@@ -34,6 +36,11 @@ class TenantsViewModel(PageViewModel):
     def refresh(self) -> None:
         """Re-read the tenant figures from the store (no Graph call)."""
         df = self.m365.tenants()
+        skus = self.m365.licenses()
+        paid = skus[~sold_by_the_thousand(skus["enabled"])].groupby("tenant_id")[
+            ["enabled", "consumed"]].sum().rename(columns={"enabled": "paid_total",
+                                                           "consumed": "paid_consumed"})
+        df = df.join(paid, on="tenant_id")
         self.frame = df[[c for c in COLUMNS if c in df.columns]].reset_index(drop=True)
 
     async def set_sync(self, tenant_id: str, enabled: bool) -> None:

@@ -72,7 +72,10 @@ def table(value, *, remote: bool = False, page_size: int = PAGE_SIZE, hidden=(),
     `empty` is what an empty table says instead of a blank grid.
     """
     kwargs.setdefault("configuration", {})
-    kwargs["configuration"] = {"placeholder": empty, **kwargs["configuration"]}
+    # Headers wrap instead of ending in "…" on a narrow screen.
+    kwargs["configuration"] = {"placeholder": empty,
+                               "columnDefaults": {"headerWordWrap": True},
+                               **kwargs["configuration"]}
     kwargs.setdefault("sizing_mode", "stretch_width")
     kwargs.setdefault("disabled", True)
     kwargs.setdefault("show_index", False)

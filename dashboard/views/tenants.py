@@ -15,12 +15,13 @@ SHORT = {"Microsoft 365 admin": "M365"}
 # The columns shown, in order, with their share of the page's width: every column fits, so
 # nothing hides behind a sideways scroll. The tenant cell carries its domain and portal links,
 # and counts are joined into short texts; the raw numbers stay in `m365.tenants()`.
-SHOWN = {"tenant": "25%", "users_text": "10%", "seats_text": "12%", "seats_available": "6%",
-         "skus_out_of_seats": "7%", "last_sync": "12%", "synced": "6%", "last_error": "10%",
-         "sync_now": "8%"}
-TITLES = {"tenant": "Tenant", "users_text": "Users", "seats_text": "Seats used",
-          "seats_available": "Left", "skus_out_of_seats": "SKUs full", "last_sync": "Last sync",
-          "synced": "Sync on", "last_error": "Last error", "sync_now": ""}
+SHOWN = {"tenant": "22%", "users_text": "10%", "seats_text": "11%", "seats_available": "7%",
+         "skus_out_of_seats": "8%", "last_sync": "13%", "synced": "7%", "last_error": "12%",
+         "sync_now": "9%"}
+TITLES = {"tenant": "Tenant", "users_text": "Users", "seats_text": "Paid seats",
+          "seats_available": "Seats left", "skus_out_of_seats": "Full SKUs",
+          "last_sync": "Last sync (UTC)", "synced": "Sync on", "last_error": "Last error",
+          "sync_now": ""}
 
 
 def _links_html(links: dict[str, str]) -> str:
@@ -31,7 +32,7 @@ def _links_html(links: dict[str, str]) -> str:
 
 def _tenant_html(name, domain, tenant_id) -> str:
     return (f"<b>{html.escape(str(name))}</b><br><small><span style='color:#6c757d'>"
-            f"{html.escape(str(domain))}</span> · {_links_html(portal_links(tenant_id))}</small>")
+            f"{html.escape(str(domain))}</span><br>{_links_html(portal_links(tenant_id))}</small>")
 
 
 class TenantsView(Viewer):
@@ -45,7 +46,8 @@ class TenantsView(Viewer):
                            editors={c: None for c in SHOWN if c not in ("synced", "sync_now")}
                            | {"synced": {"type": "tickCross"} if vm.may("sync_settings") else None},
                            formatters={"synced": {"type": "tickCross"}, "tenant": {"type": "html"},
-                                       "last_error": {"type": "textarea"}},
+                                       "last_error": {"type": "textarea"},
+                                       "last_sync": {"type": "textarea"}},
                            titles=TITLES, hidden=["tenant_id"], css_classes=["m365-tenants"])
         vm.param.watch(lambda e: setattr(self.table, "value", self._shown(e.new)), "frame")
         self.table.on_edit(self._edited)
@@ -68,10 +70,13 @@ class TenantsView(Viewer):
                          zip(df["display_name"], df["default_domain"], df["tenant_id"])]
         count = lambda col: df[col].fillna(0).astype(int)  # noqa: E731
         out["users_text"] = [f"{u:,} ({lic:,} lic.)" for u, lic in zip(count("users"), count("licensed_users"))]
-        out["seats_text"] = [f"{c:,} of {t:,}" for c, t in zip(count("seats_consumed"), count("seats_total"))]
-        out["seats_available"] = df["seats_available"]
+        # Paid seats only: SKUs sold by the thousand (free, viral) would make "103 of 10,206".
+        out["seats_text"] = [f"{c:,} of {t:,}" for c, t in zip(count("paid_consumed"),
+                                                                 count("paid_total"))]
+        out["seats_available"] = count("paid_total") - count("paid_consumed")
         out["skus_out_of_seats"] = df["skus_out_of_seats"]
-        out["last_sync"] = df["last_sync"].astype(str).str.slice(0, 16).str.replace("NaT", "never")
+        out["last_sync"] = [ts.strftime("%Y-%m-%d %H:%M") if pd.notna(ts) else "never"
+                            for ts in pd.to_datetime(df["last_sync"], utc=True)]
         out["synced"] = df["synced"]
         out["last_error"] = df["last_error"].fillna("").astype(str)
         return out
