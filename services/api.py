@@ -9,17 +9,15 @@ from __future__ import annotations
 import copy
 import logging
 import os
-from pathlib import Path
 import pandas as pd
-import sqlalchemy as sa
 
 from .actors import Actor, default_actor
 from .bulk import BulkMixin
 from .config import Config, load_config
 from .graph import Graph
-from .store import Store
+from .store import Store, ensure_sqlite_folder
 from .store import listings as L
-from .store import schema as S
+from .store import lookups
 from .sync import SyncFailed, Syncer, SyncReport, TenantResult
 from .workflows import WorkflowsMixin
 
@@ -37,12 +35,6 @@ def connect(config: str | os.PathLike | Config | None = None, actor: Actor | Non
     return M365(config, actor or default_actor())
 
 
-def _ensure_sqlite_folder(url: str) -> None:
-    parsed = sa.engine.make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-
-
 class M365(WorkflowsMixin, BulkMixin):
     """One MSP's view of its tenants: synced listings, sync, and workflows."""
 
@@ -52,7 +44,7 @@ class M365(WorkflowsMixin, BulkMixin):
         self.actor = actor
         self.graph = graph or Graph(config.graph)
         if store is None:
-            _ensure_sqlite_folder(config.store_url)
+            ensure_sqlite_folder(config.store_url)
             store = Store(config.store_url)
         self.store = store
         self.syncer = Syncer(self.graph, self.store, config)
@@ -146,10 +138,8 @@ class M365(WorkflowsMixin, BulkMixin):
         for r in active:
             if wanted in ((r["default_domain"] or "").lower(), (r["initial_domain"] or "").lower()):
                 return r["tenant_id"]
-        d = S.domains
         with self.store.engine.connect() as conn:
-            by_domain = conn.execute(sa.select(d.c.tenant_id).where(
-                sa.func.lower(d.c.name) == wanted, d.c.is_verified == sa.true())).scalars().all()
+            by_domain = lookups.verified_domain_tenants(conn, wanted)
         active_ids = {r["tenant_id"] for r in active}
         by_domain = [t for t in by_domain if t in active_ids]
         if by_domain:
@@ -178,12 +168,8 @@ class M365(WorkflowsMixin, BulkMixin):
         """The stored user (a users() row as a dict) for an object id or a user principal name."""
         tenant_id = self.resolve_tenant(tenant)
         wanted = str(user or "").strip().lower()
-        u = S.users
         with self.store.engine.connect() as conn:
-            uid = conn.execute(sa.select(u.c.id).where(
-                u.c.tenant_id == tenant_id,
-                sa.or_(sa.func.lower(u.c.id) == wanted,
-                       sa.func.lower(u.c.user_principal_name) == wanted))).scalar()
+            uid = lookups.user_id(conn, tenant_id, wanted)
             if uid is None:
                 raise ValueError(f"user={user!r} is not a user of tenant {tenant_id} in the store; "
                                  "use an object id or user principal name (m365.users(tenant) "
@@ -203,17 +189,8 @@ class M365(WorkflowsMixin, BulkMixin):
         (its last sync time, whether it is active, and its delta links): lets a long-lived process, such as a dashboard
         server sharing the store with others, keep listings in memory and re-read only the
         tenants another process wrote. One small query."""
-        out: dict[str, list[str]] = {}
         with self.store.engine.connect() as conn:
-            t = S.tenants.c
-            for tid, last_sync, active in conn.execute(sa.select(t.tenant_id, t.last_sync, t.active)):
-                out[tid] = [f"{last_sync}:{bool(active)}"]
-            state = S.sync_state.c
-            for tid, resource, link, updated in conn.execute(
-                    sa.select(state.tenant_id, state.resource, state.delta_link, state.updated)
-                    .order_by(state.tenant_id, state.resource)):
-                out.setdefault(tid, []).append(f"{resource}={updated}:{link}")
-        return {tid: "|".join(parts) for tid, parts in out.items()}
+            return lookups.tenant_versions(conn)
 
     def tenants(self) -> pd.DataFrame:
         """One row per tenant: tenant_id, display_name, default_domain, synced (sync on),
@@ -247,12 +224,8 @@ class M365(WorkflowsMixin, BulkMixin):
     def domains(self, tenant, verified_only: bool = True) -> pd.DataFrame:
         """The tenant's domains (verified ones by default), the default domain first."""
         tenant_id = self.resolve_tenant(tenant)
-        d = S.domains
-        stmt = sa.select(d).where(d.c.tenant_id == tenant_id)
-        if verified_only:
-            stmt = stmt.where(d.c.is_verified == sa.true())
         with self.store.engine.connect() as conn:
-            rows = [dict(r) for r in conn.execute(stmt).mappings()]
+            rows = lookups.domain_rows(conn, tenant_id, verified_only)
         df = pd.DataFrame(rows, columns=["tenant_id", "name", "is_default", "is_initial",
                                          "is_verified", "authentication_type"])
         df = df.rename(columns={"name": "domain"})
@@ -270,25 +243,15 @@ class M365(WorkflowsMixin, BulkMixin):
     def user_groups(self, tenant, user) -> pd.DataFrame:
         """The groups a user is a direct member of (groups() columns)."""
         tenant_id, uid = self._user_key(tenant, user)
-        g = S.groups
         with self.store.engine.connect() as conn:
-            rows = conn.execute(sa.select(g.c.id, g.c.member_ids).where(
-                g.c.tenant_id == tenant_id, g.c.member_ids.contains(uid, autoescape=True)))
-            ids = [r.id for r in rows if uid in (r.member_ids or "").split(";")]
+            ids = lookups.user_group_ids(conn, tenant_id, uid)
             return L.groups(conn, [tenant_id], ids).reset_index(drop=True)
 
     def user_roles(self, tenant, user) -> pd.DataFrame:
         """The directory roles assigned to a user: assignment id, role, scope."""
         tenant_id, uid = self._user_key(tenant, user)
-        a, d = S.role_assignments, S.role_definitions
-        stmt = (sa.select(a.c.id.label("assignment_id"), a.c.role_definition_id,
-                          d.c.display_name, a.c.directory_scope_id)
-                .select_from(a.outerjoin(d, (d.c.tenant_id == a.c.tenant_id)
-                                         & (d.c.id == a.c.role_definition_id)))
-                .where(a.c.tenant_id == tenant_id, a.c.principal_id == uid)
-                .order_by(d.c.display_name))
         with self.store.engine.connect() as conn:
-            rows = conn.execute(stmt).all()
+            rows = lookups.user_role_rows(conn, tenant_id, uid)
         return pd.DataFrame(rows, columns=["assignment_id", "role_definition_id", "display_name",
                                            "directory_scope_id"])
 

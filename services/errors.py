@@ -88,6 +88,13 @@ class Transient(GraphError):
     """503/504 or a connection failure after every retry was spent."""
 
 
+class AmbiguousWrite(Transient):
+    """A write whose answer was lost: the connection dropped after the request was sent, so
+    Graph may or may not have applied it. Never re-sent blindly; the caller looks for the
+    object before writing again. Carries status (None: no answer came) and Graph's code
+    ("connectionLost") like every GraphError; a Transient, as any failed connection is."""
+
+
 _BY_STATUS = {400: BadRequest, 401: AuthFailure, 403: PermissionDeniedByGraph, 404: NotFound,
               409: Conflict, 410: Gone, 429: Throttled, 503: Transient, 504: Transient}
 

@@ -24,7 +24,7 @@ from requests.adapters import HTTPAdapter
 
 from .auth import TokenProvider
 from .config import GraphSettings
-from .errors import GraphError, Throttled, Transient, from_graph_body
+from .errors import AmbiguousWrite, GraphError, Throttled, Transient, from_graph_body
 
 log = logging.getLogger(__name__)
 
@@ -177,12 +177,10 @@ class TenantGraph:
                 resp = hub.session.request(method, url, params=params, json=json, headers=hdrs)
             except (requests.ConnectionError, requests.Timeout) as exc:
                 if method == "POST" and not retry_unsafe:
-                    err = Transient(f"connection lost before Graph answered ({type(exc).__name__}); "
-                                    "the write may or may not have been applied",
-                                    method=method, url=_loggable(url), tenant_id=self.tenant_id,
-                                    code="connectionLost")
-                    err.ambiguous = True
-                    raise err from None
+                    raise AmbiguousWrite(f"connection lost before Graph answered ({type(exc).__name__}); "
+                                         "the write may or may not have been applied",
+                                         method=method, url=_loggable(url), tenant_id=self.tenant_id,
+                                         code="connectionLost") from None
                 failure = Transient(f"connection failed: {type(exc).__name__}", method=method,
                                     url=_loggable(url), tenant_id=self.tenant_id,
                                     code="connectionFailed")
@@ -231,9 +229,6 @@ class TenantGraph:
     def pages(self, path: str, *, params: dict | None = None, eventual: bool = False,
               headers: dict | None = None) -> "Pager":
         return Pager(self, path, params=params, eventual=eventual, headers=headers)
-
-    def iter_all(self, path: str, **kwargs) -> Iterator[dict]:
-        return iter(self.pages(path, **kwargs))
 
     def count(self, path: str, *, filter: str | None = None) -> int:
         params = {"$count": "true", "$top": "1"}

@@ -9,7 +9,8 @@ from .csvfile import RowProblem, read_bulk
 from .jobs import resume_job, row_plan
 from .journal import Journal
 from .onboard import plan_steps, prepare
-from .plan import BulkPlan, BulkProblems, BulkResult
+from .plan import BulkPlan, BulkProblems
+from .results import BulkResult
 from ..workflows.resolve import shared_facts
 
 __all__ = ["BulkMixin", "BulkPlan", "BulkProblems", "BulkResult", "RowProblem"]

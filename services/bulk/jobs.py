@@ -18,7 +18,7 @@ from ..errors import PermissionDenied
 from ..workflows.offboarding import OPTIONS as OFFBOARD_OPTIONS
 from .journal import Journal
 from .parallel import run_side_by_side
-from .plan import RESULT_COLUMNS, BulkResult, PasswordFile
+from .results import RESULT_COLUMNS, BulkResult, PasswordFile
 from .runner import OnboardRunner, Progress
 
 log = logging.getLogger(__name__)

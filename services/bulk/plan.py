@@ -1,20 +1,16 @@
-"""Bulk plans and results: what a CSV would do, and what it did, row by row and step by step."""
+"""Bulk plans: what a CSV would do, row by row and step by step (what it did is in results.py)."""
 from __future__ import annotations
 
-import csv
-import io
 import os
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import pandas as pd
 
-from ..exports import to_csv, write_private
 from .csvfile import RowProblem
+from .jobs import start_job
 from .onboard import problems_frame
+from .results import BulkResult
 
-RESULT_COLUMNS = ["row", "user", "step", "target", "outcome", "error"]
 # Offboarding and update rows are validated by planning them against live state. The first
 # apply within this many seconds runs those plans instead of planning every row again (each plan
 # costs several Graph reads); an older plan, a second apply and a resumed job plan afresh. A
@@ -32,56 +28,6 @@ class BulkProblems(ValueError):
         more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
         super().__init__(f"{len(problems)} problems in {len(rows)} rows; fix them, or pass "
                          f"skip_invalid=True (--skip-invalid) to apply only the valid rows:\n{lines}{more}")
-
-
-class PasswordFile:
-    """Appends generated passwords to a file created mode 0600, as soon as each user exists."""
-
-    def __init__(self, path: str | os.PathLike | None):
-        self.path = Path(path) if path else None
-        self.kept: dict[str, str] = {}
-        if self.path and not self.path.exists():
-            write_private(self.path, "user_principal_name,password\n")
-
-    def __call__(self, upn: str, password: str) -> None:
-        self.kept[upn] = password
-        if self.path:
-            buf = io.StringIO()
-            csv.writer(buf).writerow([upn, password])
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
-            with os.fdopen(fd, "a", encoding="utf-8", newline="") as fh:
-                fh.write(buf.getvalue())
-                fh.flush()
-                os.fsync(fh.fileno())
-
-
-@dataclass
-class BulkResult:
-    job_id: str
-    kind: str
-    steps: pd.DataFrame                       # RESULT_COLUMNS
-    passwords: dict[str, str] = field(default_factory=dict, repr=False)
-
-    @property
-    def ok(self) -> bool:
-        return not (self.steps["outcome"] == "failed").any()
-
-    @property
-    def counts(self) -> dict[str, int]:
-        return self.steps["outcome"].value_counts().to_dict()
-
-    def failed(self) -> pd.DataFrame:
-        return self.steps[self.steps["outcome"] == "failed"]
-
-    def to_csv(self, path: str | os.PathLike | None = None):
-        return to_csv(self.steps, path)
-
-    def __repr__(self) -> str:
-        counts = ", ".join(f"{v} {k}" for k, v in sorted(self.counts.items()))
-        return f"BulkResult(job {self.job_id}, {self.kind}: {counts or 'nothing to do'})"
-
-    def _repr_html_(self) -> str:
-        return f"<p><b>{self.__repr__()}</b></p>" + self.steps.to_html(index=False, max_rows=50)
 
 
 class BulkPlan:
@@ -131,7 +77,6 @@ class BulkPlan:
 
     def apply(self, *, skip_invalid: bool = False, progress: bool = True, on_progress=None,
               passwords_file: str | os.PathLike | None = None) -> BulkResult:
-        from .jobs import start_job
         if self.problems and not skip_invalid:
             raise BulkProblems(self.problems)
         return start_job(self, progress=progress, on_progress=on_progress, passwords_file=passwords_file)

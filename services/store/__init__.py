@@ -3,13 +3,18 @@
 `Store(url)` opens the engine (SQLite in WAL mode by default), creates and upgrades the schema on
 first use, and offers the few operations sync and the API need: the tenant registry (discovered
 tenants and their sync switch), per-resource sync state, and the one-transaction snapshot write.
-Listings (DataFrames) are read by `services.store.listings`.
+Listings (DataFrames) are read by `services.store.listings`, the API's other reads by
+`services.store.lookups`. The audit log, the offboarding records and the bulk journal are tables
+of this store too (`schema.py`), written and read through `services.store.audit_log`,
+`services.store.records` and `services.store.journal`: no module outside this package builds a
+query.
 """
 from __future__ import annotations
 
 import logging
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterable
 
 import sqlalchemy as sa
@@ -22,9 +27,17 @@ from .schema import create_schema
 from .snapshot import Change, GroupChange, TenantSnapshot
 from .write import prepare, record_failure, write_snapshot
 
-__all__ = ["Store", "SyncState", "TenantSnapshot", "Change", "GroupChange", "create_schema"]
+__all__ = ["Store", "SyncState", "TenantSnapshot", "Change", "GroupChange", "create_schema",
+           "ensure_sqlite_folder"]
 
 log = logging.getLogger(__name__)
+
+
+def ensure_sqlite_folder(url: str) -> None:
+    """Create the folder of a SQLite database file named by `url` (other URLs: nothing)."""
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
 
 @dataclass(frozen=True)
@@ -148,13 +161,6 @@ class Store:
         with self.engine.connect() as conn:
             n_users, n_groups = conn.execute(stmt).one()
         return int(n_users), int(n_groups)
-
-    def forget_tenant(self, tenant_id: str) -> None:
-        """Drop a tenant's snapshot and sync state (its audit history stays)."""
-        with self._writing(), self.engine.begin() as conn:
-            for table in S.SNAPSHOT_TABLES:
-                conn.execute(table.delete().where(table.c.tenant_id == tenant_id))
-            conn.execute(S.tenants.delete().where(S.tenants.c.tenant_id == tenant_id))
 
     # ---- tenant registry --------------------------------------------------------------------
 

@@ -1,4 +1,8 @@
-"""Tables of the synced snapshot, and `create_schema()` that creates and upgrades every table.
+"""Every table of the store, and `create_schema()` that creates and upgrades them.
+
+The synced snapshot's tables first, then the audit log, the offboarding records and the bulk
+journal: the store package owns the schema and every query on it; the rest of `services` calls
+its functions (`services.store.audit_log`, `.records`, `.journal`, `.lookups`).
 
 Plain SQLAlchemy Core types only, so the same schema runs on SQLite and PostgreSQL. Lists and
 nested Graph values are JSON text. Graph timestamps are kept as ISO-8601 UTC text
@@ -7,7 +11,6 @@ pandas call when a listing is read (per-row datetime conversion dominated readin
 """
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
 import weakref
@@ -173,22 +176,91 @@ sync_state = sa.Table(
 SNAPSHOT_TABLES = (domains, users, user_licenses, skus, groups, group_apps,
                    role_definitions, role_assignments, sync_state)
 
-# Modules of other packages that put their tables on `metadata`; imported so one create_all()
-# makes every table even when a caller has not imported them yet.
-_TABLE_MODULES = ("services.audit", "services.workflows.records", "services.bulk.journal")
+# ---- tables of the workflows and bulk jobs: kept by the store, written and read only
+# through services.store.audit_log, .records and .journal -------------------------------------
+
+# The audit log (services.audit): one row per apply or refusal.
+audit_log = sa.Table(
+    "audit_log", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("time", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("actor", sa.String(320), nullable=False),
+    sa.Column("role", sa.String(32), nullable=False),
+    # Text, not a short string: a bulk job spanning tenants records them all, joined by ";".
+    sa.Column("tenant_id", sa.Text, nullable=False, default=""),
+    sa.Column("user", sa.Text, nullable=False, default=""),
+    sa.Column("action", sa.String(64), nullable=False, index=True),
+    sa.Column("outcome", sa.String(32), nullable=False),
+    sa.Column("detail", sa.Text, nullable=False, default="{}"),
+)
+
+# What a user had when offboarded (services.workflows.records), so restore can re-apply it.
+offboarding_records = sa.Table(
+    "offboarding_records", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("time", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("tenant_id", sa.String(64), nullable=False, index=True),
+    sa.Column("user_id", sa.String(64), nullable=False, index=True),
+    sa.Column("user_principal_name", sa.Text, nullable=False),
+    sa.Column("display_name", sa.Text, nullable=False, default=""),
+    sa.Column("actor", sa.String(320), nullable=False),
+    sa.Column("deleted", sa.Boolean, nullable=False, default=False),
+    # JSON text: [{"sku_id", "sku_part_number", "product_name", "disabled_plans", "direct", "groups"}]
+    sa.Column("licenses", sa.Text, nullable=False, default="[]"),
+    # [{"id", "display_name", "writable"}]
+    sa.Column("groups", sa.Text, nullable=False, default="[]"),
+    # [{"role_definition_id", "display_name", "directory_scope_id"}] (older rows have no scope: "/")
+    sa.Column("roles", sa.Text, nullable=False, default="[]"),
+)
+
+# The bulk journal (services.bulk.journal): every job, and every step of it.
+bulk_jobs = sa.Table(
+    "bulk_jobs", metadata,
+    sa.Column("job_id", sa.String(40), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("created", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("source", sa.String(500)),
+    sa.Column("status", sa.String(16), nullable=False),     # planned | running | finished
+    sa.Column("rows", sa.Text),                              # JSON list of row payloads, no passwords
+)
+
+bulk_steps = sa.Table(
+    "bulk_steps", metadata,
+    sa.Column("job_id", sa.String(40), sa.ForeignKey("bulk_jobs.job_id"), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("row", sa.Integer, nullable=False),
+    sa.Column("tenant_id", sa.String(64), nullable=False),
+    sa.Column("user", sa.String(320), nullable=False),
+    sa.Column("step", sa.String(40), nullable=False),      # create | license | group | role | offboard | update
+    sa.Column("target", sa.String(400), nullable=False, default=""),
+    sa.Column("status", sa.String(12), nullable=False),    # pending | done | failed | skipped
+    sa.Column("error", sa.Text),
+    sa.Column("object_id", sa.String(64)),
+    sa.Column("updated", sa.DateTime(timezone=True)),
+)
 
 _done: "weakref.WeakKeyDictionary[Engine, bool]" = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
+# Engines whose tables ensure_tables() checked in this process, with the table names checked.
+_ready: "weakref.WeakKeyDictionary[Engine, set[str]]" = weakref.WeakKeyDictionary()
 
-def _import_table_modules() -> None:
-    for name in _TABLE_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            # A package not present in this build has no tables to create.
-            if not (exc.name and name.startswith(exc.name)):
-                raise
+
+def ensure_tables(engine: Engine, *tables: sa.Table) -> None:
+    """Create these tables if missing (once per engine and process).
+
+    A `Store` runs create_schema(), which makes every table, on first use; this covers an engine
+    the audit log, the offboarding records or the journal is handed without a Store having
+    opened it, and costs one metadata check per engine and table.
+    """
+    wanted = tables or (audit_log,)
+    done = _ready.setdefault(engine, set())
+    missing = [t for t in wanted if t.name not in done]
+    if missing:
+        metadata.create_all(engine, tables=missing, checkfirst=True)
+        done.update(t.name for t in missing)
 
 
 def create_schema(engine: Engine) -> None:
@@ -200,7 +272,6 @@ def create_schema(engine: Engine) -> None:
     with _lock:
         if _done.get(engine):
             return
-        _import_table_modules()
         metadata.create_all(engine, checkfirst=True)
         inspector = sa.inspect(engine)
         for table in metadata.sorted_tables:

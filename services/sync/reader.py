@@ -280,7 +280,3 @@ class TenantReader:
                 raise err
         if apps or self.apps_full:
             self.snap.apps, self.snap.apps_full = apps, self.apps_full
-
-
-def read_tenant(client: TenantGraph, store: Store, *, full: bool = False) -> TenantSnapshot:
-    return TenantReader(client, store, full=full).read()

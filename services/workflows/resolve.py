@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import pandas as pd
 
-from ..errors import GraphError, NotFound
+from ..errors import NotFound
 from ..graph import TenantGraph
 from ..licensing import ASSIGNABLE_STATES, sku_row
 from ..skus import product_name
@@ -257,14 +257,6 @@ def license_sources(user: dict) -> dict[str, dict]:
             entry["direct"] = True
             entry["disabled_plans"] = list(state.get("disabledPlans") or [])
     return out
-
-
-def safe_lookup(fn, *args) -> tuple[object, str | None]:
-    """Run a read-only lookup; a Graph failure becomes a message instead of an exception."""
-    try:
-        return fn(*args), None
-    except GraphError as exc:
-        return None, f"could not be checked: {exc.graph_message}"
 
 
 def as_names(value) -> list[str]:

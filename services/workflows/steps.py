@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from ..errors import Conflict, GraphError, NotFound, Transient
+from ..errors import AmbiguousWrite, Conflict, GraphError, NotFound
 from ..graph import BatchResponse
 from ..passwords import generate_password
 from .plan import FAILED, ApplyContext, Outcome, Step, done, graph_failure, skipped
@@ -45,9 +45,7 @@ def create_user(upn: str, body: dict, typed_password: str | None, force_change: 
             try:
                 created = client.request("POST", "users", json=payload, retry_unsafe=False)
                 break
-            except Transient as exc:
-                if not getattr(exc, "ambiguous", False):
-                    raise
+            except AmbiguousWrite:
                 # The connection dropped after sending: Graph may have created the user. Look
                 # before sending again, so a lost answer never makes a second account.
                 found = user_exists(client, upn)

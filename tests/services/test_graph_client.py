@@ -5,8 +5,8 @@ import logging
 import pytest
 import responses
 
-from services.errors import (AuthFailure, Conflict, NotFound, PermissionDeniedByGraph, Throttled,
-                             Transient)
+from services.errors import (AmbiguousWrite, AuthFailure, Conflict, GraphError, NotFound,
+                             PermissionDeniedByGraph, Throttled, Transient)
 
 from .conftest import GRAPH, SECRET, graph_error
 
@@ -203,13 +203,34 @@ def test_graph_client_maps_documented_error_bodies(mocked, make_graph, status, b
     assert len(_graph_calls(mocked)) == 1   # client errors are not retried
 
 
-def test_graph_client_unsafe_post_not_resent_after_connection_loss(mocked, make_graph):
+@pytest.mark.parametrize("dropped", ["ConnectionError", "ReadTimeout"])
+def test_graph_client_dropped_answer_to_post_raises_ambiguous_write(mocked, make_graph, dropped):
+    """A POST sent with retry_unsafe=False whose answer is lost is not sent again: it raises
+    AmbiguousWrite (the write may have been applied), a Transient GraphError with its code."""
     import requests as rq
-    mocked.post(f"{GRAPH}/users", body=rq.ConnectionError("reset by peer"))
+    mocked.post(f"{GRAPH}/users", body=getattr(rq, dropped)("reset by peer"))
+    graph = make_graph()
+    with pytest.raises(AmbiguousWrite) as info:
+        graph.tenant("t1").request("POST", "users", json={}, retry_unsafe=False)
+    err = info.value
+    assert isinstance(err, Transient) and isinstance(err, GraphError)
+    assert err.code == "connectionLost" and err.status is None
+    assert err.method == "POST" and err.tenant_id == "t1"
+    assert "may or may not have been applied" in str(err)
+    assert len(_graph_calls(mocked)) == 1 and graph.sleeps == []   # never re-sent
+
+
+def test_graph_client_lost_connection_of_a_safe_request_is_retried_not_ambiguous(mocked, make_graph):
+    """Only an unsafe POST's lost answer is ambiguous: other requests are retried, and when the
+    retries run out the failure is a plain Transient."""
+    import requests as rq
+    mocked.get(f"{GRAPH}/users", body=rq.ConnectionError("reset by peer"))
+    graph = make_graph(max_retries=2)
     with pytest.raises(Transient) as info:
-        make_graph().tenant("t1").request("POST", "users", json={}, retry_unsafe=False)
-    assert info.value.ambiguous is True
-    assert len(_graph_calls(mocked)) == 1
+        graph.tenant("t1").get("users")
+    assert not isinstance(info.value, AmbiguousWrite)
+    assert info.value.code == "connectionFailed"
+    assert len(_graph_calls(mocked)) == 3
 
 
 def test_graph_client_wrong_secret_is_auth_failure_without_secret(mocked, make_graph, identity):
