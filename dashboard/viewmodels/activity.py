@@ -65,6 +65,8 @@ class ActivityViewModel(PlanViewModel):
         self._raw = df
         out = df.assign(tenant=[self._name(t) for t in df["tenant_id"]],
                         detail=[_detail_text(d) for d in df["detail"]])
+        out["time"] = [pd.Timestamp(t).strftime("%Y-%m-%d %H:%M:%S") if pd.notna(t) else ""
+                       for t in out["time"]]
         self.entries = out[LOG_COLUMNS].reset_index(drop=True)
 
     def actions(self) -> list[str]:

@@ -27,7 +27,10 @@ class ActivityView(Viewer):
                              titles={"tenant": "Tenant", "display_name": "Name",
                                      "user_principal_name": "Sign-in name", "deleted": "Deleted",
                                      "days_left": "Days left", "restorable": "Restorable",
-                                     "restore": ""}, css_classes=["m365-deleted"])
+                                     "restore": ""}, css_classes=["m365-deleted"],
+                             formatters={"restorable": {"type": "tickCross"}},
+                             frozen_columns=["restore"] if restore else [],
+                             empty="No deleted users")
         if restore:
             async def restore_clicked(event):
                 await action(vm, vm.restore, event.row)()
@@ -40,7 +43,12 @@ class ActivityView(Viewer):
             pn.Row(tenant, kind, outcome, search),
             table(vm.param.entries, remote=True, layout="fit_columns", css_classes=["m365-audit"],
                   header_filters=header_filters(["actor", "tenant", "user", "action", "outcome"]),
-                  widths={"detail": 420}),
+                  titles={"time": "Time (UTC)", "actor": "Who", "role": "Role",
+                          "tenant": "Tenant", "user": "User", "action": "Action",
+                          "outcome": "Outcome", "detail": "What happened"},
+                  formatters={"time": {"type": "textarea"}, "detail": {"type": "textarea"}},
+                  widths={"time": 110, "role": 90, "outcome": 100, "detail": 420},
+                  empty="No activity matches these filters"),
             pn.pane.Markdown("### Deleted users (restorable for 30 days)"), self.deleted,
             sizing_mode="stretch_width")
 

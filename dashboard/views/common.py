@@ -108,9 +108,12 @@ CARD_STYLES = {"background": "#ffffff", "border-radius": "8px", "padding": "16px
 
 def dialog_styles(shown: bool) -> dict:
     """The overlay's styles: laid out even while hidden (a table built or filled under
-    `display: none` rendered no rows once shown), but invisible and not clickable."""
+    `display: none` rendered no rows once shown), but off-screen and transparent then: Tabulator
+    makes its own parts visible again inside a `visibility: hidden` parent."""
     # Every key both ways: a key left out of an update keeps its old value in the browser.
-    return {**DIALOG_STYLES, "visibility": "visible" if shown else "hidden",
+    return {**DIALOG_STYLES, "top": "0" if shown else "-300vh",
+            "opacity": "1" if shown else "0",
+            "visibility": "visible" if shown else "hidden",
             "pointer-events": "auto" if shown else "none"}
 
 

@@ -230,3 +230,12 @@ def test_browser_overview_is_the_first_page_and_its_cards_open_their_pages(serve
     page.locator(".m365-card-open-full button").click()
     page.locator(".m365-skus .tabulator-row").first.wait_for()
     assert "page=licenses" in page.url
+
+
+def test_browser_no_plan_dialog_shows_or_covers_the_page_until_asked(served, open_page):
+    page = open_page("page=activity")
+    page.locator(".m365-deleted .tabulator-row").first.wait_for()
+    steps = page.locator(".m365-plan-steps")
+    box = steps.bounding_box()
+    assert box is None or box["y"] + box["height"] <= 0, box      # parked above the page
+    assert not page.locator(".m365-confirm button").is_visible()
