@@ -14,6 +14,7 @@ import pandas as pd
 from .actors import Actor, default_actor
 from .bulk import BulkMixin
 from .config import Config, load_config
+from .errors import UserNotFound
 from .graph import Graph
 from .store import Store, ensure_sqlite_folder
 from .store import listings as L
@@ -171,9 +172,11 @@ class M365(WorkflowsMixin, BulkMixin):
         with self.store.engine.connect() as conn:
             uid = lookups.user_id(conn, tenant_id, wanted)
             if uid is None:
-                raise ValueError(f"user={user!r} is not a user of tenant {tenant_id} in the store; "
-                                 "use an object id or user principal name (m365.users(tenant) "
-                                 "lists them; m365.sync_tenant(tenant) refreshes the store)")
+                raise UserNotFound(tenant_id, str(user),
+                                   f"user={user!r} is not a user of tenant {tenant_id} in the "
+                                   "store; use an object id or user principal name "
+                                   "(m365.users(tenant) lists them; m365.sync_tenant(tenant) "
+                                   "refreshes the store)")
             df = L.users(conn, [tenant_id])
         return df[df["id"] == uid].iloc[0].to_dict()
 

@@ -24,6 +24,15 @@ class ConfigError(M365DashError):
         super().__init__(f"{message} ({' '.join(where)})" if where else message)
 
 
+class UserNotFound(M365DashError, ValueError):
+    """A user argument that names no user of the tenant in the store (deleted, mistyped, or
+    created since the last sync). `.tenant_id` and `.user` say which."""
+
+    def __init__(self, tenant_id: str, user: str, message: str):
+        super().__init__(message)
+        self.tenant_id, self.user = tenant_id, user
+
+
 class PermissionDenied(M365DashError):
     """The acting user's role does not allow this change."""
 

@@ -18,7 +18,7 @@ from typing import Callable
 import pandas as pd
 import param
 
-from services.errors import GraphError, M365DashError, PermissionDenied
+from services.errors import GraphError, M365DashError, PermissionDenied, UserNotFound
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,10 @@ def field_label(field: str) -> str:
 
 def error_text(exc: BaseException) -> str:
     """A message a technician can act on; secrets never reach our exceptions' text."""
+    if isinstance(exc, UserNotFound):
+        # The services' message is written for notebooks (it names Python calls).
+        return ("This user is not in the tenant any more: deleted, or not synced yet. A deleted "
+                "user can be restored from the Activity page for 30 days.")
     if isinstance(exc, PermissionDenied):
         return f"Permission denied: {exc}"
     if isinstance(exc, GraphError):

@@ -213,3 +213,15 @@ def test_user_form_leaving_with_unsaved_changes_asks_first(make_world):
     form.discard_and_leave()
     assert session.nav.page == "licenses"
     assert m365.resolve_user(tid, uid)["department"] != "Somewhere New"
+
+
+def test_user_form_edit_of_a_user_who_is_gone_says_so_without_python_names(world):
+    from dashboard.app import DashboardSession
+    from dashboard.pages import Navigation
+    emu, m365 = world
+    session = DashboardSession(m365, Navigation(page="edit", tenant=emu.tenant_ids[0],
+                                                user="gone.person@nowhere.example"))
+    session.template()
+    text = " ".join(str(getattr(o, "object", "")) for o in session.main.objects)
+    assert "not in the tenant any more" in text
+    assert "m365." not in text and "user=" not in text
