@@ -51,3 +51,24 @@ def test_notebook_offboarding_review_clears_disabled_licensed_accounts(tmp_path)
     assert summary["candidates"] > 0
     assert summary["succeeded"] == summary["applied"] > 0
     assert summary["still_licensed_disabled"] < summary["candidates"]
+
+
+def test_notebook_dashboard_shows_pages_inline(tmp_path):
+    nb = nbformat.read(NOTEBOOKS / "dashboard.ipynb", as_version=4)
+    NotebookClient(nb, timeout=300, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    pages = [c for c in nb.cells if c.cell_type == "code" and "page(\"" in c.source]
+    assert len(pages) == 3
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            assert out.get("output_type") != "error", out
+    # Each page cell renders as Panel/Bokeh output (an embedded root), not as a text repr.
+    for cell in pages:
+        kinds = [set(o.get("data", {})) for o in cell.outputs]
+        assert any("application/vnd.holoviews_exec.v0+json" in k for k in kinds), kinds
+        html = next(o["data"]["text/html"] for o in cell.outputs if "text/html" in o.get("data", {}))
+        assert "data-root-id" in html
+    summary = next(line for c in nb.cells for o in c.get("outputs", [])
+                   if o.get("output_type") == "stream" for line in o["text"].splitlines()
+                   if line.startswith("SUMMARY "))
+    assert json.loads(summary[len("SUMMARY "):])["users"] == 120
