@@ -26,6 +26,18 @@ TEMPLATES = {
 }
 
 
+# One example row per template: a tenant by its domain, lists separated by ';', yes/no toggles.
+EXAMPLES = {
+    "onboard": ["contoso.com", "jane.doe@contoso.com", "Jane", "Doe", "Jane Doe", "Accountant",
+                "Finance", "US", "Microsoft 365 Business Premium", "Finance; All Company", "",
+                "john.smith@contoso.com"],
+    "offboard": ["contoso.com", "jane.doe@contoso.com", "no", "yes", "yes", "yes", "yes", "yes",
+                 "no"],
+    "update": ["contoso.com", "jane.doe@contoso.com", "Finance", "Senior Accountant",
+               "Microsoft 365 E3", "Microsoft 365 Business Premium", "Finance Leads", ""],
+}
+
+
 class BulkViewModel(PageViewModel):
     """State and actions of the Bulk page."""
 
@@ -64,7 +76,8 @@ class BulkViewModel(PageViewModel):
                           passwords={})
 
     def template_csv(self) -> str:
-        return to_csv(pd.DataFrame(columns=TEMPLATES[self.kind]))
+        """The kind's columns with one example row to write over."""
+        return to_csv(pd.DataFrame([EXAMPLES[self.kind]], columns=TEMPLATES[self.kind]))
 
     async def upload(self, content: bytes | str, file_name: str = "upload.csv") -> bool:
         """Read and plan the file; problems and steps show what would happen."""

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import pytest
+
 from services import Actor
 
 from dashboard.viewmodels import ActivityViewModel, BulkViewModel, LicensesViewModel, OffboardViewModel
@@ -133,3 +135,15 @@ def test_activity_restore_brings_back_a_deleted_user(make_vm, world, make_user):
     run(vm.confirm())
     assert restored == [True]
     assert uid in set(m365.users(tid)["id"])
+
+
+@pytest.mark.parametrize("kind", ["onboard", "offboard", "update"])
+def test_bulk_template_has_an_example_row_every_column_of_which_is_understood(make_vm, kind):
+    from dashboard.viewmodels import BulkViewModel
+    vm = make_vm(BulkViewModel, kind=kind)
+    text = vm.template_csv()
+    assert len(text.strip().splitlines()) == 2             # the header and one example row
+    run(vm.upload(text.encode(), f"{kind}.csv"))
+    # The example's tenant does not exist here; no problem may be about an unknown column.
+    assert not [p for p in vm.problems["problem"] if "column" in p.lower() and "unknown" in p.lower()]
+    assert set(vm.problems["row"]) <= {2}
