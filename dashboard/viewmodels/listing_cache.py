@@ -23,9 +23,10 @@ PARTIAL_LIMIT = 20
 
 
 def display(users: pd.DataFrame) -> pd.DataFrame:
-    """The listing as the table shows it: last sign-in as a date ('never' when there is none)."""
+    """The listing as the table shows it (the view formats last sign-in, 'never' when none)."""
     out = users[TABLE_COLUMNS].reset_index(drop=True).copy()
-    out["last_sign_in"] = out["last_sign_in"].dt.strftime("%Y-%m-%d").fillna("never").astype(str)
+    # A time, not text: sorted by the server, "never" (no time) stays last either way.
+    out["last_sign_in"] = pd.to_datetime(out["last_sign_in"], utc=True).dt.tz_localize(None)
     return out
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import panel as pn
+from bokeh.models.widgets.tables import DateFormatter
 from panel.viewable import Viewer
 
 from .common import alerts, csv_download, header_filters, table
@@ -58,7 +59,10 @@ class UsersView(Viewer):
                                    "job_title": "Job title", "licenses": "Licenses",
                                    "account_enabled": "Enabled", "last_sign_in": "Last sign-in",
                                    **{k: "" for k in actions}},
-                           formatters={"account_enabled": {"type": "tickCross"}},
+                           formatters={"account_enabled": {"type": "tickCross"},
+                                       "last_sign_in": DateFormatter(format="%Y-%m-%d",
+                                                                     nan_format="never",
+                                                                     null_format="never")},
                            widths={k: v for k, v in WIDTHS.items() if k not in ACTIONS or k in actions},
                            # Columns shrink to the page so the row actions stay in view.
                            layout="fit_columns",

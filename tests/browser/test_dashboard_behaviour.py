@@ -239,3 +239,16 @@ def test_browser_no_plan_dialog_shows_or_covers_the_page_until_asked(served, ope
     box = steps.bounding_box()
     assert box is None or box["y"] + box["height"] <= 0, box      # parked above the page
     assert not page.locator(".m365-confirm button").is_visible()
+
+
+def test_browser_sorting_by_last_sign_in_puts_never_last_both_ways(served, open_page):
+    page = open_page("page=users")
+    page.locator(".m365-users .tabulator-row").first.wait_for()
+    header = page.locator(".m365-users .tabulator-col[tabulator-field=last_sign_in] "
+                          ".tabulator-col-title")
+    cells = page.locator(".m365-users .tabulator-cell[tabulator-field=last_sign_in]")
+    for _ in range(2):                                       # ascending, then descending
+        header.click()
+        page.wait_for_timeout(300)
+        expect(cells.first).not_to_have_text("never")
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d", cells.first.inner_text())
