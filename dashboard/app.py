@@ -10,7 +10,7 @@ import logging
 
 import panel as pn
 
-from .auth import session_actor, sign_out_url
+from .session_identity import session_actor, sign_out_url
 from .pages import MODELS, PAGES, Navigation, page_allowed, sidebar_pages
 from .resources import configure
 from .viewmodels.base import error_text

@@ -1,9 +1,10 @@
 """Serving the dashboard: one Bokeh server, a fresh page per browser session.
 
 Without sign-in the server listens on loopback only. With sign-in (`auth`, a
-dashboard.auth.AuthSettings) it may listen anywhere, and then: every request goes through the auth
-provider, the cookie secret signs cookies and (derived) Bokeh session tokens, XSRF cookies are on,
-the websocket origin allow-list is the served address plus `allow_origins`, and sessions expire.
+dashboard.session_identity.AuthSettings) it may listen anywhere, and then: every request goes
+through the auth provider, the cookie secret signs cookies and (derived) Bokeh session tokens,
+XSRF cookies are on, the websocket origin allow-list is the served address plus `allow_origins`,
+and sessions expire.
 Every response carries the security headers (dashboard.signin.SecurityHeaders) in both modes.
 """
 from __future__ import annotations
@@ -72,8 +73,8 @@ def websocket_origins(address: str, port: int, allow_origins=()) -> list[str]:
 def serve(m365, *, address: str = "127.0.0.1", port: int = 5006, threaded: bool = False,
           show: bool = False, auth=None, allow_origins=(), use_xheaders: bool = False):
     """Serve the dashboard for `m365`. Blocks unless `threaded` (then returns the server thread,
-    whose `.stop()` ends it). Without `auth` (dashboard.auth.AuthSettings) only a loopback
-    address is accepted."""
+    whose `.stop()` ends it). Without `auth` (dashboard.session_identity.AuthSettings) only a
+    loopback address is accepted."""
     if auth is None and not is_loopback(address):
         raise ValueError(f"refusing to serve on {address}: serving beyond 127.0.0.1 needs "
                          "authentication (--auth users-file or --auth entra), which is not "
@@ -81,14 +82,13 @@ def serve(m365, *, address: str = "127.0.0.1", port: int = 5006, threaded: bool 
     configure()
     import panel as pn
 
-    from . import auth as auth_module
-    from . import signin
+    from . import session_identity, signin
     from .app import TITLE, build_page
 
     def page():
-        with auth_module.serving(auth):
+        with session_identity.serving(auth):
             built = build_page(m365)
-        auth_module.watch_session(pn.state.curdoc, auth)
+        session_identity.watch_session(pn.state.curdoc, auth)
         return built
 
     opts = signin.server_options(auth)

@@ -2,7 +2,7 @@
 access log without OAuth codes, our users-file login and logout pages, the auth providers
 (users file, Entra ID through Panel's OAuth) and the server options that wire them in.
 
-Who is signed in to a session, and the settings and roles, are in `dashboard.auth`.
+Who is signed in to a session, and the settings and roles, are in `dashboard.session_identity`.
 """
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ import tornado.web
 from bokeh.server.auth_provider import AuthProvider
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from . import auth as _auth
-from .auth import (AUTH_COOKIES, EXCLUDED_HEADERS, LOGIN_URL, LOGOUT_URL, SECURITY_HEADERS,
-                   SESSION_COOKIES, TEMPLATES, AuthSettings)
+from . import session_identity as _identity
+from .session_identity import (AUTH_COOKIES, EXCLUDED_HEADERS, LOGIN_URL, LOGOUT_URL,
+                               SECURITY_HEADERS, SESSION_COOKIES, TEMPLATES, AuthSettings)
 
 log = logging.getLogger(__name__)
 
@@ -201,7 +201,7 @@ def signed_in_user(handler, settings: AuthSettings) -> str | None:
     name = cookie_user(handler, settings)
     if not name:
         return None
-    if _auth.signed_out_since(name, _auth.cookie_issued(handler.get_cookie("user"))):
+    if _identity.signed_out_since(name, _identity.cookie_issued(handler.get_cookie("user"))):
         return None
     try:
         listed = name in settings.users_file.roles()
@@ -241,7 +241,7 @@ class UsersFileLoginHandler(_AuthPage):
         if attempt is None:
             log.warning("dashboard sign-in refused from %s: too many failed attempts",
                         self.request.remote_ip)
-            await asyncio.sleep(_auth.FAILED_LOGIN_DELAY)
+            await asyncio.sleep(_identity.FAILED_LOGIN_DELAY)
             self.set_status(429)
             self._page(error="Too many failed sign-ins. Try again in a few minutes.")
             return
@@ -254,7 +254,7 @@ class UsersFileLoginHandler(_AuthPage):
                 log.exception("users file check failed")
         if not role:
             log.warning("failed dashboard sign-in from %s", self.request.remote_ip)
-            await asyncio.sleep(_auth.FAILED_LOGIN_DELAY)
+            await asyncio.sleep(_identity.FAILED_LOGIN_DELAY)
             self.set_status(401)
             self._page(error="Sign-in failed: wrong user name or password.")
             return
@@ -271,7 +271,7 @@ class LogoutHandler(_AuthPage):
     """Clears every sign-in cookie and shows a page with a link back to the sign-in page."""
 
     def get(self):
-        _auth.record_sign_out(cookie_user(self, self.settings_))
+        _identity.record_sign_out(cookie_user(self, self.settings_))
         for name in AUTH_COOKIES:
             self.clear_cookie(name, path="/")
         self.write(render("logout.html", title="M365 Dashboard", login_url=LOGIN_URL))
@@ -284,7 +284,7 @@ class UsersFileAuthProvider(AuthProvider):
     LOGIN_IP_LIMIT and LOGIN_WINDOW), one per server."""
 
     def __init__(self, settings: AuthSettings, login_throttle: LoginThrottle | None = None):
-        from services.webusers import dummy_hash
+        from .users_file import dummy_hash
         # Made now, not at the first unknown name, whose refusal would then take two bcrypts.
         dummy_hash()
         self._settings = settings

@@ -22,7 +22,7 @@ import orjson
 import requests
 from requests.adapters import HTTPAdapter
 
-from .auth import TokenProvider
+from .app_tokens import TokenProvider
 from .config import GraphSettings
 from .errors import AmbiguousWrite, GraphError, Throttled, Transient, from_graph_body
 

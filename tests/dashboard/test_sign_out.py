@@ -9,8 +9,8 @@ from types import SimpleNamespace
 import pytest
 import tornado.web
 
-from dashboard import auth
-from services.webusers import UsersFile
+from dashboard import session_identity as identity
+from dashboard.users_file import UsersFile
 
 SECRET = secrets.token_urlsafe(48)
 
@@ -27,8 +27,8 @@ def users(tmp_path_factory):
 
 @pytest.fixture
 def settings(users, monkeypatch):
-    monkeypatch.setattr(auth, "_signed_out", {})
-    return auth.AuthSettings("users-file", cookie_secret=SECRET, users_file=users)
+    monkeypatch.setattr(identity, "_signed_out", {})
+    return identity.AuthSettings("users-file", cookie_secret=SECRET, users_file=users)
 
 
 def cookie_for(name: str, age_seconds: float = 0.0) -> dict[str, str]:
@@ -46,27 +46,27 @@ def open_session(settings, cookies):
                               _session=SimpleNamespace(_subscribed_connections=[SimpleNamespace(_socket=socket)]))
     doc = SimpleNamespace(session_context=context,
                           add_periodic_callback=lambda fn, ms: checks.append(fn))
-    auth.watch_session(doc, settings)
+    identity.watch_session(doc, settings)
     assert len(checks) == 1
     return checks[0], closed
 
 
 def test_sign_out_refuses_the_cookie_issued_before_it(settings):
     old = cookie_for("tom.tech", age_seconds=60)
-    assert auth.actor_from_cookies(old, settings).name == "tom.tech"
-    auth.record_sign_out("tom.tech")
+    assert identity.actor_from_cookies(old, settings).name == "tom.tech"
+    identity.record_sign_out("tom.tech")
     with pytest.raises(PermissionError, match="tom.tech has signed out"):
-        auth.actor_from_cookies(old, settings)
+        identity.actor_from_cookies(old, settings)
 
 
 def test_sign_out_leaves_a_later_sign_in_and_other_people_alone(settings):
     other = cookie_for("ada.admin", age_seconds=60)
-    auth.record_sign_out("tom.tech")
+    identity.record_sign_out("tom.tech")
     # A sign-in in the next second (cookie timestamps are whole seconds): the cookie's own clock
     # is moved on instead of the test sleeping a second.
     later = cookie_for("tom.tech", age_seconds=-1.05)
-    assert auth.actor_from_cookies(later, settings).name == "tom.tech"
-    assert auth.actor_from_cookies(other, settings).name == "ada.admin"
+    assert identity.actor_from_cookies(later, settings).name == "tom.tech"
+    assert identity.actor_from_cookies(other, settings).name == "ada.admin"
 
 
 def test_sign_out_closes_the_persons_other_open_sessions(settings):
@@ -74,7 +74,7 @@ def test_sign_out_closes_the_persons_other_open_sessions(settings):
     check_ada, closed_ada = open_session(settings, cookie_for("ada.admin", age_seconds=60))
     check_tom(), check_ada()
     assert closed_tom == [] and closed_ada == []
-    auth.record_sign_out("tom.tech")
+    identity.record_sign_out("tom.tech")
     check_tom(), check_ada()
     assert closed_tom == [(1008, "signed out")]
     assert closed_ada == []

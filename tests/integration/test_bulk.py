@@ -141,7 +141,7 @@ def test_bulk_onboard_killed_mid_job_resumes_exactly_once(m365, emu, tenant_fact
     _onboarding_csv(path, tenant_facts, "kl", n=120, licensed=20, bad=False)
     emu.set_faults(latency_ms=40)
     env = {**os.environ, "M365DASH_CONFIG": str(emu.config_path)}
-    proc = subprocess.Popen([sys.executable, "-m", "services.cli", "bulk", "onboard", str(path),
+    proc = subprocess.Popen([sys.executable, "-m", "cli", "bulk", "onboard", str(path),
                              "--no-progress"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     engine = sa.create_engine(m365.config.store_url)
     deadline = time.time() + 120
@@ -165,7 +165,7 @@ def test_bulk_onboard_killed_mid_job_resumes_exactly_once(m365, emu, tenant_fact
         pending = conn.execute(sa.text(f"SELECT count(*) FROM bulk_steps WHERE job_id='{job_id}' "
                                        "AND status='pending'")).scalar()
     assert pending > 0
-    resumed = subprocess.run([sys.executable, "-m", "services.cli", "bulk", "resume", job_id,
+    resumed = subprocess.run([sys.executable, "-m", "cli", "bulk", "resume", job_id,
                               "--no-progress"], env=env, capture_output=True, text=True, timeout=180)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     users = _all(emu, tenant_facts["tid"], "users",
@@ -173,7 +173,7 @@ def test_bulk_onboard_killed_mid_job_resumes_exactly_once(m365, emu, tenant_fact
                     "$select": "id,userPrincipalName,assignedLicenses", "$top": "999"})
     assert len(users) == 120
     assert sum(1 for u in users if u["assignedLicenses"]) == 20
-    status = subprocess.run([sys.executable, "-m", "services.cli", "bulk", "status", job_id],
+    status = subprocess.run([sys.executable, "-m", "cli", "bulk", "status", job_id],
                             env=env, capture_output=True, text=True, timeout=60)
     assert "pending" not in status.stdout.split("status")[-1]
     for group_name in tenant_facts["groups"]:

@@ -332,7 +332,7 @@ def test_sync_switch_persists_across_connections(m365, emu, tids):
 # ---- command line ----------------------------------------------------------------------------------
 
 def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "services.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True,
                           text=True, timeout=120)
 
 

@@ -13,9 +13,9 @@ import threading
 import pandas as pd
 import pytest
 
+from cli import main
 from emulator import Emulator
 from services import connect
-from services.cli import main
 
 from ..helpers import graph_all
 

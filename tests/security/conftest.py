@@ -76,7 +76,7 @@ def server_log():
 
 def write_users(path, people: dict[str, tuple[str, str]]):
     """A UsersFile at `path` holding `people`: {name: (role, password)}."""
-    from services.webusers import UsersFile
+    from dashboard.users_file import UsersFile
     users = UsersFile(path)
     for name, (role, password) in people.items():
         users.add(name, role, password)
@@ -124,7 +124,7 @@ def secure_served(tmp_path_factory, server_log):
     from emulator import Emulator
     from services import connect
 
-    from dashboard.auth import AuthSettings
+    from dashboard.session_identity import AuthSettings
     home = tmp_path_factory.mktemp("security-home")
     users = write_users(home / "users.json",
                         {name: (ROLES[name], password) for name, password in PASSWORDS.items()})
@@ -144,7 +144,7 @@ def secure_served(tmp_path_factory, server_log):
 def like_shared(shared, **changes):
     """Users-file sign-in with the package server's users file and cookie secret (Panel keeps one
     cookie secret per process: pn.state.user reads it), changed by `changes` (expiry_hours=...)."""
-    from dashboard.auth import AuthSettings
+    from dashboard.session_identity import AuthSettings
     return AuthSettings("users-file", cookie_secret=shared.cookie_secret,
                         users_file=shared.users_file, **changes)
 

@@ -91,7 +91,7 @@ def test_viewer_write_forced_through_the_view_model_is_refused_and_audited(secur
                                                                             session_cookies):
     """A crafted request still fails in services: the session's view model, built the way
     build_page builds it (session_actor -> m365.as_actor), cannot offboard as a viewer."""
-    from dashboard.auth import serving, session_actor
+    from dashboard.session_identity import serving, session_actor
     from dashboard.viewmodels import OffboardViewModel
     emu, m365, _base, settings = secure_served
     tid = emu.tenant_ids[1]
@@ -186,8 +186,8 @@ def _wait_closed(page, capture, seconds: float) -> bool:
 
 def test_browser_open_session_ends_when_its_user_is_removed(secure_served, signed_in_page,
                                                            monkeypatch):
-    import dashboard.auth
-    monkeypatch.setattr(dashboard.auth, "SESSION_CHECK_SECONDS", 1.0)
+    import dashboard.session_identity
+    monkeypatch.setattr(dashboard.session_identity, "SESSION_CHECK_SECONDS", 1.0)
     settings = secure_served[3]
     settings.users_file.add("short.lived", "viewer", "short-lived-pass-0123")
     page, capture = signed_in_page("short.lived", "page=tenants", password="short-lived-pass-0123")
@@ -203,8 +203,8 @@ def test_browser_open_session_ends_when_its_user_is_removed(secure_served, signe
 
 def test_browser_open_session_ends_when_the_sign_in_expires(secure_served, extra_server,
                                                            signed_in_page, monkeypatch):
-    import dashboard.auth
-    monkeypatch.setattr(dashboard.auth, "SESSION_CHECK_SECONDS", 1.0)
+    import dashboard.session_identity
+    monkeypatch.setattr(dashboard.session_identity, "SESSION_CHECK_SECONDS", 1.0)
     base = extra_server(like_shared(secure_served[3], expiry_hours=8 / 3600))   # 8 seconds
     page, capture = signed_in_page("vera.viewer", "page=tenants", base=base)
     page.locator(".m365-tenants .tabulator-row").first.wait_for()

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from cli import main
+from dashboard.users_file import UsersFile
 from services.actors import Actor
-from services.cli import main
-from services.webusers import UsersFile
 
 from .conftest import signed_cookie
 
@@ -158,7 +158,7 @@ def test_serve_entra_auth_lists_missing_variables_and_refuses_multi_tenant(monke
 
 
 def test_entra_settings_from_our_variables_or_panels():
-    from dashboard.auth import entra_from_env
+    from dashboard.session_identity import entra_from_env
     assert entra_from_env({"M365DASH_ENTRA_CLIENT_ID": "a", "M365DASH_ENTRA_CLIENT_SECRET": "b",
                            "M365DASH_ENTRA_TENANT_ID": "t"}) == \
         {"client_id": "a", "client_secret": "b", "tenant_id": "t"}
@@ -170,7 +170,7 @@ def test_entra_settings_from_our_variables_or_panels():
 
 
 def test_auth_settings_repr_hides_secrets():
-    from dashboard.auth import AuthSettings
+    from dashboard.session_identity import AuthSettings
     s = AuthSettings("entra", cookie_secret=SECRET, client_id="cid", client_secret="csecret",
                      tenant_id="tid")
     assert SECRET not in repr(s) and "csecret" not in repr(s)
@@ -201,12 +201,12 @@ def test_websocket_origins_are_the_served_address_plus_allowed_proxies():
     (None, None),
 ])
 def test_role_from_claims_highest_app_role_wins(roles, expected):
-    from dashboard.auth import role_from_claims
+    from dashboard.session_identity import role_from_claims
     assert role_from_claims({"roles": roles}) == expected
 
 
 def test_actor_from_claims_without_a_role_is_refused():
-    from dashboard.auth import actor_from_claims
+    from dashboard.session_identity import actor_from_claims
     assert actor_from_claims({"preferred_username": "ann@msp.example",
                               "roles": ["M365Dash.Technician"]}) == Actor("ann@msp.example",
                                                                           "technician")
@@ -232,13 +232,13 @@ def _signed(settings, name, value, age_days: float = 0.0):
 
 
 def test_session_actor_is_the_default_without_sign_in():
-    from dashboard.auth import session_actor
+    from dashboard.session_identity import session_actor
     default = Actor("operator", "admin")
     assert session_actor(default) is default
 
 
 def test_session_actor_from_users_file_cookie(users_file, session_cookies):
-    from dashboard.auth import AuthSettings, serving, session_actor
+    from dashboard.session_identity import AuthSettings, serving, session_actor
     users = users_file({"tom": ("technician", PASSWORD)})
     settings = AuthSettings("users-file", cookie_secret=SECRET, users_file=users)
     default = Actor("operator", "admin")
@@ -271,7 +271,7 @@ def test_session_actor_from_entra_id_token_app_roles(session_cookies):
 
     from panel.util import base64url_encode
 
-    from dashboard.auth import AuthSettings, serving, session_actor
+    from dashboard.session_identity import AuthSettings, serving, session_actor
     settings = AuthSettings("entra", cookie_secret=SECRET, client_id="cid", client_secret="cs",
                             tenant_id="00000000-0000-0000-0000-000000000001")
 
@@ -325,7 +325,7 @@ def test_login_throttle_counts_attempts_per_name_and_per_address():
 
 
 def test_sign_out_url_only_when_signing_in(users_file):
-    from dashboard.auth import AuthSettings, serving, sign_out_url
+    from dashboard.session_identity import AuthSettings, serving, sign_out_url
     assert sign_out_url() is None
     users = users_file({"tom": ("technician", PASSWORD)})
     with serving(AuthSettings("users-file", cookie_secret=SECRET, users_file=users)):
@@ -337,7 +337,7 @@ def test_session_actor_fails_closed_for_a_served_session_it_cannot_place(monkeyp
     import panel as pn
     from bokeh.document import Document
 
-    from dashboard.auth import serving, session_actor
+    from dashboard.session_identity import serving, session_actor
     default = Actor("operator", "admin")
     doc = Document()
     monkeypatch.setattr(doc, "_session_context", lambda: object(), raising=False)
@@ -352,7 +352,7 @@ def test_session_actor_fails_closed_for_a_served_session_it_cannot_place(monkeyp
 
 
 def test_entra_user_claim_follows_the_provider_unless_set():
-    from dashboard.auth import AuthSettings, entra_from_env
+    from dashboard.session_identity import AuthSettings, entra_from_env
     common = dict(cookie_secret=SECRET, client_id="c", client_secret="s", tenant_id="t")
     assert AuthSettings("entra", **common).jwt_user == "preferred_username"
     assert AuthSettings("entra", provider="azure", **common).jwt_user == "unique_name"

@@ -111,7 +111,7 @@ def entra_setup(secure_served, monkeypatch):
     from panel.config import config
     from panel.io.state import state
 
-    from dashboard.auth import AuthSettings
+    from dashboard.session_identity import AuthSettings
     for name in ("oauth_provider", "oauth_key", "oauth_secret", "oauth_extra_params",
                  "oauth_jwt_user", "oauth_expiry", "oauth_optional", "oauth_guest_endpoints",
                  "oauth_encryption_key", "oauth_redirect_uri", "cookie_secret"):
@@ -200,7 +200,7 @@ def test_entra_sign_in_redirects_to_the_tenant_authority_with_our_redirect_uri(e
 
 def test_entra_app_role_becomes_the_session_actor_and_no_token_reaches_the_page(entra_served,
                                                                                 server_log):
-    from dashboard.auth import actor_from_cookies
+    from dashboard.session_identity import actor_from_cookies
     base, settings, fake, m365 = entra_served
     name = "ann.tech@msp.example"
     s, _, _, back = entra_sign_in(base, fake, {"preferred_username": name, "name": "Ann Tech",
@@ -236,7 +236,7 @@ def test_entra_app_role_becomes_the_session_actor_and_no_token_reaches_the_page(
 
 
 def test_entra_account_without_an_app_role_gets_no_actor(entra_served):
-    from dashboard.auth import actor_from_cookies
+    from dashboard.session_identity import actor_from_cookies
     base, settings, fake, _ = entra_served
     s, _, _, back = entra_sign_in(base, fake, {"preferred_username": "nobody@msp.example",
                                                "roles": ["Some.Other.App.Role"]})

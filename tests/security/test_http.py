@@ -172,8 +172,8 @@ def test_websocket_from_a_foreign_origin_is_refused(secure_served):
 def test_repeated_failures_for_a_name_are_throttled_even_with_the_right_password(extra_server,
                                                                                 monkeypatch):
     """A fresh server (its own throttle) so the shared one's other tests are not throttled."""
-    import dashboard.auth
-    monkeypatch.setattr(dashboard.auth, "FAILED_LOGIN_DELAY", 0.05)
+    import dashboard.session_identity
+    monkeypatch.setattr(dashboard.session_identity, "FAILED_LOGIN_DELAY", 0.05)
     base = extra_server()
     s = login_form(base)
 
@@ -205,7 +205,7 @@ def test_sign_out_ends_the_sign_in_for_every_copy_of_the_cookie(secure_served, e
                                                               users_file):
     """Signing out in one tab refuses the same sign-in cookie everywhere else (another tab of the
     browser, a copy taken from it); signing in again works."""
-    from dashboard.auth import AuthSettings
+    from dashboard.session_identity import AuthSettings
     shared = secure_served[3]
     # A person of their own: the sign-out holds for the whole process, and other tests sign in
     # the package's people.

@@ -31,8 +31,8 @@ def wait_for(check, seconds: float = 10.0) -> None:
 @pytest.fixture
 def quick_refusals(monkeypatch):
     """Failed sign-ins answer after 0.01 s instead of a second, so a test can make many."""
-    import dashboard.auth
-    monkeypatch.setattr(dashboard.auth, "FAILED_LOGIN_DELAY", 0.01)
+    import dashboard.session_identity
+    monkeypatch.setattr(dashboard.session_identity, "FAILED_LOGIN_DELAY", 0.01)
 
 
 # ---- equal-cost refusals -------------------------------------------------------------------------
@@ -74,7 +74,7 @@ def test_sign_in_burst_of_parallel_guesses_gets_no_more_checks_than_the_limit(
         secure_served, extra_server, users_file, quick_refusals, monkeypatch):
     """30 wrong passwords for one name sent at once: 10 are checked, 20 refused unchecked; then
     the right password is refused too, while another name still signs in."""
-    from dashboard.auth import AuthSettings
+    from dashboard.session_identity import AuthSettings
     users = users_file({"tom.tech": ("technician", PASSWORDS["tom.tech"]),
                         "ada.admin": ("admin", PASSWORDS["ada.admin"])})
     checked = []

@@ -278,10 +278,6 @@ def test_no_dynamic_import_in_services_reaches_dashboard():
     assert not found, "services/ imports the dashboard dynamically:\n" + "\n".join(found)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "services/cli.py assembles the m365dash subcommands and imports 'dashboard.cli' with "
-    "importlib.import_module (COMMAND_MODULES); the CLI is moving out of services/ to its own "
-    "package. When services/cli*.py no longer reach the dashboard this passes: remove the mark."))
 def test_no_dynamic_import_in_services_cli_reaches_dashboard():
     found = _dynamic_imports_of_ui(_services_files(cli=True))
     assert not found, "services/cli*.py import the dashboard dynamically:\n" + "\n".join(found)

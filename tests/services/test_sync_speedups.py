@@ -47,7 +47,7 @@ def test_tenants_named_by_domain_are_still_discovered_each(mocked, make_graph):
 
 
 def test_a_document_not_shaped_per_tenant_is_not_shared():
-    from services.auth import _SharedDiscovery
+    from services.app_tokens import _SharedDiscovery
 
     class Session:
         calls = 0

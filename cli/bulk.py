@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import sys
 
-from .bulk import BulkProblems
-
 
 def register(subparsers) -> None:
     bulk = subparsers.add_parser("bulk", help="bulk changes from a CSV file, with a journal")
@@ -40,7 +38,7 @@ def _common(p) -> None:
 
 
 def _connect(args):
-    from . import connect
+    from services import connect
     return connect(args.config)
 
 
@@ -63,6 +61,8 @@ def _report(result, args) -> int:
 
 
 def run_bulk(args) -> int:
+    from services.bulk import BulkProblems   # pandas: loaded only when a job runs
+
     m365 = _connect(args)
     try:
         plan = getattr(m365, f"bulk_{args.kind}")(args.file)

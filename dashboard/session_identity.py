@@ -1,9 +1,10 @@
-"""Sign-in for the served dashboard, and who is signed in to a browser session.
+"""Who is signed in to a dashboard session: the sign-in settings, the roles, and the signed-in
+person of a browser session.
 
 Two ways to sign in (`m365dash serve --auth ...`):
 
 - `users-file`: a login page of our own checks the name and password against the users file
-  (services.webusers.UsersFile: bcrypt hashes and a role per user). Panel's built-in basic auth
+  (dashboard.users_file.UsersFile: bcrypt hashes and a role per user). Panel's built-in basic auth
   compares plain-text passwords, so it is not used.
 - `entra`: Panel's OAuth with Entra ID (provider `azurev2`, or `azure` for the v1 endpoints). The
   id token's app-roles claim (`roles`) gives the role: M365Dash.Viewer / M365Dash.Technician /
@@ -40,7 +41,8 @@ import tornado.web
 import tornado.websocket
 
 from services.actors import ROLES, Actor
-from services.webusers import UsersFile
+
+from .users_file import UsersFile
 
 log = logging.getLogger(__name__)
 
@@ -411,9 +413,3 @@ def sign_out_url() -> str | None:
         return LOGOUT_URL if _settings_for_session() is not None else None
     except PermissionError:
         return LOGOUT_URL
-
-
-def user_label(actor: Actor) -> str:
-    """What the page shows about the signed-in person: the name and role, nothing else."""
-    return f"{actor.name} ({actor.role})"
-

@@ -1,24 +1,36 @@
 """`m365dash`: the command line.
 
-Each command family lives in its own module with `register(subparsers)`; this module only
+Each command family lives in its own module with `register(subparsers)`; this package only
 assembles them and turns the project's errors into messages and exit codes:
 0 success, 1 some rows/steps/tenants failed (with a report), 2 bad usage or configuration.
+
+    serve.py     serve, demo            users.py     users add|remove|list
+    emulator.py  emulator               sync.py      sync, licenses
+    bulk.py      bulk onboard|offboard|update|resume|status
+
+The command line sits on top: it imports `services`, `dashboard` and `emulator`; none of them
+imports it.
 """
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import sys
 
-from .errors import ConfigError, M365DashError, PermissionDenied
+from services.errors import ConfigError, M365DashError, PermissionDenied
 
-# Modules that add subcommands, in the order they appear in --help.
-COMMAND_MODULES = (
-    "dashboard.cli",         # demo, serve, users
-    "services.emulator.cli",  # emulator
-    "services.cli_sync",     # sync, licenses
-    "services.cli_bulk",     # bulk onboard|offboard|update|resume|status
+from . import bulk, emulator, serve, sync, users
+
+__all__ = ["build_parser", "main"]
+
+# Subcommand registrations, in the order they appear in --help.
+COMMANDS = (
+    serve.register_serve,    # serve
+    users.register,          # users
+    serve.register_demo,     # demo
+    emulator.register,       # emulator
+    sync.register,           # sync, licenses
+    bulk.register,           # bulk onboard|offboard|update|resume|status
 )
 
 
@@ -29,16 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0,
                         help="more log output (-vv for debug); secrets are never logged")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            # A command family not installed in this build is simply absent from --help;
-            # any other import failure is a real bug and must surface.
-            if not (exc.name and (name == exc.name or name.startswith(exc.name + "."))):
-                raise
-            continue
-        module.register(sub)
+    for register in COMMANDS:
+        register(sub)
     return parser
 
 
@@ -67,7 +71,3 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("m365dash: interrupted", file=sys.stderr)
         return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

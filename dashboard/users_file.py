@@ -1,4 +1,5 @@
-"""The dashboard's basic-auth users file: salted bcrypt hashes and a role per user.
+"""The dashboard's sign-in users file (`serve --auth users-file`, `m365dash users`): salted
+bcrypt hashes and a role per user.
 
 bcrypt (a well-kept library) does the hashing; nothing here is home-made crypto. The file is
 JSON, created mode 0600, and never holds a plain password.
@@ -14,9 +15,9 @@ from pathlib import Path
 
 import bcrypt
 
-from .actors import ROLES
-from .config import home
-from .exports import write_private
+from services.actors import ROLES
+from services.config import home
+from services.exports import write_private
 
 NAME_RE = re.compile(r"^[A-Za-z0-9._@+-]{1,128}$")
 MIN_PASSWORD = 12

@@ -1,13 +1,13 @@
-"""The basic-auth users file: hashed passwords, roles, private file mode."""
+"""The dashboard's sign-in users file: hashed passwords, roles, private file mode."""
 import json
 import stat
 
 import pytest
 
-from services.webusers import UsersFile
+from dashboard.users_file import UsersFile
 
 
-def test_webusers_add_and_verify_with_role(tmp_path):
+def test_users_file_add_and_verify_with_role(tmp_path):
     users = UsersFile(tmp_path / "users.json")
     users.add("alice", "technician", "correct horse battery")
     assert users.verify("alice", "correct horse battery") == "technician"
@@ -18,7 +18,7 @@ def test_webusers_add_and_verify_with_role(tmp_path):
     assert stat.S_IMODE((tmp_path / "users.json").stat().st_mode) == 0o600
 
 
-def test_webusers_rejects_bad_role_short_password_and_name(tmp_path):
+def test_users_file_rejects_bad_role_short_password_and_name(tmp_path):
     users = UsersFile(tmp_path / "users.json")
     with pytest.raises(ValueError, match="role must be one of"):
         users.add("bob", "root", "long enough password")
@@ -29,24 +29,24 @@ def test_webusers_rejects_bad_role_short_password_and_name(tmp_path):
     assert users.roles() == {}
 
 
-def test_webusers_remove(tmp_path):
+def test_users_file_remove(tmp_path):
     users = UsersFile(tmp_path / "users.json")
     users.add("carol", "admin", "another long password")
     assert users.remove("carol") is True and users.remove("carol") is False
     assert users.verify("carol", "another long password") is None
 
 
-def test_webusers_verify_makes_one_bcrypt_check_for_a_known_or_unknown_name(tmp_path, monkeypatch):
+def test_users_file_verify_makes_one_bcrypt_check_for_a_known_or_unknown_name(tmp_path, monkeypatch):
     """A refusal costs the same whether or not the name exists: one check, no hashing."""
-    import services.webusers as webusers
+    import dashboard.users_file as users_file
     users = UsersFile(tmp_path / "users.json")
     users.add("alice", "technician", "correct horse battery")
-    webusers.dummy_hash()                       # what the server does at start-up
+    users_file.dummy_hash()                     # what the server does at start-up
     calls = []
 
     def counted(name):
-        real = getattr(webusers.bcrypt, name)
-        monkeypatch.setattr(webusers.bcrypt, name,
+        real = getattr(users_file.bcrypt, name)
+        monkeypatch.setattr(users_file.bcrypt, name,
                             lambda *args: calls.append(name) or real(*args))
     counted("checkpw")
     counted("hashpw")
@@ -57,8 +57,8 @@ def test_webusers_verify_makes_one_bcrypt_check_for_a_known_or_unknown_name(tmp_
         assert calls == ["checkpw"], (name, calls)
 
 
-def test_webusers_dummy_hash_is_made_once_at_the_cost_of_real_hashes(tmp_path):
-    from services.webusers import dummy_hash
+def test_users_file_dummy_hash_is_made_once_at_the_cost_of_real_hashes(tmp_path):
+    from dashboard.users_file import dummy_hash
     users = UsersFile(tmp_path / "users.json")
     users.add("alice", "technician", "correct horse battery")
     stored = json.loads((tmp_path / "users.json").read_text())["alice"]["hash"].encode()
@@ -66,7 +66,7 @@ def test_webusers_dummy_hash_is_made_once_at_the_cost_of_real_hashes(tmp_path):
     assert dummy_hash()[:7] == stored[:7]        # $2b$ and the same cost: $2b$12$
 
 
-def test_webusers_long_passwords_are_refused_when_added_and_checked_on_72_bytes(tmp_path):
+def test_users_file_long_passwords_are_refused_when_added_and_checked_on_72_bytes(tmp_path):
     users = UsersFile(tmp_path / "users.json")
     with pytest.raises(ValueError, match="at most 72 bytes"):
         users.add("long", "viewer", "x" * 73)

@@ -9,7 +9,7 @@ import json
 import logging
 import sys
 
-from .errors import ConfigError
+from services.errors import ConfigError
 
 REPORT_COLUMNS = ["tenant_name", "tenant_id", "sku_id", "sku_part_number", "product_name",
                   "capability_status", "enabled", "consumed", "available", "utilization"]
@@ -33,7 +33,7 @@ def register(subparsers) -> None:
 
 
 def _connect(args):
-    from .api import connect
+    from services.api import connect
     return connect(args.config)
 
 
@@ -119,7 +119,7 @@ def run_licenses(args) -> int:
     if frame.empty:
         print("no licenses in the store yet: run `m365dash sync` first", file=sys.stderr)
     if args.format == "csv":
-        from .exports import to_csv
+        from services.exports import to_csv
         sys.stdout.write(to_csv(frame))
     elif args.format == "json":
         records = json.loads(frame.to_json(orient="records"))

@@ -57,7 +57,7 @@ def _fail(message: str) -> int:
 
 
 def _users(args):
-    from services.webusers import UsersFile
+    from dashboard.users_file import UsersFile
     return UsersFile(args.users_file)
 
 

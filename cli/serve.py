@@ -1,11 +1,11 @@
-"""`m365dash serve`, `m365dash demo` (and `m365dash users`, from cli_users): the dashboard's commands
-(registered by services.cli)."""
+"""`m365dash serve` and `m365dash demo`: the dashboard served against configured tenants, or
+against emulated demo tenants."""
 from __future__ import annotations
 
 import argparse
 import sys
 
-from .server import is_loopback
+from dashboard.server import is_loopback
 
 AUTH_MESSAGE = (
     "m365dash: refusing to serve on {address} without sign-in: without --auth the dashboard only "
@@ -24,7 +24,7 @@ UNAUTHENTICATED_NOTE = (
     "use it as {who} ({role}). Use --auth users-file or --auth entra to require sign-in.")
 
 
-def register(subparsers) -> None:
+def register_serve(subparsers) -> None:
     serve = subparsers.add_parser("serve", help="serve the dashboard against configured tenants",
                                   description="Serve the dashboard for the tenants in the "
                                               "configuration (sync first with m365dash sync). "
@@ -56,9 +56,9 @@ def register(subparsers) -> None:
                       help="trust X-Forwarded-For / X-Real-IP and X-Forwarded-Proto from a "
                            "reverse proxy (only when nothing else can reach the port)")
     serve.set_defaults(func=run_serve)
-    from .cli_users import register as register_users
-    register_users(subparsers)
 
+
+def register_demo(subparsers) -> None:
     demo = subparsers.add_parser("demo", help="emulated tenants with demo data, synced and served",
                                  description="Start the Microsoft 365 emulator with demo tenants "
                                              "(state under $M365DASH_HOME/demo), sync them and serve "
@@ -76,27 +76,27 @@ def _check_port(port: int) -> str | None:
 
 def auth_settings(args: argparse.Namespace):
     """AuthSettings from the serve options and the environment; None for --auth none.
-    Raises dashboard.auth.AuthConfigError with what to configure."""
-    from . import auth
+    Raises dashboard.session_identity.AuthConfigError with what to configure."""
+    from dashboard import session_identity as identity
     if args.auth == "none":
         return None
-    secret = auth.read_cookie_secret(args.cookie_secret_file)
+    secret = identity.read_cookie_secret(args.cookie_secret_file)
     if not secret:
-        raise auth.AuthConfigError(
+        raise identity.AuthConfigError(
             "--auth needs a cookie secret (there is no default): set M365DASH_COOKIE_SECRET to "
             "a random string of 32+ characters or pass --cookie-secret-file FILE, e.g. "
             "python -c 'import secrets; print(secrets.token_urlsafe(48))' > FILE; chmod 600 FILE")
     if args.auth == "users-file":
-        from services.webusers import UsersFile
-        return auth.AuthSettings("users-file", cookie_secret=secret,
-                                 expiry_hours=args.session_hours,
-                                 users_file=UsersFile(args.users_file))
-    return auth.AuthSettings("entra", cookie_secret=secret, expiry_hours=args.session_hours,
-                             provider=args.oauth_provider, **auth.entra_from_env())
+        from dashboard.users_file import UsersFile
+        return identity.AuthSettings("users-file", cookie_secret=secret,
+                                     expiry_hours=args.session_hours,
+                                     users_file=UsersFile(args.users_file))
+    return identity.AuthSettings("entra", cookie_secret=secret, expiry_hours=args.session_hours,
+                                 provider=args.oauth_provider, **identity.entra_from_env())
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from .auth import AuthConfigError
+    from dashboard.session_identity import AuthConfigError
     if args.auth == "none" and not is_loopback(args.address):
         print(AUTH_MESSAGE.format(address=args.address), file=sys.stderr)
         return 2
@@ -109,10 +109,10 @@ def run_serve(args: argparse.Namespace) -> int:
     except AuthConfigError as exc:
         print(f"m365dash serve: {exc}", file=sys.stderr)
         return 2
+    from dashboard.server import serve
     from services import connect
 
-    from .server import serve
-    m365 = connect(args.config)     # ConfigError -> exit 2 in services.cli
+    m365 = connect(args.config)     # ConfigError -> exit 2 in cli.main
     host = f"[{args.address}]" if ":" in args.address else args.address
     print(f"Dashboard on http://{host}:{args.port}/  (Ctrl-C stops it)", flush=True)
     if settings is None:
@@ -139,11 +139,11 @@ def run_demo(args: argparse.Namespace) -> int:
     if args.tenants < 1 or (args.users_per_tenant is not None and args.users_per_tenant < 1):
         print("m365dash: --tenants and --users-per-tenant must be at least 1", file=sys.stderr)
         return 2
+    from dashboard.server import serve
+    from emulator import Emulator
     from services import connect
     from services.config import home
-    from services.emulator import Emulator
 
-    from .server import serve
     state_dir = home() / "demo"
     print(f"Starting the Microsoft 365 emulator (state in {state_dir})…", flush=True)
     with Emulator(tenants=args.tenants, users_per_tenant=args.users_per_tenant, seed=args.seed,
