@@ -91,6 +91,18 @@ def table(value, *, remote: bool = False, page_size: int = PAGE_SIZE, hidden=(),
                                 hidden_columns=list(hidden), **kwargs)
 
 
+# Group kinds (groups() `kind`) as the admin center names them.
+KIND_LABELS = {"microsoft365": "Microsoft 365 group", "security": "Security group",
+               "mail_security": "Mail-enabled security", "distribution": "Distribution list"}
+
+
+def with_kind_labels(groups: pd.DataFrame) -> pd.DataFrame:
+    """`groups` with its kind column in words."""
+    if "kind" not in groups or groups.empty:
+        return groups
+    return groups.assign(kind=groups["kind"].map(KIND_LABELS).fillna(groups["kind"]))
+
+
 def header_filters(columns) -> dict:
     return {c: {"type": "input", "func": "like", "placeholder": "filter"} for c in columns}
 

@@ -1,11 +1,14 @@
 """Offboard User page: the toggles with what each would remove, and the Offboard User button."""
 from __future__ import annotations
 
+import html
+
 import panel as pn
 from panel.viewable import Viewer
 
 from ..viewmodels.offboard import TOGGLES
-from .common import action, alerts, blockers_note, busy_bar, derived, plan_panel, table
+from .common import (action, alerts, blockers_note, busy_bar, derived, plan_panel, table,
+                     with_kind_labels)
 
 HELP = {"delete": "removes all licenses, groups and directory roles, then deletes; restorable "
                   "for 30 days from the Activity page",
@@ -36,18 +39,21 @@ class OffboardView(Viewer):
                                                    alert_type="info") if p else
                            pn.Column(height=0, margin=0), vm.param.new_password)
         self._layout = pn.Column(
-            pn.pane.Markdown(pn.bind(lambda upn: f"## Offboard {upn}", vm.param.user_principal_name)),
+            pn.pane.HTML(pn.bind(lambda upn: f"<h2>Offboard {html.escape(upn)}</h2>",
+                                 vm.param.user_principal_name)),
             busy_bar(vm), alerts(vm), pn.panel(password), plan_panel(vm),
             pn.pane.Markdown("### Offboard User"), switches[0],
             pn.pane.Markdown("### Assigned licenses"), switches[1],
-            table(vm.param.licenses, page_size=20, titles={"product_name": "License",
-                                                           "source": "Assigned"},
+            table(vm.param.licenses, page_size=20, empty="No licenses",
+                  titles={"product_name": "License", "source": "Assigned"},
                   css_classes=["m365-offboard-licenses"]),
             pn.pane.Markdown("### Groups"), switches[2],
-            table(vm.param.groups, page_size=20, titles={"display_name": "Group", "kind": "Kind"},
+            table(pn.bind(with_kind_labels, vm.param.groups), page_size=20, empty="In no groups",
+                  titles={"display_name": "Group", "kind": "Kind"},
                   css_classes=["m365-offboard-groups"]),
             pn.pane.Markdown("### Directory roles"), switches[3],
             table(vm.param.roles, page_size=20, titles={"display_name": "Role"},
+                  empty="No directory roles",
                   css_classes=["m365-offboard-roles"]),
             pn.pane.Markdown("### Access"), *switches[4:],
             pn.Row(button, back), blockers_note(vm.blockers), sizing_mode="stretch_width")

@@ -11,7 +11,7 @@ import panel as pn
 from panel.viewable import Viewer
 
 from ..viewmodels.user_details import SUMMARY_FIELDS
-from .common import alerts, table
+from .common import alerts, table, with_kind_labels
 
 LABELS = {"display_name": "Name", "user_principal_name": "Sign-in name", "tenant_name": "Tenant",
           "account_enabled": "Sign-in allowed", "given_name": "First name", "surname": "Last name",
@@ -88,7 +88,7 @@ class UserDetailsView(Viewer):
                                    **small),
                              sizing_mode="stretch_width")),
             pn.pane.Markdown("### Groups"),
-            table(vm.param.groups, empty="In no groups",
+            table(pn.bind(with_kind_labels, vm.param.groups), empty="In no groups",
                   formatters={"is_team": {"type": "tickCross"}},
                   titles={"display_name": "Group", "kind": "Kind", "is_team": "Team",
                           "apps": "Apps"}, **small),
