@@ -65,11 +65,12 @@ def busy_bar(vm) -> pn.viewable.Viewable:
 
 
 def table(value, *, remote: bool = False, page_size: int = PAGE_SIZE, hidden=(),
-          empty: str = "Nothing to show", **kwargs):
+          empty: str = "Nothing to show", pager: bool | None = None, **kwargs):
     """A Tabulator with the dashboard's defaults: paged, sortable, filterable headers.
 
     `remote=True` keeps the frame on the server and sends one page at a time (large listings);
-    `empty` is what an empty table says instead of a blank grid.
+    `empty` is what an empty table says instead of a blank grid; `pager=False` for tables that
+    stay short (a user's licenses, roles), None to decide from the rows given now.
     """
     kwargs.setdefault("configuration", {})
     # Headers wrap instead of ending in "…" on a narrow screen.
@@ -86,7 +87,7 @@ def table(value, *, remote: bool = False, page_size: int = PAGE_SIZE, hidden=(),
         kwargs.pop("sizing_mode")
     # A table of a few rows has no pager.
     few = isinstance(value, pd.DataFrame) and len(value) <= page_size
-    pagination = "remote" if remote else (None if few else "local")
+    pagination = "remote" if remote else (None if few or pager is False else "local")
     return pn.widgets.Tabulator(value, pagination=pagination, page_size=page_size,
                                 hidden_columns=list(hidden), **kwargs)
 

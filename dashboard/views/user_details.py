@@ -73,7 +73,7 @@ class UserDetailsView(Viewer):
         offboard.on_click(lambda _e: open("offboard", vm.tenant, vm.user))
         back.on_click(lambda _e: open("users", vm.tenant, ""))
         title = pn.bind(lambda s: f"## {s.get('display_name') or 'User not found'}", vm.param.summary)
-        small = dict(page_size=10, layout="fit_data_stretch")
+        small = dict(page_size=10, layout="fit_data_stretch", pager=False)
         self._layout = pn.Column(
             pn.Row(pn.pane.Markdown(title), pn.layout.HSpacer(), edit, offboard, restore, back),
             alerts(vm),
