@@ -35,6 +35,13 @@ def first_rows(page, url: str) -> float:
     return time.perf_counter() - start
 
 
+def overview_cards(page, url: str) -> float:
+    start = time.perf_counter()
+    page.goto(url)
+    page.locator(".m365-card-users .m365-card-figure").wait_for(timeout=120_000)
+    return time.perf_counter() - start
+
+
 def filtered(page, text: str, expect: str) -> float:
     """Seconds from the last key (typed 30 ms apart) to the count of the filtered list."""
     box = page.locator(".m365-search input")
@@ -84,6 +91,11 @@ def main() -> int:
             first_rows(context.new_page(), url)
             cached = first_rows(context.new_page(), url)
             page.locator(".m365-user-count", has_text=f"{len(users):,} of").wait_for()
+            overview_url = url.replace("?page=users", "")
+            overview_first = overview_cards(browser.new_page(), overview_url)
+            overviews = [overview_cards(browser.new_page(viewport={"width": 1400, "height": 1000}),
+                                        overview_url) for _ in range(3)]
+            overview = statistics.median(overviews)
             searches = []
             for _ in range(3):
                 searches.append(filtered(page, needle, f"{hits:,} of {len(users):,} users"))
@@ -98,15 +110,20 @@ def main() -> int:
     print(f"All Users first rows: cold {cold:.2f}s (new server process), warm {warm:.2f}s "
           f"(median of {', '.join(f'{w:.2f}' for w in warms)}; new browser profile each), "
           f"cached {cached:.2f}s (scripts in the browser cache); target <= 1.5 s")
+    print(f"Overview cards: first {overview_first:.2f}s (computes the figures), then "
+          f"{overview:.2f}s (median of {', '.join(f'{o:.2f}' for o in overviews)}); "
+          "target <= 1.5 s")
     print(f"filtered list for '{needle}' ({hits} match) after the last key: {search:.2f}s "
           f"(median of {', '.join(f'{s:.2f}' for s in searches)}; target <= 0.3 s)")
     print("BENCH " + json.dumps({"users": len(users), "sync_s": round(sync_s, 2),
                                  "first_rows_cold_s": round(cold, 3), "first_rows_warm_s": round(warm, 3),
                                  "first_rows_cached_s": round(cached, 3),
                                  "first_rows_warm_all_s": [round(w, 3) for w in warms],
+                                 "overview_first_s": round(overview_first, 3),
+                                 "overview_s": round(overview, 3),
                                  "filter_after_last_key_s": round(search, 3)}))
     # The warm navigation carries the first-rows target; exit 1 so `make bench` lists a miss.
-    return 0 if warm <= 1.5 and search <= 0.3 else 1
+    return 0 if warm <= 1.5 and search <= 0.3 and overview <= 1.5 else 1
 
 
 if __name__ == "__main__":

@@ -76,7 +76,7 @@ def overview(m365, prices: dict[str, float] | None = None, *, days: int = INACTI
     full = licenses[licenses["out_of_seats"].astype(bool)]
     idle = idle_licenses(m365.users(), m365.user_licenses(), days=days, now=now)
     idle = idle.assign(monthly_price=idle["sku_part_number"].astype(str).map(prices).fillna(0.0))
-    log = m365.audit_log()
+    log = m365.audit_log(limit=activity)
     return Overview(
         tenants=len(tenants),
         tenants_synced=int((sync_on & ~errors & tenants["last_sync"].notna()).sum()),

@@ -123,3 +123,16 @@ def test_licenses_view_follows_a_tenant_switch_with_rows_and_the_chosen_sku(worl
     vm.tenant = other                                  # the chosen SKU is not in this tenant
     pd.testing.assert_frame_equal(view.skus.value, LicensesView._shown(vm.skus))
     assert vm.selected_sku == "" and view.skus.selection == []
+
+
+def test_overview_figures_are_reused_until_a_write_changes_the_store(world, make_vm, make_user):
+    from dashboard.viewmodels import OverviewViewModel
+    vm = make_vm(OverviewViewModel)
+    vm.refresh()
+    first = vm.figures
+    again = make_vm(OverviewViewModel)
+    again.refresh()
+    assert again.figures is first                       # another session: no recomputation
+    make_user()
+    again.refresh()
+    assert again.figures is not first and again.figures.users == first.users + 1
