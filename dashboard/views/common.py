@@ -73,10 +73,7 @@ def table(value, *, remote: bool = False, page_size: int = PAGE_SIZE, hidden=(),
     stay short (a user's licenses, roles), None to decide from the rows given now.
     """
     kwargs.setdefault("configuration", {})
-    # Headers wrap instead of ending in "…" on a narrow screen.
-    kwargs["configuration"] = {"placeholder": empty,
-                               "columnDefaults": {"headerWordWrap": True},
-                               **kwargs["configuration"]}
+    kwargs["configuration"] = {"placeholder": empty, **kwargs["configuration"]}
     kwargs.setdefault("sizing_mode", "stretch_width")
     kwargs.setdefault("disabled", True)
     kwargs.setdefault("show_index", False)
@@ -102,6 +99,10 @@ def with_kind_labels(groups: pd.DataFrame) -> pd.DataFrame:
     if "kind" not in groups or groups.empty:
         return groups
     return groups.assign(kind=groups["kind"].map(KIND_LABELS).fillna(groups["kind"]))
+
+
+# Headers wrap instead of ending in "…" on a narrow screen (configuration= of table()).
+WRAP_HEADERS = {"columnDefaults": {"headerWordWrap": True}}
 
 
 def header_filters(columns) -> dict:

@@ -39,7 +39,8 @@ class OverviewView(Viewer):
                        css_classes=["m365-prices"], sizing_mode="fixed", width=560)
         prices.on_edit(lambda e: vm.set_price(prices.value.iloc[e.row]["sku_part_number"],
                                               float(e.value or 0)))
-        idle = table(pn.bind(self._idle_rows, vm.param.figures), page_size=15,
+        # Remote pages: at 100,000 users tens of thousands of licenses can be idle.
+        idle = table(pn.bind(self._idle_rows, vm.param.figures), page_size=15, remote=True,
                      empty="No license is held by a disabled or inactive account",
                      titles={"tenant_name": "Tenant", "user_principal_name": "User",
                              "product_name": "License", "why": "Why",

@@ -8,7 +8,7 @@ import panel as pn
 from panel.viewable import Viewer
 
 from ..viewmodels.tenants import portal_links
-from .common import action, alerts, busy_bar, table
+from .common import WRAP_HEADERS, action, alerts, busy_bar, table
 
 
 SHORT = {"Microsoft 365 admin": "M365"}
@@ -48,7 +48,8 @@ class TenantsView(Viewer):
                            formatters={"synced": {"type": "tickCross"}, "tenant": {"type": "html"},
                                        "last_error": {"type": "textarea"},
                                        "last_sync": {"type": "textarea"}},
-                           titles=TITLES, hidden=["tenant_id"], css_classes=["m365-tenants"])
+                           titles=TITLES, hidden=["tenant_id"], css_classes=["m365-tenants"],
+                           configuration=WRAP_HEADERS)
         vm.param.watch(lambda e: setattr(self.table, "value", self._shown(e.new)), "frame")
         self.table.on_edit(self._edited)
         self.table.on_click(self._clicked, column="sync_now")
