@@ -7,7 +7,11 @@ import pandas as pd
 import panel as pn
 from panel.viewable import Viewer
 
-from .common import table
+from services.exports import to_csv
+
+from .common import csv_download, table
+
+SHOWN_IDLE = 300
 
 CARD_CSS = {"background": "#ffffff", "border": "1px solid #dee2e6", "border-radius": "8px",
             "padding": "4px 14px 10px 14px"}
@@ -39,25 +43,35 @@ class OverviewView(Viewer):
                        css_classes=["m365-prices"], sizing_mode="fixed", width=560)
         prices.on_edit(lambda e: vm.set_price(prices.value.iloc[e.row]["sku_part_number"],
                                               float(e.value or 0)))
-        # Remote pages: at 100,000 users tens of thousands of licenses can be idle.
-        idle = table(pn.bind(self._idle_rows, vm.param.figures), page_size=15, remote=True,
+        # The costliest first, a few hundred at most: at 100,000 users tens of thousands of
+        # licenses can be idle, and a table of them all slowed the page down; the CSV has all.
+        idle = table(pn.bind(self._idle_rows, vm.param.figures), page_size=15,
                      empty="No license is held by a disabled or inactive account",
                      titles={"tenant_name": "Tenant", "user_principal_name": "User",
                              "product_name": "License", "why": "Why",
                              "monthly_price": "Monthly"},
                      formatters={"monthly_price": {"type": "money", "symbol": "$"}},
                      css_classes=["m365-idle"])
+        export = csv_download(lambda: to_csv(self._idle_rows(vm.figures, limit=None)),
+                              "idle-licenses.csv", "Export all as CSV")
+        heading = pn.bind(lambda f: f"### Licenses on disabled or inactive accounts (no sign-in "
+                          f"for {vm.days} days)" + (f": the {SHOWN_IDLE} costliest of "
+                                                    f"{f.idle_licenses:,}"
+                                                    if f.idle_licenses > SHOWN_IDLE else ""),
+                          vm.param.figures)
         self._layout = pn.Column(
             pn.pane.Markdown("## Overview"), pn.panel(cards),
-            pn.pane.Markdown(f"### Licenses on disabled or inactive accounts (no sign-in for "
-                             f"{vm.days} days)"), idle,
+            pn.Row(pn.pane.Markdown(heading), pn.layout.HSpacer(), export), idle,
             pn.pane.Markdown("### Monthly prices (edit to cost the idle licenses)"), prices,
             sizing_mode="stretch_width", css_classes=["m365-overview"])
 
     @staticmethod
-    def _idle_rows(figures) -> pd.DataFrame:
+    def _idle_rows(figures, limit: int | None = SHOWN_IDLE) -> pd.DataFrame:
         cols = ["tenant_name", "user_principal_name", "product_name", "why", "monthly_price"]
-        return figures.idle.reindex(columns=cols).reset_index(drop=True)
+        rows = figures.idle.reindex(columns=cols).sort_values(
+            ["monthly_price", "tenant_name", "user_principal_name"],
+            ascending=[False, True, True], kind="stable")
+        return (rows if limit is None else rows.head(limit)).reset_index(drop=True)
 
     def _card(self, key: str, title: str, figure: str, detail: str, page: str | None,
               tenant: str = ""):
