@@ -113,8 +113,9 @@ def run_licenses(args) -> int:
             return _usage(str(exc))
     finally:
         m365.close()
-    frame = frame[REPORT_COLUMNS].sort_values(["tenant_name", "sku_part_number"], kind="stable",
-                                              ignore_index=True)
+    frame = frame.sort_values(["tenant_name", "sku_part_number"], kind="stable", ignore_index=True)
+    full = frame["out_of_seats"].astype(bool)          # licenses()' own rule, never re-derived
+    frame = frame[REPORT_COLUMNS].copy()
     frame["utilization"] = frame["utilization"].round(4)
     if frame.empty:
         print("no licenses in the store yet: run `m365dash sync` first", file=sys.stderr)
@@ -128,7 +129,6 @@ def run_licenses(args) -> int:
         shown = frame.copy()
         shown["utilization"] = (shown["utilization"] * 100).round(0).map(
             lambda v: "" if v != v else f"{v:.0f}%")
-        shown["out_of_seats"] = ((shown["enabled"] > 0) & (shown["available"] <= 0)).map(
-            {True: "yes", False: ""})
+        shown["out_of_seats"] = full.map({True: "yes", False: ""})
         print(shown[TABLE_COLUMNS].to_string(index=False) if len(shown) else "(no licenses)")
     return 0

@@ -76,6 +76,14 @@ def sold_by_the_thousand(enabled):
     return _int(enabled) >= THOUSAND_SEATS
 
 
+def paid_seats(licenses: pd.DataFrame) -> pd.DataFrame:
+    """Per tenant (index tenant_id): `paid_total` seats purchased and `paid_consumed` used,
+    counting no SKU sold by the thousand (free and viral SKUs mean nothing as seats)."""
+    paid = licenses[~sold_by_the_thousand(licenses["enabled"])]
+    return paid.groupby("tenant_id", observed=True)[["enabled", "consumed"]].sum().rename(
+        columns={"enabled": "paid_total", "consumed": "paid_consumed"})
+
+
 def assign_refusal(sku, seats_needed: int = 1) -> str | None:
     """Why this SKU cannot be picked for a new assignment, or None when it can.
 

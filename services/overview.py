@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .licensing import sold_by_the_thousand
+from .licensing import paid_seats
 
 INACTIVE_DAYS = 90
 # Monthly list prices (USD) for common SKUs; an MSP replaces them with its own.
@@ -72,7 +72,7 @@ def overview(m365, prices: dict[str, float] | None = None, *, days: int = INACTI
     licenses = m365.licenses()
     errors = tenants["last_error"].fillna("").astype(str).str.len() > 0
     sync_on = tenants["synced"].astype(bool)
-    paid = licenses[~sold_by_the_thousand(licenses["enabled"])]
+    paid = paid_seats(licenses)
     full = licenses[licenses["out_of_seats"].astype(bool)]
     idle = idle_licenses(m365.users(), m365.user_licenses(), days=days, now=now)
     idle = idle.assign(monthly_price=idle["sku_part_number"].astype(str).map(prices).fillna(0.0))
@@ -84,8 +84,8 @@ def overview(m365, prices: dict[str, float] | None = None, *, days: int = INACTI
         tenants_sync_off=int((~sync_on).sum()),
         users=int(tenants["users"].fillna(0).sum()),
         licensed_users=int(tenants["licensed_users"].fillna(0).sum()),
-        seats_purchased=int(paid["enabled"].sum()),
-        seats_used=int(paid["consumed"].sum()),
+        seats_purchased=int(paid["paid_total"].sum()),
+        seats_used=int(paid["paid_consumed"].sum()),
         full_skus=full[["tenant_id", "tenant_name", "product_name", "consumed", "enabled"]]
         .reset_index(drop=True),
         idle=idle.reindex(columns=IDLE_COLUMNS).reset_index(drop=True),

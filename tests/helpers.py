@@ -40,3 +40,24 @@ def wait_until(predicate, timeout: float = 10.0, interval: float = 0.02):
             name = getattr(predicate, "__name__", repr(predicate))
             raise AssertionError(f"{name} did not hold within {timeout} s")
         time.sleep(interval)
+
+
+def emulated_world(state_dir, *, tenants: int = 3, users: int = 40, seed: int = 7):
+    """A context manager: (emulator, m365) for a started emulator, connected and synced;
+    closed and stopped on exit. For module-scoped fixtures of tests that need a small world."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def world():
+        from emulator import Emulator
+        from services import connect
+        emu = Emulator(tenants=tenants, users_per_tenant=users, seed=seed,
+                       state_dir=state_dir).start()
+        m365 = connect(emu.config_path)
+        try:
+            m365.sync(progress=False)
+            yield emu, m365
+        finally:
+            m365.close()
+            emu.stop()
+    return world()

@@ -50,8 +50,9 @@ class OverviewViewModel(PageViewModel):
     def refresh(self) -> None:
         """Recompute the figures from the store (no Graph call)."""
         if self.prices.empty:
-            self.prices = self._default_prices()
-        self._compute()
+            self.prices = self._default_prices()      # the watcher computes the figures
+        else:
+            self._compute()
 
     def _default_prices(self) -> pd.DataFrame:
         skus = self.m365.licenses()[["sku_part_number", "product_name"]].astype(str) \

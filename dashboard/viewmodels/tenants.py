@@ -6,7 +6,7 @@ from urllib.parse import quote
 import pandas as pd
 import param
 
-from services.licensing import sold_by_the_thousand
+from services.licensing import paid_seats
 
 from .base import PageViewModel
 
@@ -36,11 +36,7 @@ class TenantsViewModel(PageViewModel):
     def refresh(self) -> None:
         """Re-read the tenant figures from the store (no Graph call)."""
         df = self.m365.tenants()
-        skus = self.m365.licenses()
-        paid = skus[~sold_by_the_thousand(skus["enabled"])].groupby("tenant_id")[
-            ["enabled", "consumed"]].sum().rename(columns={"enabled": "paid_total",
-                                                           "consumed": "paid_consumed"})
-        df = df.join(paid, on="tenant_id")
+        df = df.join(paid_seats(self.m365.licenses()), on="tenant_id")
         self.frame = df[[c for c in COLUMNS if c in df.columns]].reset_index(drop=True)
 
     async def set_sync(self, tenant_id: str, enabled: bool) -> None:

@@ -273,7 +273,7 @@ class UserFormViewModel(PlanViewModel):
             return any(bool(v) for v in self.pending_changes().values())
         return any(getattr(self, k).strip() for k in EDITABLE + ["username", "manager", "password"])
 
-    def _pending_summary(self) -> str:
+    def pending_summary(self) -> str:
         changes = self.pending_changes()
         parts = []
         if changes.get("changes"):
@@ -329,7 +329,7 @@ class UserFormViewModel(PlanViewModel):
         if plan is None:
             return False
         upn = self._current["upn"] or self.user_principal_name
-        return self.propose(plan, f"Save changes to {upn} ({self._pending_summary()})",
+        return self.propose(plan, f"Save changes to {upn} ({self.pending_summary()})",
                             lambda r: self._after_save(r, then, tab))
 
     def cancel(self) -> bool:

@@ -81,8 +81,10 @@ class UsersViewModel(PageViewModel):
         self._ready = None
         self._filter()
 
-    def _filters(self) -> tuple:
-        return (self.tenant, self.search, self.licensed, tuple(sorted(self.column_filters.items())))
+    def _filters(self, search: str | None = None) -> tuple:
+        """The filters now, with `search` in place of the box's text when given."""
+        return (self.tenant, self.search if search is None else search, self.licensed,
+                tuple(sorted(self.column_filters.items())))
 
     def _rows(self, filters: tuple) -> tuple[pd.DataFrame, int]:
         """(rows, users in the tenant's scope) for `filters`; reads only immutable frames, so it
@@ -127,8 +129,7 @@ class UsersViewModel(PageViewModel):
         try:
             while True:
                 wanted = self._typed
-                filters = (self.tenant, wanted, self.licensed,
-                           tuple(sorted(self.column_filters.items())))
+                filters = self._filters(search=wanted)
                 result = await asyncio.to_thread(self._rows, filters)
                 if self._typed == wanted:
                     break

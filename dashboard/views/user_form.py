@@ -46,7 +46,7 @@ def _leave_dialog(vm):
     discard.on_click(lambda _e: vm.discard_and_leave())
     keep.on_click(lambda _e: vm.keep_editing())
     question = pn.pane.Markdown(pn.bind(lambda asking: "### Discard unsaved changes?\nNot saved "
-                                        f"yet: {vm._pending_summary() or 'what you typed for the new user'}."
+                                        f"yet: {vm.pending_summary() or 'what you typed for the new user'}."
                                         if asking else "", vm.param.leave_pending))
     card = pn.Column(question, pn.Row(keep, discard), width=520, styles=CARD_STYLES,
                      css_classes=["m365-leave"])
@@ -70,7 +70,7 @@ class UserFormView(Viewer):
                          else "## Create User"), vm.param.mode, vm.param.user_id)
         password = pn.bind(_password_notice, vm.param.generated_password)
         unsaved = pn.pane.Markdown(derived(vm.has_unsaved, lambda yes: (
-            f"*Unsaved changes: {vm._pending_summary() or 'the new user'}. Save (on any tab) "
+            f"*Unsaved changes: {vm.pending_summary() or 'the new user'}. Save (on any tab) "
             "shows them all in one plan.*" if yes else "")), css_classes=["m365-unsaved"],
             styles={"color": "#8a5300"})
         self._layout = pn.Column(pn.pane.Markdown(title), busy_bar(vm), alerts(vm),

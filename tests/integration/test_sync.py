@@ -16,6 +16,7 @@ import pytest
 
 from emulator import Emulator
 from services import Actor, connect, skus
+from services.licensing import out_of_seats
 from services.store import write as store_write
 
 N_USERS = 40
@@ -122,8 +123,8 @@ def test_tenants_listing_matches_each_organization(m365, emu, tids):
         consumed = sum(s["consumedUnits"] for s in sku_list)
         assert (row["seats_total"], row["seats_consumed"], row["seats_available"]) == \
             (enabled, consumed, enabled - consumed)
-        out = sum(1 for s in sku_list
-                  if s["prepaidUnits"]["enabled"] > 0 and s["prepaidUnits"]["enabled"] - s["consumedUnits"] <= 0)
+        out = sum(1 for s in sku_list if out_of_seats(s["prepaidUnits"]["enabled"],
+                                                       s["consumedUnits"], s["capabilityStatus"]))
         assert row["skus_out_of_seats"] == out
 
 

@@ -211,6 +211,30 @@ def session_cookies(monkeypatch):
     return box
 
 
+def websocket_handshake(base: str, origin: str, cookie: str) -> tuple[str, str]:
+    """(status line, the whole response head) of a websocket upgrade of /ws from `origin`
+    with `cookie` (a Cookie header value, may be empty)."""
+    import base64
+    import os
+    import socket
+    from urllib.parse import urlparse
+    host = urlparse(base)
+    with socket.create_connection((host.hostname, host.port), timeout=10) as sock:
+        key = base64.b64encode(os.urandom(16)).decode()
+        sock.sendall((f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{host.port}\r\n"
+                      f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                      f"Sec-WebSocket-Version: 13\r\nOrigin: {origin}\r\nCookie: {cookie}\r\n"
+                      "\r\n").encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            head += chunk
+    text = head.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+    return text.split("\r\n", 1)[0], text
+
+
 # ---- the browser -------------------------------------------------------------------------------
 
 class Capture:

@@ -6,7 +6,8 @@ import time
 import pytest
 import requests
 
-from .conftest import PASSWORDS, login_form, post_login, sign_in_http, signed_cookie
+from .conftest import (PASSWORDS, login_form, post_login, sign_in_http, signed_cookie,
+                       websocket_handshake)
 
 HEADERS = {
     "X-Frame-Options": "DENY",
@@ -145,24 +146,14 @@ def test_removed_user_is_refused_at_the_next_request(secure_served):
 def test_websocket_from_a_foreign_origin_is_refused(secure_served):
     """The websocket allow-list is the served address: a page on another origin cannot open one,
     even with the signed-in cookie."""
-    import base64
-    import os
-    import socket
     from urllib.parse import urlparse
     base = secure_served[2]
     s = sign_in_http(base, "ada.admin")
     cookie = "; ".join(f"{c.name}={c.value}" for c in s.cookies)
     host = urlparse(base)
-    status = {}
-    for origin, cookie in ((f"http://127.0.0.1:{host.port}", cookie), ("http://evil.example", cookie),
-                           (f"http://127.0.0.1:{host.port}/anonymous", "")):
-        with socket.create_connection((host.hostname, host.port), timeout=10) as sock:
-            key = base64.b64encode(os.urandom(16)).decode()
-            sock.sendall((f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{host.port}\r\n"
-                          f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                          f"Sec-WebSocket-Version: 13\r\nOrigin: {origin}\r\nCookie: {cookie}\r\n"
-                          "\r\n").encode())
-            status[origin] = sock.recv(200).split(b"\r\n")[0].decode()
+    status = {origin: websocket_handshake(base, origin, sent)[0] for origin, sent in (
+        (f"http://127.0.0.1:{host.port}", cookie), ("http://evil.example", cookie),
+        (f"http://127.0.0.1:{host.port}/anonymous", ""))}
     assert " 101" in status[f"http://127.0.0.1:{host.port}"], status
     assert " 403" in status["http://evil.example"], status
     assert " 403" in status[f"http://127.0.0.1:{host.port}/anonymous"], status   # no cookie

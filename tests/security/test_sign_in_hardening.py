@@ -3,10 +3,7 @@ from how long a refusal takes, getting more guesses past the throttle with a bur
 and what the server says about itself (its log, its Server header)."""
 from __future__ import annotations
 
-import base64
-import os
 import secrets
-import socket
 import statistics
 import threading
 import time
@@ -17,7 +14,7 @@ import pytest
 import requests
 from requests.structures import CaseInsensitiveDict
 
-from .conftest import PASSWORDS, login_form, post_login, sign_in_http
+from .conftest import PASSWORDS, login_form, post_login, sign_in_http, websocket_handshake
 
 
 def wait_for(check, seconds: float = 10.0) -> None:
@@ -219,25 +216,6 @@ def test_signed_in_error_and_unchanged_static_responses_do_not_name_the_server(s
     assert_no_server_name(no_xsrf.headers, "403")
 
 
-def _websocket_handshake(base: str, origin: str, cookie: str) -> tuple[str, str]:
-    """(status line, the whole response head) of a websocket upgrade of /ws."""
-    host = urlparse(base)
-    with socket.create_connection((host.hostname, host.port), timeout=10) as sock:
-        key = base64.b64encode(os.urandom(16)).decode()
-        sock.sendall((f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{host.port}\r\n"
-                      f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                      f"Sec-WebSocket-Version: 13\r\nOrigin: {origin}\r\nCookie: {cookie}\r\n"
-                      "\r\n").encode())
-        head = b""
-        while b"\r\n\r\n" not in head:
-            chunk = sock.recv(4096)
-            if not chunk:
-                break
-            head += chunk
-    text = head.split(b"\r\n\r\n", 1)[0].decode("latin-1")
-    return text.split("\r\n", 1)[0], text
-
-
 def test_websocket_handshakes_do_not_name_the_server(secure_served):
     base = secure_served[2]
     s = sign_in_http(base, "vera.viewer")
@@ -245,7 +223,7 @@ def test_websocket_handshakes_do_not_name_the_server(secure_served):
     origin = f"http://127.0.0.1:{urlparse(base).port}"
     for status, (cookies, expected) in {"accepted": (cookie, " 101"),
                                         "refused": ("", " 403")}.items():
-        line, head = _websocket_handshake(base, origin, cookies)
+        line, head = websocket_handshake(base, origin, cookies)
         assert expected in line, (status, line)
         headers = CaseInsensitiveDict(h.split(": ", 1) for h in head.split("\r\n")[1:]
                                       if ": " in h)

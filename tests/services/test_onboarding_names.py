@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from services import connect
-from emulator import Emulator
 from services.workflows.onboarding import display_name_from, upn_from
+from tests.helpers import emulated_world
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    emu = Emulator(tenants=1, users_per_tenant=10, seed=7,
-                   state_dir=tmp_path_factory.mktemp("names-emulator")).start()
-    m365 = connect(emu.config_path)
-    m365.sync(progress=False)
-    tid = emu.tenant_ids[0]
-    yield emu, m365, tid, m365.domains(tid)["domain"].iloc[0]
-    m365.close()
-    emu.stop()
+    with emulated_world(tmp_path_factory.mktemp("names-emulator"), tenants=1,
+                        users=10) as (emu, m365):
+        tid = emu.tenant_ids[0]
+        yield emu, m365, tid, m365.domains(tid)["domain"].iloc[0]
 
 
 def test_onboarding_upn_and_display_name_come_from_the_shared_rules(world):

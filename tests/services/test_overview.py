@@ -4,21 +4,15 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from services import connect
 from services.licensing import sold_by_the_thousand
 from services.overview import idle_licenses, overview
+from tests.helpers import emulated_world
 
 
 @pytest.fixture(scope="module")
 def m365(tmp_path_factory):
-    from emulator import Emulator
-    emu = Emulator(tenants=3, users_per_tenant=40, seed=7,
-                   state_dir=tmp_path_factory.mktemp("overview")).start()
-    m365 = connect(emu.config_path)
-    m365.sync(progress=False)
-    yield m365
-    m365.close()
-    emu.stop()
+    with emulated_world(tmp_path_factory.mktemp("overview")) as (_emu, m365):
+        yield m365
 
 
 def test_overview_figures_equal_the_listings(m365):
