@@ -24,10 +24,10 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/m365dash demo --port 5006
 
-# With M365DASH_TEST_POSTGRES=1 (CI sets it) the store, sync, workflow and shared-store tests
+# With M365DASH_TEST_POSTGRES=1 (CI sets it) the store, sync, workflow, shared-store and schedule tests
 # run a second time with the store on a local PostgreSQL server.
 POSTGRES_TESTS := tests/services tests/integration/test_sync.py tests/integration/test_workflows.py \
-                  tests/integration/test_shared_store.py
+                  tests/integration/test_shared_store.py tests/integration/test_schedules.py
 test: $(TEST_STAMP)
 	@bash .ci/ensure-chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

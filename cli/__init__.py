@@ -6,7 +6,9 @@ assembles them and turns the project's errors into messages and exit codes:
 
     serve.py     serve, demo            users.py     users add|remove|list
     emulator.py  emulator               sync.py      sync, licenses
+    access.py    access
     bulk.py      bulk onboard|offboard|update|resume|status
+    schedules.py schedules run|list|cancel
 
 The command line sits on top: it imports `services`, `dashboard` and `emulator`; none of them
 imports it.
@@ -19,7 +21,7 @@ import sys
 
 from services.errors import ConfigError, M365DashError, PermissionDenied
 
-from . import bulk, emulator, serve, sync, users
+from . import access, bulk, emulator, schedules, serve, sync, users
 
 __all__ = ["build_parser", "main"]
 
@@ -30,7 +32,9 @@ COMMANDS = (
     serve.register_demo,     # demo
     emulator.register,       # emulator
     sync.register,           # sync, licenses
+    access.register,         # access
     bulk.register,           # bulk onboard|offboard|update|resume|status
+    schedules.register,      # schedules run|list|cancel
 )
 
 

@@ -67,6 +67,9 @@ def register_demo(subparsers) -> None:
     demo.add_argument("--tenants", type=int, default=6)
     demo.add_argument("--users-per-tenant", type=int, default=None)
     demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--no-traps", action="store_true",
+                      help="every tenant fully consented (by default one lacks a permission, one "
+                           "has no Entra ID P1 and one no consent, as real tenants do)")
     demo.set_defaults(func=run_demo)
 
 
@@ -111,6 +114,7 @@ def run_serve(args: argparse.Namespace) -> int:
         return 2
     from dashboard.server import serve
     from services import connect
+    from services.schedules import Background
 
     m365 = connect(args.config)     # ConfigError -> exit 2 in cli.main
     host = f"[{args.address}]" if ":" in args.address else args.address
@@ -121,12 +125,16 @@ def run_serve(args: argparse.Namespace) -> int:
     else:
         print(f"Sign-in: {settings.mode}; sessions expire after {settings.expiry_hours:g} h.",
               flush=True)
+    # Scheduled offboardings run inside the server too (every 30 s; several servers on one
+    # store share the work, each job runs once): see docs/SCHEDULES.md.
+    runner = Background(m365).start()
     try:
         serve(m365, address=args.address, port=args.port, auth=settings,
               allow_origins=args.allow_origin, use_xheaders=args.behind_proxy)
     except KeyboardInterrupt:
         pass
     finally:
+        runner.stop()
         m365.close()
     return 0
 
@@ -143,11 +151,12 @@ def run_demo(args: argparse.Namespace) -> int:
     from emulator import Emulator
     from services import connect
     from services.config import home
+    from services.schedules import Background
 
     state_dir = home() / "demo"
     print(f"Starting the Microsoft 365 emulator (state in {state_dir})…", flush=True)
     with Emulator(tenants=args.tenants, users_per_tenant=args.users_per_tenant, seed=args.seed,
-                  state_dir=state_dir) as emu:
+                  state_dir=state_dir, access_traps=not args.no_traps) as emu:
         m365 = connect(emu.config_path)
         try:
             report = m365.sync(progress=False)
@@ -156,7 +165,11 @@ def run_demo(args: argparse.Namespace) -> int:
                   "This demo is UNAUTHENTICATED: anyone who can reach 127.0.0.1 on this machine "
                   "can use it as an admin. The tenants are emulated; nothing reaches Microsoft.\n"
                   "Ctrl-C stops the dashboard and the emulator.", flush=True)
-            serve(m365, address="127.0.0.1", port=args.port)
+            runner = Background(m365).start()
+            try:
+                serve(m365, address="127.0.0.1", port=args.port)
+            finally:
+                runner.stop()
         except KeyboardInterrupt:
             pass
         finally:

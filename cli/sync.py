@@ -75,8 +75,9 @@ def _run_sync(args) -> int:
         frame["tenant"] = frame["display_name"].fillna(frame["tenant_id"])
         frame["seconds"] = frame["seconds"].round(1)
         names = dict(zip(frame["tenant_id"], frame["display_name"]))
-        shown = frame[["tenant", "status", "mode", "users", "groups", "objects", "requests",
-                       "seconds"]].astype({"users": object, "groups": object})
+        frame["access"] = frame["access"].fillna("not checked")
+        shown = frame[["tenant", "status", "access", "mode", "users", "groups", "objects",
+                       "requests", "seconds"]].astype({"users": object, "groups": object})
         # A failed tenant keeps its last snapshot: its counts here would read as "emptied".
         shown.loc[frame["ok"] != True, ["users", "groups"]] = "-"  # noqa: E712
         print(shown.to_string(index=False))
@@ -86,6 +87,9 @@ def _run_sync(args) -> int:
               "successful sync:", file=sys.stderr)
     for tenant_id, reason in report.errors.items():
         print(f"  {_tenant_label(tenant_id, names.get(tenant_id))}: {reason}", file=sys.stderr)
+    if len(frame) and (frame["access"] != "ready").any():
+        print("m365dash: some tenants are not ready; `m365dash access` says what is missing and "
+              "how to fix it", file=sys.stderr)
     if not len(frame) and not report.errors:
         print("no tenants to sync: check [[tenants]] or partner_tenant_id, and that sync is on",
               file=sys.stderr)

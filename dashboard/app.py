@@ -13,6 +13,7 @@ import panel as pn
 from .session_identity import session_actor, sign_out_url
 from .pages import MODELS, PAGES, Navigation, page_allowed, sidebar_pages
 from .resources import configure
+from .shell import shell
 from .viewmodels.base import error_text
 
 log = logging.getLogger(__name__)
@@ -126,10 +127,9 @@ class DashboardSession:
         return pn.Column(*buttons, pn.pane.Markdown(who, styles={"color": "#6c757d"}),
                          sizing_mode="stretch_width")
 
-    def template(self) -> pn.template.BootstrapTemplate:
+    def template(self) -> pn.Column:
         self.show()
-        return pn.template.BootstrapTemplate(title=TITLE, sidebar=[self.sidebar()], main=[self.main],
-                                             sidebar_width=230, header_background="#0f3b66")
+        return shell(TITLE, self.main, self.sidebar())
 
 
 def _query_args() -> dict[str, str]:
@@ -143,7 +143,7 @@ def _query_args() -> dict[str, str]:
     return out
 
 
-def build_page(m365) -> pn.template.BootstrapTemplate:
+def build_page(m365) -> pn.Column:
     """One session's dashboard; applies ?page=&tenant=&user= and keeps the URL in step."""
     configure()
     try:
@@ -153,9 +153,8 @@ def build_page(m365) -> pn.template.BootstrapTemplate:
         out = sign_out_url()
         text = f"Access denied: {exc}" + (
             f"\n\n[Sign out]({out}) to sign in with another account." if out else "")
-        return pn.template.BootstrapTemplate(
-            title=TITLE, header_background="#0f3b66",
-            main=[pn.pane.Alert(text, alert_type="danger", css_classes=["m365-access-denied"])])
+        return shell(TITLE, pn.pane.Alert(text, alert_type="danger",
+                                          css_classes=["m365-access-denied"]))
     # Every write of this session runs, is checked and is audited as the signed-in person.
     m365 = m365.as_actor(actor)
     nav = Navigation()

@@ -32,12 +32,16 @@ def _device_rows(user: User) -> list[tuple]:
     return rows
 
 
-def managed_devices(user: User) -> list[dict]:
+def managed_devices(user: User, retired: dict | None = None) -> list[dict]:
+    """The user's Intune devices; one retired through Graph shows managementState retirePending
+    (Intune keeps the record until the device checks in and drops its company data)."""
+    retired = retired or {}
     out = []
     for rng, maker, model, os_name, version, name, dev_id, aad_id in _device_rows(user):
         enrolled = datetime.utcnow() - timedelta(days=rng.randint(30, 700))
         out.append({
             "id": dev_id, "userId": user.id, "deviceName": name, "managedDeviceOwnerType": "company",
+            "managementState": "retirePending" if dev_id in retired else "managed",
             "enrolledDateTime": iso(enrolled),
             "lastSyncDateTime": iso(datetime.utcnow() - timedelta(hours=rng.randint(1, 240))),
             "operatingSystem": os_name, "osVersion": version,

@@ -46,6 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--error-rate", type=_rate, default=0.0, help="share of requests answered 503")
     parser.add_argument("--drop-after-write-rate", type=_rate, default=0.0,
                         help="share of writes applied and then left without an answer")
+    parser.add_argument("--access-traps", action="store_true",
+                        help="one tenant lacks AuditLog.Read.All, one has no Entra ID P1, one no "
+                             "consent (emulator/access.py)")
 
 
 def register(subparsers) -> argparse.ArgumentParser:
@@ -69,7 +72,8 @@ def run(args) -> int:
                       groups_per_tenant=args.groups_per_tenant, state_dir=state_dir, host=args.host,
                       port=args.port, latency_ms=args.latency_ms, throttle_rate=args.throttle_rate,
                       error_rate=args.error_rate,
-                      drop_after_write_rate=args.drop_after_write_rate) as emu:
+                      drop_after_write_rate=args.drop_after_write_rate,
+                      access_traps=getattr(args, "access_traps", False)) as emu:
             print(f"ready {emu.graph_url} {emu.config_path}", flush=True)
             while not stop.wait(0.5):
                 pass

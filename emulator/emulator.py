@@ -25,6 +25,7 @@ import tornado.httpserver
 import tornado.ioloop
 import tornado.netutil
 
+from .access import apply_demo_traps, service_principal_id
 from .faults import Faults, Stats
 from .identity import Identity, ensure_certificate
 from .server import ServerState, make_app, ssl_context
@@ -67,12 +68,16 @@ class Emulator:
                  groups_per_tenant: int = 20, state_dir=None, host: str = "127.0.0.1",
                  port: int = 0, latency_ms: float = 0, throttle_rate: float = 0.0,
                  error_rate: float = 0.0, drop_after_write_rate: float = 0.0,
-                 token_lifetime: int = 3600):
+                 token_lifetime: int = 3600, access_traps: bool = False):
         if tenants < 0 or (users_per_tenant is not None and users_per_tenant < 1):
             raise ValueError("tenants must be >= 0 and users_per_tenant >= 1")
         self.tenants, self.users_per_tenant, self.seed = tenants, users_per_tenant, seed
         self.groups_per_tenant, self.host, self.port = groups_per_tenant, host, port
         self.token_lifetime = int(token_lifetime)
+        # Tenants that lack a permission, Entra ID P1 or consent (emulator/access.py); off by
+        # default so worlds stay fully granted unless a test or the demo asks for the traps.
+        self.access_traps = bool(access_traps)
+        self.traps: dict[str, str] = {}
         self._faults = Faults(seed, latency_ms=latency_ms, throttle_rate=throttle_rate,
                               error_rate=error_rate, drop_after_write_rate=drop_after_write_rate)
         self._stats = Stats()
@@ -105,6 +110,8 @@ class Emulator:
         self.graph_url = f"{self.authority_host}/v1.0"
         self._server_state = ServerState(self.world, self.identity, self._faults, self._stats,
                                          self.graph_url, self.authority_host)
+        if self.access_traps:
+            self.traps = apply_demo_traps(self._server_state.access, self.world.customers)
         self.config_path = self._write_config()
         ready = threading.Event()
         failure: list[BaseException] = []
@@ -201,7 +208,8 @@ class Emulator:
 
     def token(self, tenant_id: str, lifetime: int | None = None) -> str:
         """A valid access token for a tenant (a negative lifetime gives an expired one)."""
-        return self.identity.issue(tenant_id, lifetime)[0]
+        access = self._server_state.access.get(tenant_id)
+        return self.identity.issue(tenant_id, lifetime, roles=sorted(access.granted))[0]
 
     def session(self, tenant_id: str) -> EmulatorSession:
         return EmulatorSession(self, tenant_id)
@@ -230,6 +238,11 @@ class Emulator:
     def stats(self) -> dict:
         return self._stats.snapshot()
 
+    def writes(self, tenant_id: str | None = None) -> list[tuple[str, str, str]]:
+        """Every successful Graph write so far as (tenant id, method, path), in order; each
+        item of a $batch counts on its own."""
+        return [w for w in self._stats.writes() if tenant_id is None or w[0] == tenant_id]
+
     def set_faults(self, *, latency_ms=None, throttle_rate=None, error_rate=None,
                    drop_after_write_rate=None) -> None:
         self._faults.set(latency_ms=latency_ms, throttle_rate=throttle_rate,
@@ -241,6 +254,20 @@ class Emulator:
     def deny_tenant(self, tenant_id: str, status: int = 403) -> None:
         """Every Graph call of this tenant answers `status` (403: no consent) until allowed."""
         self._server_state.denied[tenant_id] = int(status)
+
+    def set_access(self, tenant_id: str, *, granted=None, withdraw=(), consent="keep",
+                   premium=None, directory_roles=None) -> None:
+        """Change what the app may do in one tenant from now on (emulator/access.py):
+        `granted` (the whole set) or `withdraw` (application permissions), `consent` (None:
+        consented; 700016 or 65001: the token endpoint refuses with that AADSTS code),
+        `premium` (Entra ID P1), `directory_roles` (built-in role names held by the app).
+        Tokens issued before keep their `roles` claim, as Entra's do: get a new token."""
+        self._call(lambda: self._server_state.access.set(
+            tenant_id, granted=granted, withdraw=withdraw, consent=consent, premium=premium,
+            directory_roles=directory_roles))
+
+    def service_principal_id(self, tenant_id: str) -> str:
+        return service_principal_id(tenant_id, self.client_id)
 
     def allow_tenant(self, tenant_id: str) -> None:
         self._server_state.denied.pop(tenant_id, None)

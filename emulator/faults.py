@@ -60,6 +60,7 @@ class Stats:
         self._counts = Counter()
         self._tenants = Counter()
         self._statuses = Counter()
+        self._writes: list[tuple[str, str, str]] = []   # (tenant id, method, path) that wrote
 
     def add(self, name: str, n: int = 1) -> None:
         with self._lock:
@@ -74,6 +75,16 @@ class Stats:
     def status(self, status: int) -> None:
         with self._lock:
             self._statuses[status] += 1
+
+    def write(self, tenant_id: str, method: str, path: str) -> None:
+        """A successful write, $batch items one by one: tests count them to prove a change
+        was sent exactly once."""
+        with self._lock:
+            self._writes.append((tenant_id, method, path))
+
+    def writes(self) -> list[tuple[str, str, str]]:
+        with self._lock:
+            return list(self._writes)
 
     def snapshot(self) -> dict:
         with self._lock:

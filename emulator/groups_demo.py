@@ -38,6 +38,20 @@ TEMPLATES = (
 )
 
 
+def _owner(group: Group, rule: str, people: dict):
+    """A department's group belongs to its head, a project group to one of its members, the
+    rest to IT. Drawn from the group's own stream so the world's main stream is not shifted."""
+    heads = people["heads"]
+    fallback = heads.get("IT") or people["all"][0]
+    if rule.startswith("dept:"):
+        return heads.get(rule[5:]) or fallback
+    if rule.startswith("share:") and group.members:
+        members = [u for u in people["all"][1:] if u.id in group.members]
+        if members:
+            return random.Random(f"{group.id}/owner").choice(members)
+    return fallback
+
+
 def _nickname(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9]", "", name) or "group"
 
@@ -62,10 +76,8 @@ def build_groups(tenant: Tenant, people: dict, rng: random.Random, count: int) -
         if kind != "dynamic":
             for user in _members(rule, live, people, rng):
                 group.members[user.id] = "user"
-        heads = people["heads"]
-        owner = heads.get("IT") or people["all"][0]
         if kind in ("m365", "security"):
-            group.owners.append(owner.id)
+            group.owners.append(_owner(group, rule, people).id)
         if extra and extra.startswith("app:"):
             _assign_app(tenant, group, extra[4:], rng)
         if extra and extra.startswith("license:"):

@@ -116,7 +116,8 @@ def role_definition(ctx: Ctx, rid: str) -> Reply:
 def _assignments(ctx: Ctx) -> list[dict]:
     tenant = ctx.tenant
     return [a for a in tenant.role_assignments.values()
-            if tenant.live_user(a["principalId"]) is not None or tenant.group(a["principalId"])]
+            if tenant.live_user(a["principalId"]) is not None or tenant.group(a["principalId"])
+            ] + ctx.server.access.assignments(tenant.id, ctx.server.client_id)   # the app's own
 
 
 @route("roleManagement/directory/roleAssignments", "GET")

@@ -14,6 +14,8 @@ from urllib.parse import unquote
 
 import tornado.web
 
+from .identity import APP_NAME
+
 GRAPH_SCOPES = ("https://graph.microsoft.com/.default", "https://graph.microsoft.com//.default",
                 "00000003-0000-0000-c000-000000000000/.default")
 IGNORED_SCOPES = ("openid", "profile", "offline_access", "email")
@@ -125,7 +127,8 @@ class TokenHandler(IdentityHandler):
             return self.aad_error(400, "invalid_request", 900144,
                                   "The request body must contain the following parameter: 'client_id'.")
         identity = server.identity
-        if client_id != identity.client_id or info.kind == "former":
+        if (client_id != identity.client_id or info.kind == "former"
+                or server.access.get(info.id).consent == 700016):
             return self.aad_error(400, "unauthorized_client", 700016,
                                   f"Application with identifier '{client_id}' was not found in the "
                                   f"directory '{info.display_name}'. This can happen if the "
@@ -159,6 +162,13 @@ class TokenHandler(IdentityHandler):
                 return self.aad_error(400, "invalid_resource", 500011,
                                       f"The resource principal named {scope[:-9]} was not found in "
                                       f"the tenant named {info.display_name}.")
-        token, lifetime = identity.issue(info.id)
+        access = server.access.get(info.id)
+        if access.consent == 65001:
+            # The app is known to the tenant but no administrator granted its permissions.
+            return self.aad_error(400, "invalid_grant", 65001,
+                                  f"The user or administrator has not consented to use the "
+                                  f"application with ID '{client_id}' named '{APP_NAME}'. Send an "
+                                  "interactive authorization request for this user and resource.")
+        token, lifetime = identity.issue(info.id, roles=sorted(access.granted))
         self._json(200, {"token_type": "Bearer", "expires_in": max(0, lifetime - 1),
                          "ext_expires_in": max(0, lifetime - 1), "access_token": token})

@@ -1,8 +1,9 @@
-"""/users and what hangs off a user: licenses, memberships, manager, devices, sessions."""
+"""/users and what hangs off a user: licenses, memberships, manager, devices, sessions
+(mailboxSettings: handlers_mailbox.py; authentication methods: handlers_auth_methods.py)."""
 from __future__ import annotations
 
 from . import activity, delta, directory, licensing, membership
-from .errors import GraphFault, bad_request, not_found, unsupported
+from .errors import bad_request, not_found, unsupported
 from .model import dumps, now_iso
 from .odata import parse_query, parse_select
 from .paging import entity, list_dicts, list_objects, list_parts
@@ -17,7 +18,9 @@ DEVICE = simple_kind("managedDevice", ("id", "deviceName", "userId", "operatingS
                                        "osVersion", "complianceState", "lastSyncDateTime",
                                        "enrolledDateTime", "model", "manufacturer",
                                        "serialNumber", "userPrincipalName", "azureADDeviceId",
-                                       "managedDeviceOwnerType", "isEncrypted"))
+                                       "managedDeviceOwnerType", "isEncrypted", "managementState"),
+                     {"userPrincipalName": "str", "userId": "str", "deviceName": "str",
+                      "operatingSystem": "str", "managementState": "str", "id": "str"})
 
 
 def live_user(ctx: Ctx, uid: str):
@@ -155,7 +158,7 @@ def revoke_sessions(ctx: Ctx, uid: str) -> Reply:
 def managed_devices(ctx: Ctx, uid: str) -> Reply:
     user = live_user(ctx, uid)
     q = parse_query(ctx.args, ctx.eventual, DEVICE, allow=("$select", "$top", "$skiptoken"))
-    return list_dicts(ctx, activity.managed_devices(user), q,
+    return list_dicts(ctx, activity.managed_devices(user, getattr(ctx.tenant, "retired", None)), q,
                       ctx.context(f"users('{user.id}')/managedDevices"))
 
 
@@ -206,49 +209,3 @@ def direct_reports(ctx: Ctx, uid: str) -> Reply:
     return list_objects(ctx, reports, q, q.select or USER_DEFAULT, ctx.context("directoryObjects"),
                         live=lambda u: u.deleted is None, prefix=USER_TYPE)
 
-
-MAILBOX_DEFAULT = {
-    "archiveFolder": None, "timeZone": "UTC",
-    "language": {"locale": "en-US", "displayName": "English (United States)"},
-    "dateFormat": "M/d/yyyy", "timeFormat": "h:mm tt",
-    "delegateMeetingMessageDeliveryOptions": "sendToDelegateOnly",
-    "automaticRepliesSetting": {"status": "disabled", "externalAudience": "all", "internalReplyMessage": "",
-                                "externalReplyMessage": "",
-                                "scheduledStartDateTime": None, "scheduledEndDateTime": None},
-    "workingHours": {"daysOfWeek": ["monday", "tuesday", "wednesday", "thursday", "friday"],
-                     "startTime": "08:00:00.0000000", "endTime": "17:00:00.0000000"},
-}
-
-
-def _mailbox(ctx: Ctx, uid: str):
-    user = live_user(ctx, uid)
-    if not user.p.get("mail"):
-        raise GraphFault(404, "MailboxNotEnabledForRESTAPI",
-                         "The mailbox is either inactive, soft-deleted, or is hosted on-premise.")
-    return user
-
-
-@route("users/{uid}/mailboxSettings", "GET")
-def get_mailbox(ctx: Ctx, uid: str) -> Reply:
-    user = _mailbox(ctx, uid)
-    settings = user.mailbox or MAILBOX_DEFAULT
-    return Reply(200, {"@odata.context": ctx.context(f"users('{user.id}')/mailboxSettings"), **settings})
-
-
-@route("users/{uid}/mailboxSettings", "PATCH")
-def update_mailbox(ctx: Ctx, uid: str) -> Reply:
-    user = _mailbox(ctx, uid)
-    body = ctx.json()
-    if not isinstance(body, dict):
-        raise bad_request("The request body must be a JSON object.")
-    settings = dict(user.mailbox or MAILBOX_DEFAULT)
-    for key, value in body.items():
-        if key not in MAILBOX_DEFAULT:
-            raise bad_request(f"The property '{key}' does not exist on type "
-                              "'microsoft.graph.mailboxSettings'.", code="BadRequest")
-        merge = isinstance(value, dict) and isinstance(settings[key], dict)
-        settings[key] = {**settings[key], **value} if merge else value
-    user.mailbox = settings
-    ctx.tenant.dirty = True
-    ctx.wrote = True
-    return Reply(200, {"@odata.context": ctx.context(f"users('{user.id}')/mailboxSettings"), **settings})

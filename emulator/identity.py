@@ -24,12 +24,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from .access import ALL_PERMISSIONS
+
 GRAPH_AUDIENCE = "https://graph.microsoft.com"
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
-APP_ROLES = ["User.ReadWrite.All", "Group.ReadWrite.All", "GroupMember.ReadWrite.All",
-             "Directory.ReadWrite.All", "RoleManagement.ReadWrite.Directory", "AuditLog.Read.All",
-             "Organization.Read.All", "Domain.Read.All", "DeviceManagementManagedDevices.Read.All",
-             "DelegatedAdminRelationship.Read.All", "MailboxSettings.ReadWrite"]
+APP_ROLES = list(ALL_PERMISSIONS)      # granted in every tenant unless emulator/access.py says not
 APP_NAME = "M365 Dashboard (emulator)"
 
 
@@ -113,8 +112,10 @@ class Identity:
     def secret_matches(self, secret: str | None) -> bool:
         return secret is not None and secrets.compare_digest(secret, self.client_secret)
 
-    def issue(self, tenant_id: str, lifetime: int | None = None) -> tuple[str, int]:
-        """(access token, lifetime seconds) for the app in one tenant."""
+    def issue(self, tenant_id: str, lifetime: int | None = None,
+              roles: list[str] | None = None) -> tuple[str, int]:
+        """(access token, lifetime seconds) for the app in one tenant; `roles`: the application
+        permissions granted there (the `roles` claim; Graph authorizes from it)."""
         lifetime = self.token_lifetime if lifetime is None else int(lifetime)
         now = int(time.time())
         service_principal = str(uuid.uuid5(uuid.UUID(tenant_id), self.client_id))
@@ -123,10 +124,13 @@ class Identity:
             "nbf": now, "exp": now + lifetime, "aio": secrets.token_urlsafe(24),
             "app_displayname": APP_NAME, "appid": self.client_id, "appidacr": "1",
             "idp": f"https://sts.windows.net/{tenant_id}/", "idtyp": "app",
-            "oid": service_principal, "rh": secrets.token_urlsafe(16), "roles": APP_ROLES,
+            "oid": service_principal, "rh": secrets.token_urlsafe(16),
             "sub": service_principal, "tenant_region_scope": "EU", "tid": tenant_id,
             "uti": secrets.token_urlsafe(16), "ver": "1.0",
         }
+        granted = sorted(APP_ROLES if roles is None else roles)
+        if granted:                 # Entra leaves the claim out when nothing is granted
+            claims["roles"] = granted
         token = jwt.encode(claims, self._key, algorithm="RS256",
                            headers={"kid": self.kid, "x5t": self.kid})
         self._issued.setdefault(tenant_id, set()).add(claims["uti"])

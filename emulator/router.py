@@ -116,6 +116,8 @@ def _known_prefix(path: str) -> bool:
 def load_routes() -> None:
     """Import the handler modules, which register their routes."""
     from . import handlers_directory, handlers_groups, handlers_users  # noqa: F401
+    from . import handlers_apps  # noqa: F401
+    from . import handlers_auth_methods, handlers_devices, handlers_mailbox, handlers_owners  # noqa: F401
 
 
 def fault(exc: GraphFault, ctx_request_id: str, client_request_id: str | None) -> Reply:

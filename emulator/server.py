@@ -15,6 +15,8 @@ import uuid
 import tornado.web
 
 from . import batch
+from .access import AccessRegistry
+from .access import check as check_access
 from .errors import GraphFault, injected
 from .handlers_identity import DiscoveryHandler, KeysHandler, TokenHandler
 from .identity import TokenError
@@ -35,12 +37,22 @@ class ServerState:
         self.denied: dict[str, int] = {}       # tenant id -> status of its outage
         # tenant id -> Graph requests of that tenant still served before its tokens expire
         self.expire_after: dict[str, int] = {}
+        self.access = AccessRegistry()           # consent, permissions, roles, P1 per tenant
+        self.client_id = identity.client_id
 
-    def execute(self, tenant, method, path, query, headers, body, request_id) -> tuple[Reply, bool]:
-        """Run one Graph request against a tenant: (reply, whether it wrote)."""
+    def execute(self, tenant, method, path, query, headers, body, request_id,
+                roles=None) -> tuple[Reply, bool]:
+        """Run one Graph request against a tenant: (reply, whether it wrote). `roles`: the
+        token's granted permissions (None: the tenant's current grant)."""
         ctx = Ctx(self, tenant, method, path, query, headers, body, request_id)
         try:
-            return dispatch(ctx), ctx.wrote
+            access = self.access.get(tenant.id)
+            check_access(access, access.granted if roles is None else roles, ctx.method,
+                         ctx.path, ctx.args, body)
+            reply = dispatch(ctx)
+            if method in WRITES and reply.status < 400:
+                self.stats.write(tenant.id, method, path.split("?")[0])
+            return reply, ctx.wrote
         except GraphFault as exc:
             return fault(exc, request_id, headers.get("client-request-id")), False
         except Exception:  # a bug in a route: Graph's 500 for this request (or batch item) only
@@ -134,12 +146,16 @@ class GraphHandler(tornado.web.RequestHandler):
                     raise GraphFault(405, "Request_BadRequest", "Specified HTTP method is not "
                                      "allowed for the request target.")
                 payload = Ctx(server, tenant, method, "", "", headers, self.request.body, request_id).json()
+                roles = claims.get("roles") or []
+
                 def run_item(method_, path_, query, headers_, body):
-                    return server.execute(tenant, method_, path_, query, headers_, body, request_id)
+                    return server.execute(tenant, method_, path_, query, headers_, body, request_id,
+                                          roles=roles)
                 reply, wrote = batch.run(server, tenant, payload, request_id, run_item)
             else:
                 reply, wrote = server.execute(tenant, method, path, self.request.query, headers,
-                                              self.request.body, request_id)
+                                              self.request.body, request_id,
+                                              roles=claims.get("roles") or [])
         except GraphFault as exc:
             return self._error(exc, request_id)
         if wrote and method in WRITES and server.faults.drop():

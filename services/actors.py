@@ -15,7 +15,9 @@ ROLES = ("viewer", "technician", "admin")
 ALLOWED = {
     "viewer": frozenset(),
     "technician": frozenset({"onboard", "edit"}),
-    "admin": frozenset({"onboard", "edit", "offboard", "delete", "restore", "bulk", "sync_settings"}),
+    # "templates": save, copy and delete onboarding templates (what every new hire gets).
+    "admin": frozenset({"onboard", "edit", "offboard", "delete", "restore", "bulk", "sync_settings",
+                        "templates"}),
 }
 
 

@@ -11,15 +11,20 @@ import logging
 import os
 import pandas as pd
 
+from .access import consent_url
+from .access_check import AccessMixin
 from .actors import Actor, default_actor
 from .bulk import BulkMixin
 from .config import Config, load_config
 from .errors import UserNotFound
 from .graph import Graph
+from .offboarding_defaults import OffboardingDefaultsMixin
+from .schedules import SchedulesMixin
 from .store import Store, ensure_sqlite_folder
 from .store import listings as L
 from .store import lookups
 from .sync import SyncFailed, Syncer, SyncReport, TenantResult
+from .templates import TemplatesMixin
 from .workflows import WorkflowsMixin
 
 log = logging.getLogger(__name__)
@@ -36,7 +41,8 @@ def connect(config: str | os.PathLike | Config | None = None, actor: Actor | Non
     return M365(config, actor or default_actor())
 
 
-class M365(WorkflowsMixin, BulkMixin):
+class M365(WorkflowsMixin, BulkMixin, TemplatesMixin, OffboardingDefaultsMixin,
+           SchedulesMixin, AccessMixin):
     """One MSP's view of its tenants: synced listings, sync, and workflows."""
 
     def __init__(self, config: Config, actor: Actor, *, graph: Graph | None = None,
@@ -198,8 +204,15 @@ class M365(WorkflowsMixin, BulkMixin):
     def tenants(self) -> pd.DataFrame:
         """One row per tenant: tenant_id, display_name, default_domain, synced (sync on),
         last_sync, users, licensed_users, seats_total, seats_consumed, seats_available,
-        skus_out_of_seats, then initial_domain, source, last_attempt, last_error, groups."""
-        return self._read(L.tenants, None)
+        skus_out_of_seats, then initial_domain, source, last_attempt, last_error, groups, and
+        what the app may do there (docs/ACCESS.md): access, missing_permissions, features_off,
+        last_sign_in_note, entra_p1, granted_permissions, app_roles, access_checked,
+        access_detail, consent_url."""
+        df = self._read(L.tenants, None)
+        settings = self.config.graph
+        df["consent_url"] = pd.Series([consent_url(settings.authority_host, tid, settings.client_id)
+                                       for tid in df["tenant_id"]], index=df.index, dtype="str")
+        return df
 
     def users(self, tenant=None) -> pd.DataFrame:
         """One row per user: tenant_id, tenant_name, id, user_principal_name, display_name,

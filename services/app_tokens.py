@@ -9,6 +9,7 @@ tenant; `_SharedDiscovery` answers it from the first tenant's document (see ther
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import logging
@@ -165,9 +166,13 @@ class TokenProvider:
             if "access_token" not in result:
                 code = result.get("error") or "token_error"
                 description = (result.get("error_description") or "").split("\r\n")[0]
+                # The AADSTS codes travel as details: services.access tells "no consent"
+                # (700016, 65001) from "tenant unknown" (90002) by them.
                 raise AuthFailure(self._refusal(tenant_id, result, description),
                                   status=401, code=code, tenant_id=tenant_id,
-                                  request_id=result.get("correlation_id"))
+                                  request_id=result.get("correlation_id"),
+                                  details=[{"code": f"AADSTS{c}"}
+                                           for c in result.get("error_codes") or []])
             if result.get("token_source") == "identity_provider":
                 self.acquired += 1
                 log.debug("token acquired for tenant %s", tenant_id)
@@ -200,6 +205,13 @@ class TokenProvider:
             advice = f"could not get a token for tenant {tenant_id} as app {app}"
         return f"{advice}. Entra ID said: {description}" if description else advice
 
+    def claims(self, tenant_id: str) -> dict:
+        """What the tenant's app-only token says about the app, read from its payload without
+        verifying it (Graph verifies; we only read our own grant): `roles` (the application
+        permissions granted in that tenant), `oid` (the app's service principal id there),
+        `tid`, `appid`. Gets a token if none is cached; the token itself never leaves here."""
+        return token_claims(self.token(tenant_id))
+
     def invalidate(self, tenant_id: str, token: str | None = None) -> None:
         """Forget the tenant's cached access token so the next call asks for a new one.
 
@@ -213,3 +225,19 @@ class TokenProvider:
             for item in list(cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN)):
                 if token is None or item.get("secret") == token:
                     cache.remove_at(item)
+
+
+CLAIMS = ("roles", "oid", "tid", "appid", "idtyp")
+
+
+def token_claims(token: str) -> dict:
+    """The app-describing claims of a JWT access token ({} when it is not a readable JWT)."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return {}
+    payload = parts[1] + "=" * (-len(parts[1]) % 4)
+    try:
+        data = json.loads(base64.urlsafe_b64decode(payload))
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return {k: data[k] for k in CLAIMS if isinstance(data, dict) and k in data}

@@ -5,7 +5,8 @@ purchased and used (SKUs sold by the thousand, such as free and viral ones, coun
 figure), the SKUs out of seats, and licenses held by disabled or inactive accounts with their
 monthly cost from a price table the MSP edits. `idle_licenses()` is the rule for "idle" the
 license-audit notebook uses: a license on a disabled account, or on an account with no sign-in
-for `days` days (never signed in counts as inactive).
+for `days` days (never signed in counts as inactive), except in tenants whose sign-ins cannot be
+read (no Entra ID P1, no AuditLog.Read.All): those are listed in `idle_excluded`.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ DEFAULT_PRICES = {"SPB": 22.00, "O365_BUSINESS_PREMIUM": 12.50, "O365_BUSINESS_E
                   "EXCHANGESTANDARD": 4.00, "POWER_BI_PRO": 14.00, "EMS": 10.60}
 IDLE_COLUMNS = ["tenant_id", "tenant_name", "user_id", "user_principal_name", "sku_part_number",
                 "product_name", "why", "monthly_price"]
+EXCLUDED_COLUMNS = ["tenant_id", "display_name", "reason"]
 
 
 @dataclass
@@ -41,6 +43,10 @@ class Overview:
     idle_monthly_cost: float = 0.0
     sync_errors: pd.DataFrame = field(default_factory=pd.DataFrame)  # tenant, error, when
     activity: pd.DataFrame = field(default_factory=pd.DataFrame)     # latest audit entries
+    # Tenants whose accounts the "no sign-in" rule cannot judge (no Entra ID P1, no
+    # AuditLog.Read.All): their disabled accounts count, their quiet ones do not.
+    idle_excluded: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=EXCLUDED_COLUMNS))
 
     @property
     def idle_licenses(self) -> int:
@@ -48,14 +54,17 @@ class Overview:
 
 
 def idle_licenses(users: pd.DataFrame, user_licenses: pd.DataFrame, *, days: int = INACTIVE_DAYS,
-                  now: pd.Timestamp | None = None) -> pd.DataFrame:
+                  now: pd.Timestamp | None = None, exclude_tenants=()) -> pd.DataFrame:
     """One row per license held by a disabled account, or by an enabled account without a
-    sign-in for `days` days; `why` says which."""
+    sign-in for `days` days; `why` says which. Accounts of `exclude_tenants` (whose sign-ins
+    cannot be read) are never counted as quiet: a missing sign-in there means nothing."""
     now = now if now is not None else pd.Timestamp.now(tz="UTC")
     account = users.set_index(["tenant_id", "id"])[["account_enabled", "last_sign_in"]]
     held = user_licenses.join(account, on=["tenant_id", "user_id"])
     enabled = held["account_enabled"].astype("boolean")
     quiet = ~((now - held["last_sign_in"]).dt.days <= days).fillna(False)
+    if len(exclude_tenants):
+        quiet &= ~held["tenant_id"].astype(str).isin(list(exclude_tenants))
     disabled = (enabled == False).fillna(False)   # noqa: E712 - nullable boolean
     inactive = (enabled == True).fillna(False) & quiet   # noqa: E712
     out = held[(disabled | inactive).to_numpy()].copy()
@@ -74,7 +83,12 @@ def overview(m365, prices: dict[str, float] | None = None, *, days: int = INACTI
     sync_on = tenants["synced"].astype(bool)
     paid = paid_seats(licenses)
     full = licenses[licenses["out_of_seats"].astype(bool)]
-    idle = idle_licenses(m365.users(), m365.user_licenses(), days=days, now=now)
+    unreadable = tenants["last_sign_in_note"].notna() if "last_sign_in_note" in tenants else \
+        pd.Series(False, index=tenants.index)
+    excluded = tenants.loc[unreadable, ["tenant_id", "display_name", "last_sign_in_note"]] \
+        .rename(columns={"last_sign_in_note": "reason"}).reset_index(drop=True)
+    idle = idle_licenses(m365.users(), m365.user_licenses(), days=days, now=now,
+                         exclude_tenants=excluded["tenant_id"].astype(str).tolist())
     idle = idle.assign(monthly_price=idle["sku_part_number"].astype(str).map(prices).fillna(0.0))
     log = m365.audit_log(limit=activity)
     return Overview(
@@ -93,4 +107,5 @@ def overview(m365, prices: dict[str, float] | None = None, *, days: int = INACTI
         sync_errors=tenants.loc[errors, ["tenant_id", "display_name", "last_error",
                                          "last_attempt"]].reset_index(drop=True),
         activity=log.head(activity).reset_index(drop=True),
+        idle_excluded=excluded,
     )

@@ -1,17 +1,30 @@
-"""Offboard User: the toggles, what the user holds, and the rule that disables the button when
-the chosen toggles would change nothing."""
+"""Offboard User: the toggles, what the user holds, the rule that disables the button when
+the chosen toggles would change nothing, the tenant's defaults and "Offboard at"."""
 from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 import param
 
+from services.errors import PermissionDenied
 from services.workflows import OPTION_LABELS, unchanged_reasons
 
-from .base import PlanViewModel
+from .base import PlanViewModel, error_text
 from .user_details import license_source
 
 # The page's toggles are the workflow's options, labelled as the workflow names them.
 TOGGLES = OPTION_LABELS
+AUDIENCES = {"all": "Everyone outside", "contactsOnly": "Only my contacts", "none": "Nobody outside"}
+
+
+def zone(name: str):
+    """The viewer's time zone by IANA name; UTC when the browser gave none or an unknown one."""
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
 
 
 class OffboardViewModel(PlanViewModel):
@@ -30,6 +43,22 @@ class OffboardViewModel(PlanViewModel):
     block_sign_in = param.Boolean(default=False, doc="Block the user's sign-in.")
     revoke_sessions = param.Boolean(default=False, doc="Sign the user out everywhere.")
     reset_password = param.Boolean(default=False, doc="Set a new random password (shown once).")
+    remove_mfa = param.Boolean(default=False, doc="Remove every MFA method but the password.")
+    auto_reply = param.Boolean(default=False, doc="Set automatic replies (out of office).")
+    auto_reply_text = param.String(default="", doc="The reply to people inside the organization; "
+                                                   "{display_name} and {manager} are filled in.")
+    auto_reply_external = param.String(default="", doc="The reply to people outside; empty: the "
+                                                       "same text.")
+    auto_reply_audience = param.Selector(default="all", objects=list(AUDIENCES),
+                                         doc="Who outside the organization gets the reply.")
+    retire_devices = param.Boolean(default=False, doc="Retire the user's Intune devices (no wipe).")
+    hand_over_to_manager = param.Boolean(default=False, doc="Make the manager owner of the groups "
+                                                            "the user owns.")
+    offboard_at = param.Date(default=None, allow_None=True, doc="When to offboard, in the "
+                             "viewer's time zone (naive); None: now.")
+    timezone = param.String(default="UTC", doc="The viewer's time zone (IANA name, from the "
+                                               "browser).")
+    defaults_note = param.String(default="", doc="Where the toggles' starting values came from.")
     licenses = param.DataFrame(default=pd.DataFrame(columns=["product_name", "source"]),
                                doc="Licenses the user holds and where each comes from.")
     groups = param.DataFrame(default=pd.DataFrame(columns=["display_name", "kind"]),
@@ -44,7 +73,9 @@ class OffboardViewModel(PlanViewModel):
     def load(self, tenant: str, user: str) -> bool:
         self.discard()
         self.clear_alerts()
-        self.param.update(**{k: False for k in TOGGLES}, new_password="", last_result=None)
+        self.param.update(**{k: False for k in TOGGLES}, new_password="", last_result=None,
+                          auto_reply_text="", auto_reply_external="", auto_reply_audience="all",
+                          offboard_at=None, defaults_note="")
         try:
             row = self.m365.resolve_user(tenant, user)
         except (ValueError, KeyError):
@@ -63,9 +94,49 @@ class OffboardViewModel(PlanViewModel):
         self.groups = self.m365.user_groups(self.tenant, self.user)[["display_name", "kind"]]
         self.roles = self.m365.user_roles(self.tenant, self.user)[["display_name"]] \
             .reset_index(drop=True)
+        self._apply_defaults()
         return True
 
-    @param.depends(*TOGGLES, "licenses", "groups", "roles", "account_enabled", "busy")
+    def _apply_defaults(self) -> None:
+        """Start the toggles at the tenant's offboarding defaults, when it has any."""
+        defaults = self.m365.offboarding_defaults(self.tenant)
+        if defaults.get("updated") is None:
+            return
+        on = {k: bool(v) for k, v in defaults["options"].items() if k in TOGGLES}
+        self.param.update(**on, auto_reply_text=defaults.get("auto_reply_message") or "")
+        self.defaults_note = (f"The switches start at this tenant's defaults (saved by "
+                              f"{defaults.get('updated_by') or 'an admin'}).")
+
+    def save_defaults(self) -> bool:
+        """Save the switches and the reply text as this tenant's defaults (admins)."""
+        try:
+            self.m365.set_offboarding_defaults(
+                self.tenant, auto_reply_message=self.auto_reply_text or None,
+                **{k: bool(getattr(self, k)) for k in TOGGLES})
+        except (ValueError, PermissionDenied) as exc:
+            self.alert("danger", f"The defaults were not saved: {error_text(exc)}")
+            return False
+        self.alert("success", "Saved as this tenant's offboarding defaults: "
+                   + (", ".join(TOGGLES[k] for k in TOGGLES if getattr(self, k)) or "all off"))
+        return True
+
+    def scheduled_at(self) -> datetime | None:
+        """"Offboard at" as an aware time in the viewer's zone, or None for now."""
+        if self.offboard_at is None:
+            return None
+        return self.offboard_at.replace(tzinfo=zone(self.timezone))
+
+    def options(self) -> dict:
+        """The chosen options as plan_offboarding takes them."""
+        chosen = {k: bool(getattr(self, k)) for k in TOGGLES if k != "auto_reply"}
+        chosen["auto_reply"] = ({"message": self.auto_reply_text,
+                                 "external_message": self.auto_reply_external,
+                                 "audience": self.auto_reply_audience}
+                                if self.auto_reply else None)
+        return chosen
+
+    @param.depends(*TOGGLES, "licenses", "groups", "roles", "account_enabled", "busy",
+                   "auto_reply_text")
     def blockers(self) -> list[str]:
         """Why the Offboard button is disabled (empty: it is enabled)."""
         chosen = [k for k in TOGGLES if getattr(self, k)]
@@ -79,6 +150,8 @@ class OffboardViewModel(PlanViewModel):
         if not self.may(needs):
             return [f"your role may not {'delete users' if self.delete else 'offboard users'}"]
         # The workflow's own rule, on what the store says the user holds.
+        if self.auto_reply and not self.auto_reply_text.strip():
+            return ["write the automatic reply's message"]
         why = unchanged_reasons({k: getattr(self, k) for k in TOGGLES},
                                 enabled=self.account_enabled, licenses=self.licenses,
                                 groups=self.groups, roles=self.roles)
@@ -92,15 +165,25 @@ class OffboardViewModel(PlanViewModel):
         if self.blockers():
             self.alert("warning", "Cannot offboard: " + "; ".join(self.blockers()))
             return False
+        at = self.scheduled_at()
+        # A scheduled job is planned again at its time; its new password could be shown to no one.
         plan = await self.plan_task("Planning the offboarding", self.m365.plan_offboarding,
-                                    self.tenant, self.user, reveal_password=True,
-                                    **{k: getattr(self, k) for k in TOGGLES})
+                                    self.tenant, self.user, reveal_password=at is None, at=at,
+                                    **self.options())
         if plan is None:
             return False
         title = f"{'Delete' if self.delete else 'Offboard'} {self.user_principal_name}"
+        if at is not None:
+            title += f" at {at:%Y-%m-%d %H:%M} {self.timezone} ({at.astimezone(ZoneInfo('UTC')):%H:%M} UTC)"
         return self.propose(plan, title, self._after)
 
     def _after(self, result) -> None:
+        if getattr(result, "job_id", None) is not None:
+            self.alert("success", f"Scheduled: job {result.job_id} runs at "
+                                  f"{result.at:%Y-%m-%d %H:%M} UTC; the Activity page lists it "
+                                  "and can cancel it.")
+            self.offboard_at = None
+            return
         if getattr(result, "password", None):
             self.new_password = result.password
         self.done = True

@@ -6,7 +6,7 @@ import html
 import panel as pn
 from panel.viewable import Viewer
 
-from ..viewmodels.offboard import TOGGLES
+from ..viewmodels.offboard import AUDIENCES, TOGGLES
 from .common import (action, alerts, blockers_note, busy_bar, derived, plan_panel, table,
                      with_kind_labels)
 
@@ -17,18 +17,45 @@ HELP = {"delete": "removes all licenses, groups and directory roles, then delete
         "remove_roles": "removes every directory role listed below (admin rights end here)",
         "block_sign_in": "the user can no longer sign in",
         "revoke_sessions": "signs the user out of every app and device",
-        "reset_password": "sets a new random password, shown once"}
+        "reset_password": "sets a new random password, shown once",
+        "remove_mfa": "deletes every sign-in method but the password (phone, Authenticator, "
+                      "FIDO2 keys, passes); the plan lists them",
+        "auto_reply": "an out-of-office reply on the mailbox; {display_name} and {manager} are "
+                      "filled in",
+        "retire_devices": "retires the user's Intune devices (company data removed, no wipe); "
+                          "the plan lists them",
+        "hand_over_to_manager": "the manager becomes an owner of every group the user owns"}
 
 
 class OffboardView(Viewer):
     def __init__(self, vm, open, **params):
         super().__init__(**params)
         self.vm = vm
-        switches = []
+        switches = {}
         for name, label in TOGGLES.items():
             switch = pn.widgets.Switch.from_param(vm.param[name], name="", width=50,
                                                   css_classes=[f"m365-toggle-{name}"])
-            switches.append(pn.Row(switch, pn.pane.Markdown(f"**{label}**: {HELP[name]}")))
+            switches[name] = pn.Row(switch, pn.pane.Markdown(f"**{label}**: {HELP[name]}"))
+        reply = pn.Column(
+            pn.widgets.TextAreaInput.from_param(vm.param.auto_reply_text, name="Reply inside the "
+                                                "organization", height=90, width=640,
+                                                css_classes=["m365-auto-reply-text"],
+                                                placeholder="{display_name} has left. Please "
+                                                            "contact {manager}."),
+            pn.widgets.TextAreaInput.from_param(vm.param.auto_reply_external, name="Reply outside "
+                                                "(empty: the same text)", height=70, width=640),
+            pn.widgets.Select.from_param(vm.param.auto_reply_audience, name="Who outside gets it",
+                                         options={v: k for k, v in AUDIENCES.items()}, width=260),
+            visible=vm.param.auto_reply, margin=(0, 0, 0, 60))
+        when = pn.widgets.DatetimePicker.from_param(
+            vm.param.offboard_at, name=pn.bind(lambda tz: f"Offboard at (your time, {tz}); "
+                                               "empty: now", vm.param.timezone),
+            width=320, css_classes=["m365-offboard-at"])
+        self._follow_browser_time_zone()
+        save_defaults = pn.widgets.Button(name="Save as this tenant's defaults", button_type="light",
+                                          visible=vm.may("offboard"),
+                                          css_classes=["m365-save-defaults"])
+        save_defaults.on_click(lambda _e: vm.save_defaults())
         button = pn.widgets.Button(name="Offboard User", button_type="danger",
                                    disabled=derived(vm.blockers),
                                    css_classes=["m365-offboard-button"])
@@ -42,21 +69,37 @@ class OffboardView(Viewer):
             pn.pane.HTML(pn.bind(lambda upn: f"<h2>Offboard {html.escape(upn)}</h2>",
                                  vm.param.user_principal_name)),
             busy_bar(vm), alerts(vm), pn.panel(password), plan_panel(vm),
-            pn.pane.Markdown("### Offboard User"), switches[0],
-            pn.pane.Markdown("### Assigned licenses"), switches[1],
+            pn.pane.Markdown(vm.param.defaults_note, styles={"color": "#6c757d"}),
+            pn.pane.Markdown("### Offboard User"), switches["delete"],
+            pn.pane.Markdown("### Assigned licenses"), switches["remove_licenses"],
             table(vm.param.licenses, page_size=20, pager=False, empty="No licenses",
                   titles={"product_name": "License", "source": "Assigned"},
                   css_classes=["m365-offboard-licenses"]),
-            pn.pane.Markdown("### Groups"), switches[2],
+            pn.pane.Markdown("### Groups"), switches["remove_groups"],
+            switches["hand_over_to_manager"],
             table(pn.bind(with_kind_labels, vm.param.groups), page_size=20, pager=False, empty="In no groups",
                   titles={"display_name": "Group", "kind": "Kind"},
                   css_classes=["m365-offboard-groups"]),
-            pn.pane.Markdown("### Directory roles"), switches[3],
+            pn.pane.Markdown("### Directory roles"), switches["remove_roles"],
             table(vm.param.roles, page_size=20, pager=False, titles={"display_name": "Role"},
                   empty="No directory roles",
                   css_classes=["m365-offboard-roles"]),
-            pn.pane.Markdown("### Access"), *switches[4:],
-            pn.Row(button, back), blockers_note(vm.blockers), sizing_mode="stretch_width")
+            pn.pane.Markdown("### Access"),
+            *[switches[k] for k in ("block_sign_in", "revoke_sessions", "reset_password",
+                                    "remove_mfa", "retire_devices")],
+            pn.pane.Markdown("### Mail"), switches["auto_reply"], reply,
+            pn.pane.Markdown("### When"), when,
+            pn.Row(button, back, save_defaults), blockers_note(vm.blockers),
+            sizing_mode="stretch_width")
+
+    def _follow_browser_time_zone(self) -> None:
+        """"Offboard at" is read in the viewer's time zone, which the browser reports."""
+        info = getattr(pn.state, "browser_info", None)
+        if info is None:
+            return
+        if getattr(info, "timezone", None):
+            self.vm.timezone = info.timezone
+        info.param.watch(lambda e: setattr(self.vm, "timezone", e.new or "UTC"), "timezone")
 
     def __panel__(self):
         return self._layout

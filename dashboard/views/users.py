@@ -66,6 +66,7 @@ class UsersView(Viewer):
                            widths={k: v for k, v in WIDTHS.items() if k not in ACTIONS or k in actions},
                            # Columns shrink to the page so the row actions stay in view.
                            layout="fit_columns",
+                           configuration={"rowHeight": 30},
                            css_classes=["m365-users"])
         for action in actions:
             self.table.on_click(lambda e, a=action: self._clicked(a, e), column=action)

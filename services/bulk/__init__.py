@@ -97,8 +97,11 @@ class BulkMixin:
                     continue
                 rows.append(row)
                 plans[row["row"]] = plan
+                target = "; ".join(plan.steps["action"].astype(str))
+                if row.get("at"):
+                    target = f"at {row['at']}: {target}"     # a scheduled job, not a change now
                 steps.append({"row": row["row"], "tenant_id": tenant_id, "user": row["user"],
-                              "step": kind, "target": "; ".join(plan.steps["action"].astype(str))})
+                              "step": kind, "target": target})
         problems.sort(key=lambda p: p.row)
         bulk = BulkPlan(self, kind, _source_name(source), rows, problems, steps, {})
         bulk.keep_row_plans(plans)     # the first apply runs these instead of planning again

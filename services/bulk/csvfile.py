@@ -41,6 +41,7 @@ ONBOARD_COLUMNS = {
     "display_name": ["Display Name", "displayName"],
     "job_title": ["Job Title", "jobTitle"],
     "department": ["Department", "department"],
+    "company_name": ["Company", "Company Name", "companyName"],
     "office_location": ["Office Number", "officeLocation", "Office"],
     "business_phone": ["Office Phone", "businessPhones", "Business Phone"],
     "mobile_phone": ["Mobile Phone", "mobilePhone"],
@@ -57,6 +58,7 @@ ONBOARD_COLUMNS = {
     "roles": ["Roles"],
     "password": ["Password"],
     "manager": ["Manager"],
+    "template": ["Template", "Onboarding Template"],
 }
 OFFBOARD_COLUMNS = {
     "tenant": ONBOARD_COLUMNS["tenant"],
@@ -68,12 +70,24 @@ OFFBOARD_COLUMNS = {
     "block_sign_in": ["Block Sign-in", "Block sign in"],
     "revoke_sessions": ["Revoke Sessions"],
     "reset_password": ["Reset Password"],
+    "remove_mfa": ["Remove MFA", "Remove MFA methods"],
+    "retire_devices": ["Retire Devices", "Retire managed devices"],
+    "hand_over_to_manager": ["Hand Over To Manager", "Hand over groups to the manager"],
+    # Auto Reply holds the message; an empty cell sets none (docs/OFFBOARDING.md).
+    "auto_reply": ["Auto Reply", "Automatic Reply", "Out of Office"],
+    "auto_reply_external": ["Auto Reply External", "External Reply"],
+    "auto_reply_audience": ["Auto Reply Audience"],
+    "auto_reply_start": ["Auto Reply Start"],
+    "auto_reply_end": ["Auto Reply End"],
+    # ISO 8601 with a UTC offset: the row is scheduled for then (docs/SCHEDULES.md); empty: now.
+    "at": ["When", "Offboard At", "Scheduled At"],
 }
 UPDATE_COLUMNS = {
     "tenant": ONBOARD_COLUMNS["tenant"],
     "user": OFFBOARD_COLUMNS["user"],
     **{k: v for k, v in ONBOARD_COLUMNS.items()
-       if k not in ("tenant", "user_principal_name", "licenses", "groups", "roles", "password")},
+       if k not in ("tenant", "user_principal_name", "licenses", "groups", "roles", "password",
+                    "template")},
     "account_enabled": ["Account Enabled", "accountEnabled"],
     "add_licenses": ["Add Licenses"],
     "remove_licenses": ["Remove Licenses"],
@@ -90,7 +104,8 @@ REQUIRED = {
 LIST_FIELDS = {"licenses", "groups", "roles", "add_licenses", "remove_licenses", "add_groups",
                "remove_groups", "add_roles", "remove_roles"}
 BOOL_FIELDS = {"delete", "remove_licenses", "remove_groups", "remove_roles", "block_sign_in",
-               "revoke_sessions", "reset_password", "account_enabled"}
+               "revoke_sessions", "reset_password", "account_enabled", "remove_mfa",
+               "retire_devices", "hand_over_to_manager"}
 _TRUE = {"yes", "y", "true", "1", "x", "on"}
 _FALSE = {"no", "n", "false", "0", "off", ""}
 
@@ -219,6 +234,10 @@ def read_bulk(source, kind: str) -> BulkTable:
         index[canonical] = pos
         table.headers[canonical] = name
     for req in REQUIRED[kind]:
+        # With a Template column, an onboarding row's user name may come from its template's
+        # username format and domain.
+        if kind == "onboard" and req == "user_principal_name" and "template" in index:
+            continue
         if req not in index:
             table.problems.append(RowProblem(1, spec[req][0], "required column is missing"))
     if table.problems:
@@ -257,10 +276,23 @@ def read_bulk(source, kind: str) -> BulkTable:
 
 def _identity(kind: str, row: dict) -> tuple:
     who = row.get("user_principal_name") if kind == "onboard" else row.get("user")
+    if not who:
+        # A user name a template builds later (or a row missing one, reported later) is
+        # compared once it is known, not here: empty cells are not duplicates of each other.
+        return ("", f"row {row['row']}")
     return (str(row.get("tenant", "")).lower(), str(who or "").lower())
 
 
 def _convert(table: BulkTable, number: int, name: str, value: str):
+    if name == "at":
+        if not value:
+            return None
+        from ..workflows.scheduled import iso, parse_at
+        when, problem = parse_at(value)
+        if problem:
+            table.problems.append(RowProblem(number, table.header_of(name), problem))
+            return None
+        return iso(when)     # UTC text: the row is stored in the bulk journal as JSON
     # "Remove Licenses" (and Groups, Roles) is a yes/no toggle when offboarding and a list of
     # names when updating.
     if name in LIST_FIELDS and table.kind != "offboard":

@@ -157,15 +157,27 @@ def _run_row(m365, journal: Journal, job_id: str, kind: str, row: dict, rec, sin
 
 def row_plan(m365, kind: str, row: dict):
     if kind == "offboard":
-        return m365.plan_offboarding(row["tenant"], row["user"], **{
-            k: bool(row.get(k)) for k in OFFBOARD_OPTIONS})
+        return m365.plan_offboarding(row["tenant"], row["user"], at=row.get("at") or None, **{
+            k: bool(row.get(k)) for k in OFFBOARD_OPTIONS if k != "auto_reply"},
+            auto_reply=_auto_reply(row))
     changes = {k: v for k, v in row.items() if k in UPDATE_CHANGE_FIELDS and v not in ("", None)}
     return m365.plan_edit(row["tenant"], row["user"], changes=changes,
                           **{k: row.get(k) or [] for k in ("add_licenses", "remove_licenses", "add_groups",
                                                            "remove_groups", "add_roles", "remove_roles")})
 
 
+def _auto_reply(row: dict) -> dict | None:
+    """An offboarding row's Auto Reply columns; an empty Auto Reply cell means none."""
+    if not str(row.get("auto_reply") or "").strip():
+        return None
+    spec = {"message": row["auto_reply"], "external_message": row.get("auto_reply_external"),
+            "audience": row.get("auto_reply_audience"), "start": row.get("auto_reply_start"),
+            "end": row.get("auto_reply_end")}
+    return {k: v for k, v in spec.items() if v not in (None, "")}
+
+
 UPDATE_CHANGE_FIELDS = {"given_name", "surname", "display_name", "job_title", "department",
+                        "company_name",
                         "office_location", "business_phone", "mobile_phone", "usage_location",
                         "manager", "account_enabled", "fax", "street_address", "city", "state",
                         "postal_code", "country"}

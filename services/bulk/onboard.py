@@ -11,12 +11,14 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from ..access import feature_refusal
 from ..passwords import check_password
 from ..workflows.resolve import group_write_refusal
 from ..workflows.validation import (PROPERTIES, graph_value, mail_nickname, property_problems,
                                     upn_problem)
 from .context import BulkContext, load_context
 from .csvfile import BulkTable, RowProblem, read_bulk
+from .templated import apply_templates, column_of
 
 
 @dataclass
@@ -40,9 +42,9 @@ def validate_rows(table: BulkTable, contexts: dict[str, BulkContext], tenant_of:
     problems: list[RowProblem] = []
     good: list[OnboardRow] = []
     seats_wanted: dict[tuple[str, str], list[int]] = {}
-    col = table.header_of
     for raw in table.rows:
         n = raw["row"]
+        col = column_of(table, raw)     # values a template supplied: its Template column
         before = len(problems)
         tenant_id = tenant_of.get(str(raw.get("tenant", "")).lower())
         if not tenant_id:
@@ -121,7 +123,7 @@ def validate_rows(table: BulkTable, contexts: dict[str, BulkContext], tenant_of:
         if len(rows) > left:
             name = contexts[tenant_id].facts.skus[sku_id].get("skuPartNumber", sku_id)
             for n in rows[max(left, 0):]:
-                problems.append(RowProblem(n, col("licenses"), f"{name} has {max(left, 0)} seats left and "
+                problems.append(RowProblem(n, table.header_of("licenses"), f"{name} has {max(left, 0)} seats left and "
                                            f"{len(rows)} rows ask for one; buy seats or remove it here"))
     bad_rows = {p.row for p in problems}
     return [r for r in good if r.row not in bad_rows], problems
@@ -167,12 +169,40 @@ def prepare(m365, source, *, kind: str = "onboard") -> tuple[BulkTable, list[Onb
             tenant_of[name.lower()] = m365.resolve_tenant(name)
         except ValueError:
             continue   # reported per row by validate_rows
+    template_problems = apply_templates(m365, table, tenant_of) if kind == "onboard" else []
     contexts = {tid: load_context(m365.graph.tenant(tid)) for tid in set(tenant_of.values())}
     journal = m365.bulk_journal
     created = {tid: journal.created_by_bulk(tid, [r["user_principal_name"] for r in table.rows])
                for tid in contexts}
     rows, problems = validate_rows(table, contexts, tenant_of, created)
-    return table, rows, list(table.problems) + problems
+    refused = access_problems(m365, table, rows)
+    if refused:
+        bad = {p.row for p in refused}
+        rows = [r for r in rows if r.row not in bad]
+    return table, rows, list(table.problems) + template_problems + problems + refused
+
+
+def access_problems(m365, table: BulkTable, rows: list[OnboardRow]) -> list[RowProblem]:
+    """Rows a tenant's access refuses before anything is written (services.access's rule):
+    creating needs user writes, and each list needs its own permission."""
+    answers: dict[tuple[str, str], str | None] = {}
+    problems = []
+    for r in rows:
+        wanted = [("user_principal_name", "user_create"), ("licenses", "license_assign"),
+                  ("groups", "group_membership"), ("roles", "role_assign"),
+                  ("manager", "user_edit")]
+        present = {"user_principal_name": True, "licenses": bool(r.sku_ids),
+                   "groups": bool(r.group_ids), "roles": bool(r.role_ids),
+                   "manager": bool(r.manager_id)}
+        for column, feature in wanted:
+            if not present[column] or r.exists_id and feature == "user_create":
+                continue
+            key = (r.tenant_id, feature)
+            if key not in answers:
+                answers[key] = feature_refusal(m365, r.tenant_id, feature)
+            if answers[key]:
+                problems.append(RowProblem(r.row, table.header_of(column), answers[key]))
+    return problems
 
 
 def problems_frame(problems: list[RowProblem]) -> pd.DataFrame:

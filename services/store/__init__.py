@@ -25,7 +25,7 @@ from . import schema as S
 from .rows import utc_now
 from .schema import create_schema
 from .snapshot import Change, GroupChange, TenantSnapshot
-from .write import prepare, record_failure, write_snapshot
+from .write import prepare, record_access, record_failure, write_snapshot
 
 __all__ = ["Store", "SyncState", "TenantSnapshot", "Change", "GroupChange", "create_schema",
            "ensure_sqlite_folder"]
@@ -139,6 +139,11 @@ class Store:
     def record_failure(self, tenant_id: str, reason: str) -> None:
         with self._writing(), self.engine.begin() as conn:
             record_failure(conn, tenant_id, reason, utc_now())
+
+    def record_access(self, tenant_id: str, values: dict) -> bool:
+        """Write a tenant's access columns (services.access) without touching its snapshot."""
+        with self._writing(), self.engine.begin() as conn:
+            return record_access(conn, tenant_id, values)
 
     def sync_state(self, tenant_id: str) -> dict[str, SyncState]:
         st = S.sync_state

@@ -15,6 +15,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from .. import access as access_rules
 from .. import licensing
 from .. import skus as sku_names
 from . import schema as S
@@ -22,7 +23,11 @@ from .frames import apply_dtypes, frame, raw_rows, tenant_filter, tenant_names
 
 TENANTS = ["tenant_id", "display_name", "default_domain", "synced", "last_sync", "users",
            "licensed_users", "seats_total", "seats_consumed", "seats_available", "skus_out_of_seats"]
-TENANTS_EXTRA = ["initial_domain", "source", "last_attempt", "last_error", "groups"]
+TENANTS_EXTRA = ["initial_domain", "source", "last_attempt", "last_error", "groups",
+                 # what the app may do there (services.access; consent_url is added by the API)
+                 "access", "missing_permissions", "features_off", "last_sign_in_note",
+                 "entra_p1", "granted_permissions", "app_roles", "access_checked",
+                 "access_detail"]
 USERS = ["tenant_id", "tenant_name", "id", "user_principal_name", "display_name", "given_name",
          "surname", "account_enabled", "usage_location", "department", "job_title", "licenses",
          "created", "last_sign_in"]
@@ -104,14 +109,23 @@ def tenants(conn: Connection, scope: Iterable[str] | None = None) -> pd.DataFram
             "skus_out_of_seats": out or 0 if synced else None,
             "initial_domain": r["initial_domain"], "source": r["source"],
             "last_attempt": r["last_attempt"], "last_error": r["last_error"],
-            "groups": n_groups.get(tid, 0) if synced else None})
+            "groups": n_groups.get(tid, 0) if synced else None,
+            "access": r["access"] or access_rules.NOT_CHECKED,
+            "missing_permissions": r["missing_permissions"] or "",
+            "features_off": access_rules.features_off_text(r),
+            "last_sign_in_note": access_rules.last_sign_in_note(r),
+            "entra_p1": r["entra_p1"], "granted_permissions": r["granted_permissions"],
+            "app_roles": r["app_roles"], "access_checked": r["access_checked"],
+            "access_detail": r["access_detail"]})
     df = frame(rows, TENANTS + TENANTS_EXTRA)
     return apply_dtypes(df, {
         "tenant_id": "str", "display_name": "str", "default_domain": "str", "synced": "bool",
         "last_sync": "utc", "users": "Int64", "licensed_users": "Int64", "seats_total": "Int64",
         "seats_consumed": "Int64", "seats_available": "Int64", "skus_out_of_seats": "Int64",
         "initial_domain": "str", "source": "str", "last_attempt": "utc", "last_error": "str",
-        "groups": "Int64"})
+        "groups": "Int64", "access": "str", "missing_permissions": "str", "features_off": "str",
+        "last_sign_in_note": "str", "entra_p1": "boolean", "granted_permissions": "str",
+        "app_roles": "str", "access_checked": "utc", "access_detail": "str"})
 
 
 # ---- users -----------------------------------------------------------------------------------

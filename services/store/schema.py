@@ -39,6 +39,15 @@ tenants = sa.Table(
     sa.Column("last_attempt", sa.String(32)),
     sa.Column("last_error", sa.Text),                    # reason of the last failed sync, else NULL
     sa.Column("has_sign_in_activity", sa.Boolean),       # NULL until a sync found out
+    # What the app may do there (services.access): status words, "; "-joined lists, NULL until
+    # a sync or `m365dash access` found out. Never a token: only the grants it lists.
+    sa.Column("access", sa.String(32)),                  # ready | missing permissions | no consent ...
+    sa.Column("missing_permissions", sa.Text),
+    sa.Column("granted_permissions", sa.Text),           # the token's `roles` claim
+    sa.Column("app_roles", sa.Text),                     # the app's directory roles (NULL: not read)
+    sa.Column("access_detail", sa.Text),                 # Entra's refusal, or what was not read
+    sa.Column("access_checked", sa.String(32)),          # ISO UTC
+    sa.Column("entra_p1", sa.Boolean),                   # False: Graph said "no premium license"
 )
 
 domains = sa.Table(
@@ -239,6 +248,79 @@ bulk_steps = sa.Table(
     sa.Column("error", sa.Text),
     sa.Column("object_id", sa.String(64)),
     sa.Column("updated", sa.DateTime(timezone=True)),
+)
+
+# Onboarding templates per tenant (services.templates; queries in services.store.templates).
+# Licenses, groups and roles are kept by name (SKU part number, display name), not by id, so a
+# template can be copied to another tenant and resolved there by the same names.
+onboarding_templates = sa.Table(
+    "onboarding_templates", metadata,
+    sa.Column("tenant_id", sa.String(ID), primary_key=True),
+    sa.Column("name_key", sa.String(NAME), primary_key=True),   # lower-case name: one per tenant
+    sa.Column("name", sa.String(NAME), nullable=False),
+    sa.Column("is_default", sa.Boolean, nullable=False, default=False),
+    sa.Column("domain", sa.String(NAME)),
+    sa.Column("username_format", sa.String(16)),
+    sa.Column("usage_location", sa.String(8)),
+    sa.Column("department", sa.String(NAME)),
+    sa.Column("job_title", sa.String(NAME)),
+    sa.Column("company_name", sa.String(NAME)),
+    sa.Column("office_location", sa.String(NAME)),
+    sa.Column("street_address", sa.Text),
+    sa.Column("city", sa.String(NAME)),
+    sa.Column("state", sa.String(NAME)),
+    sa.Column("postal_code", sa.String(64)),
+    sa.Column("country", sa.String(NAME)),
+    sa.Column("licenses", sa.Text, nullable=False, default="[]"),   # JSON list of SKU part numbers
+    sa.Column("groups", sa.Text, nullable=False, default="[]"),     # JSON list of group names
+    sa.Column("roles", sa.Text, nullable=False, default="[]"),      # JSON list of role names
+    sa.Column("updated", sa.DateTime(timezone=True)),
+    sa.Column("updated_by", sa.String(320)),
+)
+# At most one default template per tenant, also when two people save defaults at once (a partial
+# unique index: SQLite and PostgreSQL both have them).
+sa.Index("ux_onboarding_templates_default", onboarding_templates.c.tenant_id, unique=True,
+         sqlite_where=onboarding_templates.c.is_default == sa.true(),
+         postgresql_where=onboarding_templates.c.is_default == sa.true())
+
+# Per-tenant offboarding defaults (services.offboarding_defaults; queries in
+# services.store.offboarding_defaults): which toggles start on, and the auto-reply text.
+offboarding_defaults = sa.Table(
+    "offboarding_defaults", metadata,
+    sa.Column("tenant_id", sa.String(ID), primary_key=True),
+    sa.Column("options", sa.Text, nullable=False, default="{}"),    # JSON {option: true | false}
+    sa.Column("auto_reply_message", sa.Text),                       # may hold {display_name}, {manager}
+    sa.Column("updated", sa.DateTime(timezone=True)),
+    sa.Column("updated_by", sa.String(320)),
+)
+
+# Scheduled offboardings (services.schedules; queries in services.store.schedules). A job is
+# planned again against current Graph at its time; `lease_until` and `progress` let a job whose
+# process died be taken over without repeating the steps it finished (see docs/SCHEDULES.md).
+scheduled_jobs = sa.Table(
+    "scheduled_jobs", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(16), nullable=False),                 # offboard
+    sa.Column("tenant_id", sa.String(ID), nullable=False, index=True),
+    sa.Column("user_id", sa.String(ID), nullable=False),
+    sa.Column("user_principal_name", sa.Text, nullable=False),
+    sa.Column("display_name", sa.Text, nullable=False, default=""),
+    sa.Column("options", sa.Text, nullable=False, default="{}"),      # JSON plan_offboarding kwargs
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False, index=True),   # UTC
+    sa.Column("created", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("actor", sa.String(320), nullable=False),                # who scheduled it
+    sa.Column("role", sa.String(32), nullable=False),
+    # scheduled | running | done | failed | nothing_to_change | cancelled
+    sa.Column("status", sa.String(20), nullable=False, index=True),
+    sa.Column("outcome", sa.Text),                                     # what happened, in words
+    sa.Column("runner", sa.String(200)),                               # host:pid that ran it
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("lease_until", sa.DateTime(timezone=True)),              # a running job's heartbeat
+    sa.Column("progress", sa.Text, nullable=False, default="[]"),     # JSON steps finished so far
+    sa.Column("ran_at", sa.DateTime(timezone=True)),
+    sa.Column("finished", sa.DateTime(timezone=True)),
+    sa.Column("late_seconds", sa.Integer),                             # ran_at - at, when it ran
+    sa.Column("cancelled_by", sa.String(320)),
 )
 
 _done: "weakref.WeakKeyDictionary[Engine, bool]" = weakref.WeakKeyDictionary()

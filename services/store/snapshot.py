@@ -39,6 +39,9 @@ class TenantSnapshot:
     # user id -> (last sign-in, last non-interactive sign-in); None = not read this time
     sign_ins: dict[str, tuple[str | None, str | None]] | None = None
     has_sign_in_activity: bool | None = None
+    entra_p1: bool | None = None                 # False: signInActivity refused for no P1
+    access: dict | None = None                   # tenants-table access columns (services.access)
+    app_roles: list[str] | None = None           # the app's directory roles; None: not read
     groups: GroupChange | None = None
     apps: dict[str, list[dict]] | None = None   # group id -> appRoleAssignment rows
     apps_full: bool = False                      # apps covers every group (else only those keys)

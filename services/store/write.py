@@ -263,11 +263,30 @@ def _write_tenant(conn: Connection, snap: TenantSnapshot, now: str) -> None:
         values.update({k: v for k, v in snap.organization.items() if v})
     if snap.has_sign_in_activity is not None:
         values["has_sign_in_activity"] = snap.has_sign_in_activity
+    if snap.entra_p1 is not None:
+        values["entra_p1"] = snap.entra_p1
+    if snap.access:
+        values.update(snap.access)
     result = conn.execute(S.tenants.update().where(S.tenants.c.tenant_id == snap.tenant_id)
                           .values(**values))
     if result.rowcount == 0:
         conn.execute(S.tenants.insert().values(tenant_id=snap.tenant_id, active=True,
                                                sync_enabled=True, source="direct", **values))
+
+
+ACCESS_COLUMNS = ("access", "missing_permissions", "granted_permissions", "app_roles",
+                  "access_detail", "access_checked", "entra_p1")
+
+
+def record_access(conn: Connection, tenant_id: str, values: dict) -> bool:
+    """Store what the app may do in a known tenant (services.access), apart from any snapshot;
+    False when the store has no such tenant (a check never adds tenants to sync)."""
+    values = {k: v for k, v in values.items() if k in ACCESS_COLUMNS}
+    if not values:
+        return True
+    result = conn.execute(S.tenants.update().where(S.tenants.c.tenant_id == tenant_id)
+                          .values(**values))
+    return result.rowcount > 0
 
 
 def record_failure(conn: Connection, tenant_id: str, reason: str, now: str) -> None:

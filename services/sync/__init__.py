@@ -22,6 +22,7 @@ from ..config import Config
 from ..discovery import DiscoveredTenant, discover
 from ..errors import AuthFailure, GraphError, M365DashError, PermissionDeniedByGraph, Transient
 from ..graph import Graph
+from ..access_check import failure_access, sync_access
 from ..store import Store
 from .reader import TenantReader
 from .report import SyncFailed, SyncReport, TenantResult
@@ -182,8 +183,13 @@ class Syncer:
         client = self.graph.tenant(tenant_id)
         with tuned_for_sync(), self._tenant_lock(tenant_id):
             before = client.request_count
+            claims = None
             try:
-                snapshot = TenantReader(client, self.store, full=full).read()
+                # The token's claims say what the app was granted there (never the token).
+                claims = self.graph.tokens.claims(tenant_id)
+                snapshot = TenantReader(client, self.store, full=full,
+                                        app_principal=claims.get("oid")).read()
+                snapshot.access = sync_access(claims, snapshot)
                 self.store.write(snapshot)
             except Exception as exc:  # noqa: BLE001 - one tenant's failure must not stop the rest
                 result.error = failure_reason(exc)[:1000]
@@ -192,8 +198,10 @@ class Syncer:
                 else:
                     log.exception("sync of tenant %s failed unexpectedly", tenant_id)
                 self._note_failure(tenant_id, result.error)
+                self._note_access(tenant_id, exc, claims, result)
             else:
                 result.ok = True
+                result.access = snapshot.access.get("access")
                 result.warnings = snapshot.warnings
                 result.objects = snapshot.objects
                 modes = set(snapshot.resources().values())
@@ -205,6 +213,16 @@ class Syncer:
                 result.requests = client.request_count - before
                 result.seconds = time.monotonic() - started
         return result
+
+    def _note_access(self, tenant_id: str, exc: BaseException, claims, result) -> None:
+        values = failure_access(exc, claims)
+        if not values:
+            return
+        result.access = values.get("access")
+        try:
+            self.store.record_access(tenant_id, values)
+        except Exception as err:  # noqa: BLE001 - the store may be what failed; say so, go on
+            log.error("could not record the access of tenant %s in the store: %s", tenant_id, err)
 
     def _note_failure(self, tenant_id: str, reason: str) -> None:
         try:

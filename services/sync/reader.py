@@ -22,6 +22,7 @@ from datetime import datetime, timedelta, timezone
 
 from ..errors import BadRequest, Gone, NotFound, PermissionDeniedByGraph
 from ..graph import TenantGraph
+from ..permissions import ROLE_TEMPLATES
 from ..store import Change, GroupChange, Store, SyncState, TenantSnapshot
 from ..store import rows as R
 from .rounds import Stream, read_all, relative
@@ -52,6 +53,9 @@ FULL = {"users": f"/users/delta?$select={R.USER_SELECT}",
         "groups": f"/groups/delta?$select={R.GROUP_SELECT}"}
 APP_SELECT = "id,resourceId,resourceDisplayName,appRoleId"
 SIGN_INS = f"/users?$select=id,signInActivity&$top={SIGN_IN_PAGE}"
+APP_ROLES = ("/roleManagement/directory/roleAssignments?$filter=principalId%20eq%20'{id}'"
+             "&$select=id,roleDefinitionId,principalId,directoryScopeId")
+NO_P1 = "Authentication_RequestFromNonPremiumTenantOrB2CTenant"
 
 
 def _parse(ts: str | None) -> datetime | None:
@@ -64,7 +68,7 @@ class TenantReader:
     """Stages everything one sync of `client`'s tenant needs; `read()` returns the snapshot."""
 
     def __init__(self, client: TenantGraph, store: Store, *, full: bool = False,
-                 now: datetime | None = None):
+                 now: datetime | None = None, app_principal: str | None = None):
         self.client = client
         self.tid = client.tenant_id
         self.store = store
@@ -76,11 +80,15 @@ class TenantReader:
         self.apps: list[Stream] = []
         self.apps_full = False
         self.reference = True             # organization, domains, role definitions: read?
+        # The app's service principal id in this tenant (the token's `oid`): its directory
+        # roles are read in the first round, one more $batch item, no extra request.
+        self.app_principal = app_principal
 
     def read(self) -> TenantSnapshot:
         try:
             read_all(self.client, self._first_round())
             self._core()
+            self._app_roles()
             self.snap.users = self._change("users", R.user_row, Change)
             self._sign_ins()
             self.snap.groups = self._change("groups", R.group_row, GroupChange)
@@ -121,6 +129,8 @@ class TenantReader:
             out.append(self._stream(name, link or FULL[name], PREFER, self._delta_done))
         if self.full_read["users"] or self._due("sign_ins", SIGN_IN_MAX_AGE):
             out.append(self._stream("sign_ins", SIGN_INS))
+        if self.app_principal:
+            out.append(self._stream("app_roles", APP_ROLES.format(id=self.app_principal)))
         return out
 
     def _delta_done(self, stream: Stream):
@@ -252,15 +262,37 @@ class TenantReader:
             return                        # not due, and the users were read incrementally
         err = stream.error
         if isinstance(err, (PermissionDeniedByGraph, BadRequest)):
-            # Needs Entra ID P1 and AuditLog.Read.All; tenants without them sync without it.
+            # Needs Entra ID P1 and AuditLog.Read.All; tenants without them sync without it
+            # (users come from their own delta read, which never selects signInActivity).
             log.info("tenant %s: no signInActivity (%s %s)", self.tid, err.status, err.code)
             self.snap.has_sign_in_activity = False
-            self.snap.sign_ins = {}
+            if err.code == NO_P1:
+                self.snap.entra_p1 = False
+            # Not read (None), not "nobody signed in": stored sign-ins stay, and the next sync
+            # asks again; Graph gives this 403 intermittently on P1 tenants too.
+            self.snap.sign_ins = None
             return
         if err is not None:
             raise err
         self.snap.has_sign_in_activity = True
+        self.snap.entra_p1 = True
         self.snap.sign_ins = {obj["id"]: R.sign_in_times(obj) for obj in stream.items if obj.get("id")}
+
+    # ---- the app's own directory roles ---------------------------------------------------------
+
+    def _app_roles(self) -> None:
+        stream = self.streams.get("app_roles")
+        if stream is None:
+            return
+        if stream.error is not None:
+            # Without a role-read permission the roles stay unknown (None), not "none held".
+            log.info("tenant %s: app roles not read (%s %s)", self.tid, stream.error.status,
+                     stream.error.code)
+            return
+        names = {r["id"]: r.get("display_name") for r in self.snap.role_definitions or []}
+        self.snap.app_roles = sorted({
+            names.get(a.get("roleDefinitionId")) or ROLE_TEMPLATES.get(a.get("roleDefinitionId"))
+            or a.get("roleDefinitionId") for a in stream.items if a.get("roleDefinitionId")})
 
     # ---- app role assignments of groups --------------------------------------------------------
 

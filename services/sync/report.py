@@ -9,7 +9,7 @@ import pandas as pd
 from ..errors import M365DashError
 
 TENANT_COLUMNS = ["tenant_id", "display_name", "ok", "mode", "users", "groups", "objects",
-                  "requests", "seconds", "error", "warnings"]
+                  "requests", "seconds", "error", "warnings", "access"]
 
 
 @dataclass
@@ -25,6 +25,7 @@ class TenantResult:
     seconds: float = 0.0
     error: str | None = None      # why the tenant failed; its previous snapshot stays
     warnings: list[str] = field(default_factory=list)
+    access: str | None = None     # what the app may do there (services.access status words)
 
 
 class SyncFailed(M365DashError):

@@ -16,6 +16,7 @@ from .offboarding import OPTION_LABELS, plan_offboarding, unchanged_reasons
 from .onboarding import plan_onboarding
 from .plan import DONE, FAILED, SKIPPED, Plan, PlanHasProblems, Problem, Result
 from .restore import deleted_users, plan_restore
+from .scheduled import schedule
 
 __all__ = ["WorkflowsMixin", "Plan", "PlanHasProblems", "Problem", "Result", "DONE", "FAILED",
            "SKIPPED", "OPTION_LABELS", "unchanged_reasons"]
@@ -25,30 +26,72 @@ class WorkflowsMixin:
     """Workflow methods of the `M365` object; every plan is applied with `plan.apply()`."""
 
     def plan_onboarding(self, tenant, user: dict | None = None, licenses=None, groups=None,
-                        roles=None) -> Plan:
+                        roles=None, template=None, first_sign_in: str = "password",
+                        tap_lifetime_minutes: int | None = None,
+                        tap_usable_once: bool | None = None) -> Plan:
         """Plan a new user. `user` holds given_name, surname, display_name, username, domain,
         password (else generated), force_change_password, usage_location, job_title, department,
-        office_location, business_phone, mobile_phone, manager. Licenses are SKU part numbers or
-        product names (or {"sku": ..., "disabled_plans": [...]}); groups and roles names or ids."""
-        return plan_onboarding(self, tenant, user, licenses, groups, roles)
+        company_name, office_location, business_phone, mobile_phone, manager. Licenses are SKU
+        part numbers or product names (or {"sku": ..., "disabled_plans": [...]}); groups and
+        roles names or ids. `template` names one of the tenant's templates; None uses the
+        tenant's default template (if any), False none. What the caller gives wins over the
+        template, lists included (licenses=[] means no licenses; None keeps the template's).
+        first_sign_in="temporary_access_pass" gives the user a Temporary Access Pass instead of
+        a password (lifetime in minutes within the tenant's policy, default the policy's; one-time
+        unless tap_usable_once=False): shown once in Result.temporary_access_pass."""
+        return plan_onboarding(self, tenant, user, licenses, groups, roles, template=template,
+                               first_sign_in=first_sign_in,
+                               tap_lifetime_minutes=tap_lifetime_minutes,
+                               tap_usable_once=tap_usable_once)
 
     def plan_edit(self, tenant, user, changes: dict | None = None, add_licenses=None,
                   remove_licenses=None, add_groups=None, remove_groups=None, add_roles=None,
                   remove_roles=None) -> Plan:
-        """Plan changes to a user (object id or UPN); only values that differ are written."""
+        """Plan changes to a user (object id or UPN); only values that differ are written.
+        changes={"manager": upn_or_id} sets the manager; {"manager": None} (or "") removes it."""
         return plan_edit(self, tenant, user, changes, add_licenses, remove_licenses, add_groups,
                          remove_groups, add_roles, remove_roles)
 
     def plan_offboarding(self, tenant, user, delete=False, remove_licenses=False,
                          remove_groups=False, remove_roles=False, block_sign_in=False,
                          revoke_sessions=False, reset_password=False,
-                         reveal_password=False) -> Plan:
+                         reveal_password=False, remove_mfa=False, auto_reply=None,
+                         retire_devices=False, hand_over_to_manager=False, at=None) -> Plan:
         """Plan an offboarding; a reset password is shown only with reveal_password=True.
-        remove_roles removes every directory role the user holds (delete does so too)."""
-        return plan_offboarding(self, tenant, user, delete=delete, remove_licenses=remove_licenses,
-                                remove_groups=remove_groups, remove_roles=remove_roles,
-                                block_sign_in=block_sign_in, revoke_sessions=revoke_sessions,
-                                reset_password=reset_password, reveal_password=reveal_password)
+        remove_roles removes every directory role the user holds (delete does so too).
+        remove_mfa deletes every authentication method but the password; auto_reply is the
+        out-of-office text, or {"message", "external_message", "audience" (all | contactsOnly |
+        none), "start", "end"} ({display_name} and {manager} are filled in); retire_devices
+        retires the user's Intune devices (no wipe); hand_over_to_manager makes the manager an
+        owner of every group the user owns (docs/OFFBOARDING.md).
+        With `at` (an aware datetime or ISO text with its offset, within a year) apply()
+        stores a scheduled job instead of writing; at its time the job is planned again with
+        these options against current Graph (docs/SCHEDULES.md)."""
+        # Every keyword but `at`: what a scheduled job stores and plans again with.
+        options = dict(delete=delete, remove_licenses=remove_licenses,
+                       remove_groups=remove_groups, remove_roles=remove_roles,
+                       block_sign_in=block_sign_in, revoke_sessions=revoke_sessions,
+                       reset_password=reset_password, reveal_password=reveal_password,
+                       remove_mfa=remove_mfa, auto_reply=auto_reply, retire_devices=retire_devices,
+                       hand_over_to_manager=hand_over_to_manager)
+        plan = plan_offboarding(self, tenant, user, **options)
+        return plan if at is None else schedule(plan, at, options)
+
+    def manager_of(self, tenant, user) -> dict | None:
+        """The user's manager, read live from Graph: {"id", "user_principal_name",
+        "display_name"}, or None when they have none (for edit forms and the user's page)."""
+        from .manager import current_manager
+        from .resolve import user_exists
+        client = self.graph.tenant(self.resolve_tenant(tenant))
+        user_id = user_exists(client, str(user))
+        if user_id is None:
+            raise ValueError(f"no user '{user}' in this tenant; use an object id or user "
+                             "principal name")
+        found = current_manager(client, user_id)
+        if found is None:
+            return None
+        return {"id": found.get("id"), "user_principal_name": found.get("userPrincipalName"),
+                "display_name": found.get("displayName")}
 
     def plan_restore(self, tenant, user, reapply: bool = True) -> Plan:
         """Plan restoring a user deleted less than 30 days ago, re-applying its recorded

@@ -6,8 +6,9 @@ tenant of a user cannot be changed: that would be a new account in another direc
 """
 from __future__ import annotations
 
-from ..errors import GraphError, NotFound
+from ..errors import GraphError
 from . import steps as S
+from .manager import check_manager, current_manager, remove_manager
 from .plan import Plan, Problem
 from .resolve import (as_names, current_frames, get_user, license_sources, load_facts, member_groups,
                       resolve_tenant, role_assignments, user_exists)
@@ -69,7 +70,7 @@ def plan_edit(m365, tenant, user, changes: dict | None = None, add_licenses=None
         else:
             desired["userPrincipalName"] = new_upn
             shown.append(f"user_principal_name: {current['userPrincipalName']} -> {new_upn}")
-    manager_id = _manager_change(client, current["id"], changes.get("manager"), problems)
+    manager_step = _manager_change(client, facts, current, changes, problems, warnings)
 
     sources = license_sources(current)
     usage = desired.get("usageLocation", current.get("usageLocation"))
@@ -108,8 +109,8 @@ def plan_edit(m365, tenant, user, changes: dict | None = None, add_licenses=None
 
     if desired:
         plan.add(S.update_properties(desired, "; ".join(shown)))
-    if manager_id:
-        plan.add(S.set_manager(manager_id, str(changes["manager"])))
+    if manager_step:
+        plan.add(manager_step)
     for role in role_adds:
         if role["id"] in roles_now:
             warnings.append(Problem("add_roles", f"already has the role {role.get('displayName')}"))
@@ -139,28 +140,33 @@ def plan_edit(m365, tenant, user, changes: dict | None = None, add_licenses=None
     return plan
 
 
-def _manager_change(client, user_id: str, manager, problems: list[Problem]) -> str | None:
-    """The new manager's id when it differs from the current one; problems for unknown users."""
-    if not manager:
+def _manager_change(client, facts, current: dict, changes: dict, problems: list[Problem],
+                    warnings: list[Problem]):
+    """The step that sets or removes the manager, or None. `manager` absent: no change;
+    None or "": remove the current manager; a name: that user, once checked."""
+    if "manager" not in changes:
         return None
-    manager_id = user_exists(client, str(manager).strip())
-    if not manager_id:
-        problems.append(Problem("manager", f"no user '{manager}' in this tenant; use the manager's "
-                                           "object id or user principal name"))
-        return None
-    if manager_id.lower() == user_id.lower():
-        problems.append(Problem("manager", "a user cannot be their own manager"))
-        return None
+    wanted = str(changes.get("manager") or "").strip()
     try:
-        current = client.get(f"users/{user_id}/manager", params={"$select": "id"})
-    except NotFound:
-        current = None
+        now = current_manager(client, current["id"])
     except GraphError as exc:
-        problems.append(Problem("manager", f"the current manager could not be read ({exc.graph_message})"))
+        problems.append(Problem("manager", f"the current manager could not be read "
+                                           f"({exc.graph_message}); try again"))
         return None
-    if current and current.get("id", "").lower() == manager_id.lower():
+    if not wanted:
+        if now is None:
+            warnings.append(Problem("manager", "has no manager to remove"))
+            return None
+        return remove_manager(now.get("userPrincipalName") or now.get("id", ""))
+    manager_id, problem = check_manager(client, facts, wanted, user_id=current["id"],
+                                        upn=current.get("userPrincipalName"))
+    if problem:
+        problems.append(problem)
         return None
-    return manager_id
+    if now and now.get("id", "").lower() == manager_id.lower():
+        warnings.append(Problem("manager", f"{wanted} is already the manager"))
+        return None
+    return S.set_manager(manager_id, wanted)
 
 
 def _license_removals(facts, names, sources, problems, warnings) -> list[str]:

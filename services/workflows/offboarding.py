@@ -1,5 +1,6 @@
-"""Offboarding: block sign-in, revoke sessions, reset password, remove roles, licenses and groups,
-delete.
+"""Offboarding: block sign-in, revoke sessions, reset password, remove MFA methods, remove roles,
+automatic replies, hand groups over to the manager, retire devices, remove licenses and groups,
+delete (the Graph v1.0 extras live in offboarding_steps.py).
 
 Block sign-in and revoke sessions run first, so a leaver is locked out before anything else
 happens; directory roles go next, so no admin right outlives the offboarding. A license inherited
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from . import offboarding_steps as X
 from . import records
 from . import steps as S
 from .plan import ApplyContext, Plan, Problem
@@ -21,12 +23,15 @@ from .resolve import (current_frames, get_user, group_write_refusal, license_sou
                       member_groups, resolve_tenant, role_assignments)
 
 OPTIONS = ("delete", "remove_licenses", "remove_groups", "remove_roles", "block_sign_in",
-           "revoke_sessions", "reset_password")
+           "revoke_sessions", "reset_password", "remove_mfa", "auto_reply", "retire_devices",
+           "hand_over_to_manager")
 # What each option is called where an MSP reads it (the dashboard's toggles, problem texts).
 OPTION_LABELS = {"delete": "Delete User", "remove_licenses": "Remove assigned licenses",
                  "remove_groups": "Remove from groups", "remove_roles": "Remove directory roles",
                  "block_sign_in": "Block sign-in", "revoke_sessions": "Revoke sessions",
-                 "reset_password": "Reset password"}
+                 "reset_password": "Reset password", "remove_mfa": "Remove MFA methods",
+                 "auto_reply": "Automatic replies", "retire_devices": "Retire managed devices",
+                 "hand_over_to_manager": "Hand over groups to the manager"}
 
 
 def _count(held) -> int:
@@ -34,15 +39,17 @@ def _count(held) -> int:
 
 
 def unchanged_reasons(options: Mapping[str, bool], *, enabled: bool, licenses, groups,
-                      roles) -> list[str]:
+                      roles, mfa_methods=None, devices=None, owned_groups=None) -> list[str]:
     """Why the chosen offboarding options would change nothing for this user, or [] when at
     least one of them changes something.
 
     `options` maps option names (`OPTIONS`; missing ones are off) to whether each is chosen;
     `enabled` is whether the user can sign in now; `licenses`, `groups` and `roles` are how many
     licenses (direct or inherited), direct group memberships and directory roles the user holds
-    (a count, or anything with a length such as the frames in `plan.current`). Delete, revoke
-    sessions and reset password always change something. One reason per chosen option that
+    (a count, or anything with a length such as the frames in `plan.current`); `mfa_methods`,
+    `devices` and `owned_groups` likewise count the MFA methods (password excluded), Intune
+    devices not yet retiring and groups the user owns (None: not known, taken as something to
+    change). Delete, revoke sessions, reset password and automatic replies always change something. One reason per chosen option that
     finds nothing, in `OPTIONS` order; the texts are the ones `plan_offboarding` gives after
     "nothing to change: ".
     """
@@ -53,29 +60,40 @@ def unchanged_reasons(options: Mapping[str, bool], *, enabled: bool, licenses, g
     if not chosen:
         return ["choose at least one option: " + ", ".join(OPTION_LABELS[k] for k in OPTIONS)]
     held = {"remove_licenses": _count(licenses), "remove_groups": _count(groups),
-            "remove_roles": _count(roles), "block_sign_in": int(bool(enabled))}
-    if chosen & {"delete", "revoke_sessions", "reset_password"} or any(
+            "remove_roles": _count(roles), "block_sign_in": int(bool(enabled)),
+            "remove_mfa": 1 if mfa_methods is None else _count(mfa_methods),
+            "retire_devices": 1 if devices is None else _count(devices),
+            "hand_over_to_manager": 1 if owned_groups is None else _count(owned_groups)}
+    if chosen & {"delete", "revoke_sessions", "reset_password", "auto_reply"} or any(
             held[k] for k in chosen):
         return []
     why = {"remove_licenses": "the user has no licenses",
            "remove_groups": "the user is in no groups",
            "remove_roles": "the user holds no directory roles",
-           "block_sign_in": "sign-in is already blocked"}
+           "block_sign_in": "sign-in is already blocked",
+           "remove_mfa": "the user has no MFA methods besides the password",
+           "retire_devices": "the user has no Intune devices to retire",
+           "hand_over_to_manager": "the user owns no groups"}
     return [why[k] for k in OPTIONS if k in chosen]
 
 
 def plan_offboarding(m365, tenant, user, delete=False, remove_licenses=False, remove_groups=False,
                      remove_roles=False, block_sign_in=False, revoke_sessions=False,
-                     reset_password=False, reveal_password=False) -> Plan:
+                     reset_password=False, reveal_password=False, remove_mfa=False,
+                     auto_reply=None, retire_devices=False, hand_over_to_manager=False) -> Plan:
+    reply = X.normalize_auto_reply(auto_reply)
     chosen = {"delete": bool(delete), "remove_licenses": bool(remove_licenses),
               "remove_groups": bool(remove_groups), "remove_roles": bool(remove_roles),
               "block_sign_in": bool(block_sign_in), "revoke_sessions": bool(revoke_sessions),
-              "reset_password": bool(reset_password)}
+              "reset_password": bool(reset_password), "remove_mfa": bool(remove_mfa),
+              "auto_reply": reply is not None, "retire_devices": bool(retire_devices),
+              "hand_over_to_manager": bool(hand_over_to_manager)}
     tenant_id, tenant_problem = resolve_tenant(m365, tenant)
     plan = Plan(m365, kind="delete" if delete else "offboard",
                 permission="delete" if delete else "offboard", tenant_id=tenant_id, user=str(user),
                 parameters={"tenant": str(tenant), "user": str(user), **chosen,
-                            "reveal_password": bool(reveal_password)},
+                            "reveal_password": bool(reveal_password),
+                            **({"auto_reply_settings": reply} if reply is not None else {})},
                 reveal_password=bool(reveal_password))
     if tenant_problem:
         plan.problems.append(Problem("tenant", tenant_problem))
@@ -95,8 +113,11 @@ def plan_offboarding(m365, tenant, user, delete=False, remove_licenses=False, re
     plan.current = current_frames(facts, sources, groups, roles)
     warnings = plan.warnings
     enabled = current.get("accountEnabled") is not False
+    extras = _plan_extras(client, current, chosen, reply, plan)
     reasons = unchanged_reasons(chosen, enabled=enabled, licenses=len(sources),
-                                groups=len(groups), roles=len(held_roles))
+                                groups=len(groups), roles=len(held_roles), **extras.counts)
+    if plan.problems:
+        return plan
 
     if block_sign_in:
         if enabled:
@@ -112,11 +133,17 @@ def plan_offboarding(m365, tenant, user, delete=False, remove_licenses=False, re
         plan.add(S.revoke_sessions())
     if reset_password:
         plan.add(S.reset_password(current["userPrincipalName"], bool(reveal_password)))
+    for step in extras.mfa:
+        plan.add(step)
 
     prerequisites: list[int] = []
     if remove_roles or delete:
         for role in held_roles:
             prerequisites.append(plan.add(S.remove_role(role)))
+    # Before licenses go (the reply needs the mailbox) and before a deletion (which would end
+    # the user's ownerships and devices' link to the user).
+    for step in extras.reply + extras.hand_over + extras.devices:
+        prerequisites.append(plan.add(step))
     leaving: dict[str, str] = {}          # group id -> why the user leaves it
     if remove_licenses or delete:
         direct = [sku for sku, e in sources.items() if e["direct"]]
@@ -172,6 +199,46 @@ def plan_offboarding(m365, tenant, user, delete=False, remove_licenses=False, re
 
     plan._before_apply = remember
     return plan
+
+
+class _Extras:
+    """The planned Graph v1.0 extras: steps per option and their counts for unchanged_reasons."""
+
+    def __init__(self):
+        self.mfa, self.reply, self.hand_over, self.devices = [], [], [], []
+        self.counts: dict[str, int] = {}
+
+
+def _plan_extras(client, current: dict, chosen: dict, reply: dict | None, plan: Plan) -> _Extras:
+    extras = _Extras()
+    uid = current["id"]
+    manager = X.user_manager(client, uid) if (reply is not None or chosen["hand_over_to_manager"]) else None
+    todo = []
+    if chosen["remove_mfa"]:
+        todo.append(("mfa", "mfa_methods", lambda: X.plan_remove_mfa(client, uid)))
+    if reply is not None:
+        if chosen["delete"]:
+            plan.problems.append(Problem("auto_reply", "deleting the user removes the mailbox, so no "
+                                         "automatic reply would be sent; leave Delete User off (or "
+                                         "convert the mailbox to a shared mailbox first)"))
+        else:
+            todo.append(("reply", None, lambda: X.plan_auto_reply(client, current, reply, manager)))
+            if chosen["remove_licenses"]:
+                plan.warnings.append(Problem("auto_reply", "removing the licenses disables the "
+                                             "mailbox after Exchange's 30-day grace period, and the "
+                                             "automatic replies with it"))
+    if chosen["hand_over_to_manager"]:
+        todo.append(("hand_over", "owned_groups", lambda: X.plan_hand_over(client, uid, manager)))
+    if chosen["retire_devices"]:
+        todo.append(("devices", "devices", lambda: X.plan_retire_devices(client, uid)))
+    for attr, count_name, planner in todo:
+        steps, problems, warnings, count = planner()
+        setattr(extras, attr, steps)
+        plan.problems.extend(problems)
+        plan.warnings.extend(warnings)
+        if count_name:
+            extras.counts[count_name] = count
+    return extras
 
 
 def _role_name(facts, role_definition_id: str | None) -> str:

@@ -7,10 +7,15 @@ does only what is missing: it finds the user it created instead of creating anot
 """
 from __future__ import annotations
 
+import re
+import unicodedata
+
 from .. import audit as _audit
 from ..errors import GraphError
 from ..passwords import check_password
 from . import steps as S
+from . import tap
+from .manager import check_manager
 from .plan import Plan, Problem
 from .resolve import as_names, load_facts, nickname_taken, resolve_tenant, user_exists
 from .validation import (PROPERTIES, graph_value, group_requests, license_requests, mail_nickname,
@@ -33,6 +38,45 @@ def upn_from(username, domain) -> str:
     return f"{username}@{domain}" if username and domain else ""
 
 
+# Username formats a template may name: how the part before @ is built from the names.
+USERNAME_FORMATS = {
+    "first.last": "jane.doe",
+    "flast": "jdoe",
+    "firstl": "janed",
+    "first": "jane",
+}
+# Letters NFKD does not decompose into a base letter plus accents.
+_FOLD = str.maketrans({"ß": "ss", "æ": "ae", "Æ": "ae", "ø": "o", "Ø": "o", "œ": "oe", "Œ": "oe",
+                       "đ": "d", "Đ": "d", "ł": "l", "Ł": "l", "þ": "th", "Þ": "th", "ı": "i",
+                       "ð": "d", "Ð": "d"})
+_NAME_KEEP = re.compile(r"[^a-z0-9-]")
+
+
+def _name_part(name) -> str:
+    """A name as it may stand in a user name: ASCII lower case, accents folded ('José' ->
+    'jose', 'Müller' -> 'muller'), spaces and apostrophes dropped ("O'Brien" -> 'obrien',
+    'van der Berg' -> 'vanderberg'), hyphens kept, none at either end."""
+    text = unicodedata.normalize("NFKD", str(name or "").strip().translate(_FOLD))
+    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    return _NAME_KEEP.sub("", text).strip("-")
+
+
+def username_from(given_name, surname, fmt: str) -> str:
+    """The user name (before @) a username format builds from a first and a last name:
+    'first.last' -> jane.doe, 'flast' -> jdoe, 'firstl' -> janed, 'first' -> jane ('' when a
+    name the format needs is missing). Templates, the Create User page and bulk files use this
+    one rule; an unknown format is a ValueError naming the formats."""
+    key = str(fmt or "").strip().lower()
+    if key not in USERNAME_FORMATS:
+        raise ValueError(f"unknown username format '{fmt}'; use one of: "
+                         + ", ".join(USERNAME_FORMATS))
+    first, last = _name_part(given_name), _name_part(surname)
+    if not first or (key != "first" and not last):
+        return ""
+    return {"first.last": f"{first}.{last}", "flast": f"{first[0]}{last}",
+            "firstl": f"{first}{last[:1]}", "first": first}[key]
+
+
 def display_name_from(given_name, surname) -> str:
     """The display name derived from a first and a last name: both, trimmed, with one space
     between ('' when neither is given). The Create User page and the onboarding plan use it."""
@@ -45,8 +89,12 @@ def _upn(user: dict) -> str:
     return upn_from(user.get("username"), user.get("domain"))
 
 
-def _upn_missing(user: dict) -> Problem:
+def _upn_missing(user: dict, template=None) -> Problem:
     """Which part of the user principal name is missing (the UPN is '' then)."""
+    if template is not None and template.username_format and not str(user.get("username") or "").strip():
+        return Problem("username", f"template '{template.name}' builds user names as "
+                                   f"{template.username_format}, which needs a first and last name "
+                                   "with letters A-Z; give the user name yourself (username=...)")
     if str(user.get("username") or "").strip():
         return Problem("domain", "pick a domain for the user name: one of the tenant's verified "
                                  "domains, e.g. domain='contoso.com'")
@@ -63,27 +111,45 @@ def _display_name(user: dict) -> str:
     return display_name_from(user.get("given_name"), user.get("surname"))
 
 
-def _public_parameters(tenant, user: dict, licenses, groups, roles) -> dict:
+def _public_parameters(tenant, user: dict, licenses, groups, roles, template) -> dict:
     shown = dict(user)
     if shown.get("password"):
         shown["password"] = "[typed, not recorded]"
     return {"tenant": str(tenant), "user": shown, "licenses": licenses, "groups": groups,
-            "roles": roles}
+            "roles": roles, "template": template.name if template else None}
 
 
 def plan_onboarding(m365, tenant, user: dict | None = None, licenses=None, groups=None,
-                    roles=None) -> Plan:
+                    roles=None, template=None, first_sign_in: str = "password",
+                    tap_lifetime_minutes: int | None = None,
+                    tap_usable_once: bool | None = None) -> Plan:
+    # Imported here: templating builds on this module's username rule (username_from).
+    from . import templating
     user = dict(user or {})
+    tenant_id, tenant_problem = resolve_tenant(m365, tenant)
+    chosen, template_problem = templating.find(m365.store.engine, tenant_id, template) \
+        if tenant_id else (None, None)
+    user, licenses, groups, roles, filled = templating.fill(chosen, user, licenses, groups, roles)
     licenses = list(licenses or []) if not isinstance(licenses, str) else as_names(licenses)
     groups, roles = as_names(groups), as_names(roles)
     upn = _upn(user)
     typed = user.get("password") or None
-    tenant_id, tenant_problem = resolve_tenant(m365, tenant)
+    with_pass = str(first_sign_in or "").strip().lower() == "temporary_access_pass"
+    parameters = _public_parameters(tenant, user, licenses, groups, roles, chosen)
+    parameters.update(first_sign_in=first_sign_in, tap_lifetime_minutes=tap_lifetime_minutes,
+                      tap_usable_once=tap_usable_once)
+    # With a pass, the password Graph needs is random and shown to no one.
     plan = Plan(m365, kind="onboard", permission="onboard", tenant_id=tenant_id, user=upn,
-                parameters=_public_parameters(tenant, user, licenses, groups, roles))
+                parameters=parameters, reveal_password=not with_pass)
+    plan.template = chosen.name if chosen else None
     if tenant_problem:
         plan.problems.append(Problem("tenant", tenant_problem))
         return plan
+    if template_problem:
+        plan.problems.append(template_problem)
+    elif chosen and template is None and filled:
+        plan.warnings.append(Problem("template", f"the tenant's default template '{chosen.name}' "
+                                     f"filled {', '.join(filled)}; pass template=False for none"))
     client = m365.graph.tenant(tenant_id)
     facts = load_facts(client)
     problems = plan.problems
@@ -94,7 +160,7 @@ def plan_onboarding(m365, tenant, user: dict | None = None, licenses=None, group
     if not display:
         problems.append(Problem("display_name", "give a first and last name, or a display name"))
     if not upn:
-        problems.append(_upn_missing(user))
+        problems.append(_upn_missing(user, chosen))
     else:
         issue = upn_issue(upn, facts.verified_domains)
         if issue:
@@ -111,11 +177,10 @@ def plan_onboarding(m365, tenant, user: dict | None = None, licenses=None, group
     if not isinstance(force, bool):
         problems.append(Problem("force_change_password", "must be true or false"))
     manager_id = None
-    if user.get("manager"):
-        manager_id = user_exists(client, str(user["manager"]).strip())
-        if not manager_id:
-            problems.append(Problem("manager", f"no user '{user['manager']}' in this tenant; use "
-                                               "the manager's object id or user principal name"))
+    if str(user.get("manager") or "").strip():
+        manager_id, manager_problem = check_manager(client, facts, user["manager"], upn=upn)
+        if manager_problem:
+            problems.append(manager_problem)
     sku_list, license_problems = license_requests(facts, licenses)
     problems.extend(license_problems)
     if licenses and not str(user.get("usage_location") or "").strip():
@@ -132,7 +197,11 @@ def plan_onboarding(m365, tenant, user: dict | None = None, licenses=None, group
         if name in ("display_name", "account_enabled") or user.get(name) in (None, ""):
             continue
         body[PROPERTIES[name][0]] = graph_value(name, user[name])
-    create = plan.add(S.create_user(upn, body, typed, bool(force)))
+    create_step = S.create_user(upn, body, typed, bool(force))
+    if with_pass:
+        create_step.detail = ("enabled account; random password shown to no one; first sign-in "
+                              "with a Temporary Access Pass")
+    create = plan.add(create_step)
     if manager_id:
         plan.add(S.set_manager(manager_id, str(user["manager"]), after=(create,)))
     for role in role_list:
@@ -142,6 +211,19 @@ def plan_onboarding(m365, tenant, user: dict | None = None, licenses=None, group
         plan.add(S.change_licenses(sku_list, [], names, after=(create,)))
     for group in group_list:
         plan.add(S.add_to_group(group, after=(create,)))
+    tap_body, tap_problems, tap_warnings = tap.check_options(
+        client, first_sign_in, tap_lifetime_minutes, tap_usable_once,
+        {g["id"].lower() for g in group_list})
+    problems.extend(tap_problems)
+    plan.warnings.extend(tap_warnings)
+    if with_pass and typed is not None:
+        problems.append(Problem("password", "a Temporary Access Pass replaces the password for "
+                                            "first sign-in; leave password empty (a random one "
+                                            "that no one sees is set)"))
+    if tap_body:
+        plan.add(tap.create_pass(tap_body, after=(create,)))
+    if chosen:
+        plan.problems[:] = [templating.from_template(p, chosen, filled) for p in plan.problems]
     return plan
 
 

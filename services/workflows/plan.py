@@ -18,6 +18,8 @@ import pandas as pd
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import audit as _audit
+from ..access import feature_refusal
+from ..permissions import step_feature
 from ..errors import GraphError, M365DashError, PermissionDenied
 from ..graph import BatchResponse, TenantGraph
 
@@ -79,6 +81,7 @@ class ApplyContext:
     plan: "Plan"
     user_id: str | None = None
     password: str | None = None                   # generated during this apply; handed over once
+    temporary_access_pass: str | None = None      # created during this apply; handed over once
     cache: dict[str, Any] = field(default_factory=dict)
 
 
@@ -99,6 +102,9 @@ class Step:
     accept: Callable[[ApplyContext, BatchResponse], Outcome] | None = None
     after: tuple[int, ...] = ()                    # numbers of the steps this one needs
     number: int = 0
+    # The services.permissions feature it uses (None: found from `action`), checked when the
+    # step is added so a tenant that lacks the permission refuses the plan before any write.
+    feature: str | None = None
 
     @property
     def label(self) -> str:
@@ -109,10 +115,13 @@ class Result:
     """What an apply did. `password` holds a generated password, once; it is never in repr."""
 
     def __init__(self, kind: str, tenant_id: str, user: str, user_id: str | None,
-                 rows: list[dict], password: str | None = None, audit_error: str | None = None):
+                 rows: list[dict], password: str | None = None, audit_error: str | None = None,
+                 temporary_access_pass: str | None = None):
         self.kind, self.tenant_id, self.user, self.user_id = kind, tenant_id, user, user_id
         self.steps = pd.DataFrame(rows, columns=RESULT_COLUMNS)
         self.password = password
+        # A Temporary Access Pass for first sign-in, only here (never in repr, logs or store).
+        self.temporary_access_pass = temporary_access_pass
         self.audit_error = audit_error
 
     @property
@@ -131,6 +140,8 @@ class Result:
         head = f"Result({self.kind} {self.user or '-'}: {'ok' if self.ok else 'FAILED STEPS'}; {counts}"
         if self.password:
             head += "; a generated password is in .password"
+        if self.temporary_access_pass:
+            head += "; a Temporary Access Pass is in .temporary_access_pass"
         lines = [head + ")"]
         for row in self.steps.itertuples():
             reason = f" - {row.error}" if row.error else ""
@@ -143,6 +154,9 @@ class Result:
                 f"<span style='color:{colour}'>{'ok' if self.ok else 'some steps failed'}</span>")
         if self.password:
             head += " (a generated password is in <code>.password</code>; it is shown nowhere else)"
+        if self.temporary_access_pass:
+            head += (" (a Temporary Access Pass is in <code>.temporary_access_pass</code>; it is "
+                     "shown nowhere else)")
         return head + "</p>" + self.steps.fillna("").to_html(index=False)
 
 
@@ -170,16 +184,47 @@ class Plan:
         self._reveal_password = reveal_password
         # "started" audit entries of interrupted applies whose work this plan takes over.
         self.supersedes: list[int] = []
+        # Set for a plan to run later (a scheduled offboarding): apply() checks the role and the
+        # problems, then hands the plan to this instead of writing to Graph.
+        self.deferred: Callable[["Plan"], "Result"] | None = None
+        self.scheduled_at = None          # its time (UTC datetime) when it is a scheduled plan
+        # Told each step's outcome as soon as it is known (a scheduled job records its progress,
+        # so a takeover after a crash does not repeat finished steps).
+        self.on_step: Callable[[Step, Outcome], None] | None = None
 
     def add(self, step: Step) -> int:
         step.number = len(self._steps) + 1
         self._steps.append(step)
+        self._check_access(step)
         return step.number
+
+    def _check_access(self, step: Step) -> None:
+        """A problem when the tenant's access switches this step's feature off (one rule:
+        services.access.feature_refusal), said once per feature."""
+        feature = step.feature or step_feature(step.action)
+        if feature is None or not self.tenant_id:
+            return
+        refused = getattr(self, "_refused", None)
+        if refused is None:
+            refused = self._refused = {}
+        if feature not in refused:
+            refused[feature] = feature_refusal(self.m365, self.tenant_id, feature)
+            if refused[feature]:
+                self.problems.append(Problem(step.action, refused[feature]))
 
     @property
     def steps(self) -> pd.DataFrame:
         return pd.DataFrame([(s.number, s.action, s.target, s.detail) for s in self._steps],
                             columns=PLAN_COLUMNS)
+
+    def skip(self, numbers, reason: str) -> None:
+        """Report these steps as skipped with `reason` instead of running them (work that an
+        interrupted apply of the same change already finished)."""
+        wanted = {int(n) for n in numbers}
+        for step in self._steps:
+            if step.number in wanted:
+                step.run = lambda _ctx, why=reason: skipped(why)
+                step.request = step.accept = None
 
     @property
     def ok(self) -> bool:
@@ -225,6 +270,8 @@ class Plan:
             raise
         if self.problems:
             raise PlanHasProblems(self.kind, self.problems)
+        if self.deferred is not None:
+            return self.deferred(self)
         # Written before the first write, so a process killed mid-apply leaves the plan it was
         # running in the audit log; the entry written at the end says how it went.
         started_detail = {"parameters": self.parameters, "steps": self.steps.to_dict("records")}
@@ -246,6 +293,7 @@ class Plan:
             step = pending.pop(0)
             if step.request is None:
                 outcomes[step.number] = self._run_one(ctx, step, outcomes)
+                self._tell(step, outcomes[step.number])
                 if ctx.user_id and ctx.user_id != self.user_id:
                     # The user exists now: remember it here and in the audit entry, so a re-apply
                     # (or a new plan after a crash) takes it over instead of creating another.
@@ -257,6 +305,8 @@ class Plan:
             while pending and pending[0].request is not None:
                 group.append(pending.pop(0))
             outcomes.update(self._run_batched(ctx, group, outcomes))
+            for member in group:
+                self._tell(member, outcomes[member.number])
         if ctx.user_id:
             self.user_id = ctx.user_id          # a re-apply finds the user this plan created
         rows = [{"step": s.number, "action": s.action, "target": s.target,
@@ -266,7 +316,12 @@ class Plan:
         if refresh_store:
             self._refresh_store()
         password = ctx.password if self._reveal_password else None
-        return Result(self.kind, self.tenant_id, self.user, ctx.user_id, rows, password, audit_error)
+        return Result(self.kind, self.tenant_id, self.user, ctx.user_id, rows, password, audit_error,
+                      temporary_access_pass=ctx.temporary_access_pass)
+
+    def _tell(self, step: Step, outcome: Outcome) -> None:
+        if self.on_step is not None:
+            self.on_step(step, outcome)
 
     @staticmethod
     def _blocked(step: Step, outcomes: dict[int, Outcome], steps: list[Step]) -> Outcome | None:

@@ -23,7 +23,7 @@ from ..skus import product_name
 GROUP_SELECT = ("id,displayName,groupTypes,mailEnabled,securityEnabled,membershipRule,"
                 "resourceProvisioningOptions")
 USER_SELECT = ("id,userPrincipalName,displayName,givenName,surname,mailNickname,accountEnabled,"
-               "usageLocation,jobTitle,department,officeLocation,businessPhones,mobilePhone,"
+               "usageLocation,jobTitle,department,companyName,officeLocation,businessPhones,mobilePhone,"
                "faxNumber,streetAddress,city,state,postalCode,country,otherMails,"
                "assignedLicenses,licenseAssignmentStates")
 SEAT_STATES = ASSIGNABLE_STATES        # capabilityStatus values that accept new assignments

@@ -19,6 +19,7 @@ PROPERTIES = {
     "display_name": ("displayName", 256),
     "job_title": ("jobTitle", 128),
     "department": ("department", 64),
+    "company_name": ("companyName", 64),
     "office_location": ("officeLocation", 128),
     "business_phone": ("businessPhones", 64),
     "mobile_phone": ("mobilePhone", 64),

@@ -257,4 +257,5 @@ def test_plan_offboarding_wrapper_takes_every_option_of_the_rule_in_the_same_ord
     params = inspect.signature(off.plan_offboarding).parameters
     assert set(off.OPTIONS) <= set(params) and set(off.OPTIONS) == set(off.OPTION_LABELS)
     wrapper = inspect.signature(WorkflowsMixin.plan_offboarding).parameters
-    assert list(wrapper)[1:] == list(params)[1:]        # same names, same order
+    # Same names, same order; the wrapper's last keyword, `at`, schedules the plan instead.
+    assert list(wrapper)[-1] == "at" and list(wrapper)[1:-1] == list(params)[1:]

@@ -1,0 +1,33 @@
+"""The page's frame: a header bar, the sidebar and the main area, as three plain Panel layouts.
+
+Panel's BootstrapTemplate did the same with a Jinja page, Bootstrap's JavaScript bundle and a
+second copy of its stylesheets; building it took about 40% of the server's time per new session
+and its scripts and styles came before the first row of All Users (docs/BENCHMARKS.md). The
+design (`design="bootstrap"`, dashboard.resources) still styles every widget.
+"""
+from __future__ import annotations
+
+import panel as pn
+
+HEADER_STYLES = {"background": "#0f3b66", "color": "#ffffff", "padding": "0 20px",
+                 "height": "56px", "align-items": "center", "width": "100%",
+                 "box-shadow": "0 1px 4px rgba(0,0,0,0.25)"}
+SIDEBAR_STYLES = {"background": "#f8f9fa", "border-right": "1px solid #dee2e6",
+                  "min-height": "calc(100vh - 56px)", "padding": "12px 8px"}
+PAGE_CSS = """
+body { margin: 0; background: #ffffff; }
+"""
+SIDEBAR_WIDTH = 230
+
+
+def shell(title: str, main, sidebar=None) -> pn.Column:
+    """The whole page: `title` in the header, `sidebar` (a layout, or None) beside `main`."""
+    header = pn.Row(pn.pane.HTML(f"<span style='font-size:1.25rem;font-weight:500'>{title}</span>",
+                                 styles={"color": "#ffffff"}, margin=0),
+                    styles=HEADER_STYLES, margin=0, css_classes=["m365-header"])
+    body = [main] if sidebar is None else [
+        pn.Column(sidebar, width=SIDEBAR_WIDTH, styles=SIDEBAR_STYLES, margin=0,
+                  css_classes=["m365-sidebar"]),
+        pn.Column(main, sizing_mode="stretch_width", margin=(0, 16), styles={"padding": "8px 0"})]
+    return pn.Column(header, pn.Row(*body, sizing_mode="stretch_width", margin=0),
+                     sizing_mode="stretch_width", margin=0, stylesheets=[PAGE_CSS])
