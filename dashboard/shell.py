@@ -12,8 +12,12 @@ import panel as pn
 HEADER_STYLES = {"background": "#0f3b66", "color": "#ffffff", "padding": "0 20px",
                  "height": "56px", "align-items": "center", "width": "100%",
                  "box-shadow": "0 1px 4px rgba(0,0,0,0.25)"}
-SIDEBAR_STYLES = {"background": "#f8f9fa", "border-right": "1px solid #dee2e6",
-                  "min-height": "calc(100vh - 56px)", "padding": "12px 8px"}
+SIDEBAR_STYLES = {"padding": "12px 8px", "position": "sticky", "top": "0",
+                  "align-self": "flex-start"}
+# The sidebar's grey runs the page's whole length, however long the main area is.
+BODY_STYLES = {"background": "linear-gradient(to right, #f8f9fa 230px, #dee2e6 230px, "
+                             "#dee2e6 231px, #ffffff 231px)",
+               "min-height": "calc(100vh - 56px)"}
 PAGE_CSS = """
 body { margin: 0; background: #ffffff; }
 """
@@ -22,12 +26,14 @@ SIDEBAR_WIDTH = 230
 
 def shell(title: str, main, sidebar=None) -> pn.Column:
     """The whole page: `title` in the header, `sidebar` (a layout, or None) beside `main`."""
-    header = pn.Row(pn.pane.HTML(f"<span style='font-size:1.25rem;font-weight:500'>{title}</span>",
+    header = pn.Row(pn.pane.HTML(f"<span style='font-size:1.25rem;font-weight:500;"
+                                 f"line-height:56px'>{title}</span>",
                                  styles={"color": "#ffffff"}, margin=0),
                     styles=HEADER_STYLES, margin=0, css_classes=["m365-header"])
     body = [main] if sidebar is None else [
         pn.Column(sidebar, width=SIDEBAR_WIDTH, styles=SIDEBAR_STYLES, margin=0,
                   css_classes=["m365-sidebar"]),
         pn.Column(main, sizing_mode="stretch_width", margin=(0, 16), styles={"padding": "8px 0"})]
-    return pn.Column(header, pn.Row(*body, sizing_mode="stretch_width", margin=0),
+    return pn.Column(header, pn.Row(*body, sizing_mode="stretch_width", margin=0,
+                                    styles=BODY_STYLES if sidebar is not None else {}),
                      sizing_mode="stretch_width", margin=0, stylesheets=[PAGE_CSS])

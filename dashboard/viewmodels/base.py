@@ -186,7 +186,7 @@ class PlanViewModel(PageViewModel):
         if getattr(result, "ok", True):
             # An earlier failure on this page is answered by this success: drop its alert.
             self.alerts = [a for a in self.alerts if a.kind != "danger"]
-            self.alert("success", f"{self._apply_label(plan)}: every step done.")
+            self.alert("success", self.success_text(plan, result))
         else:
             for row in result.failed().itertuples():
                 self.alert("danger", f"Step {row.step} ({row.action} {row.target}) failed: {row.error}")
@@ -195,6 +195,10 @@ class PlanViewModel(PageViewModel):
 
     def _reported(self, result) -> None:
         """Runs after an apply's outcome is in `alerts` (a page may close only then)."""
+
+    def success_text(self, plan, result) -> str:
+        """What the page says after every step of `plan` succeeded."""
+        return f"{self._apply_label(plan)}: every step done."
 
     @staticmethod
     def _apply_label(plan) -> str:

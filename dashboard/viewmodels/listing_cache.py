@@ -16,15 +16,34 @@ import numpy as np
 import pandas as pd
 
 TABLE_COLUMNS = ["tenant_name", "display_name", "user_principal_name", "department", "job_title",
-                 "licenses", "account_enabled", "last_sign_in", "tenant_id", "id"]
+                 "licenses", "licenses_shown", "account_enabled", "last_sign_in", "tenant_id", "id"]
 SEARCHED = ["display_name", "user_principal_name", "department", "job_title"]
 # Re-reading a few tenants is cheaper than the whole listing; past this many, read it all.
 PARTIAL_LIMIT = 20
 
 
+# Product names as MSP technicians shorten them, so a user's licenses fit a table cell and
+# "Business Basic" stays apart from "Business Premium". Applied in this order.
+SHORT_NAMES = (("Microsoft 365", "M365"), ("Office 365", "O365"), ("Microsoft Entra ID", "Entra ID"),
+               ("Copilot for M365", "Copilot"), ("Microsoft ", ""))
+
+
+def short_licenses(text: str) -> str:
+    """One user's licenses ("; "-joined product names) as All Users shows them."""
+    for long, short in SHORT_NAMES:
+        text = text.replace(long, short)
+    return text
+
+
 def display(users: pd.DataFrame) -> pd.DataFrame:
-    """The listing as the table shows it (the view formats last sign-in, 'never' when none)."""
-    out = users[TABLE_COLUMNS].reset_index(drop=True).copy()
+    """The listing as the table shows it (the view formats last sign-in, 'never' when none).
+    `licenses` keeps the full names (CSV, filters); `licenses_shown` is what the cell shows."""
+    out = users[[c for c in TABLE_COLUMNS if c != "licenses_shown"]].reset_index(drop=True).copy()
+    # Few users hold a combination of licenses no one else holds: shorten each combination once.
+    codes, combos = pd.factorize(out["licenses"].fillna("").astype(str))
+    shown = np.array([short_licenses(c) for c in combos], dtype=object)
+    out.insert(out.columns.get_loc("licenses") + 1, "licenses_shown",
+               shown[codes] if len(codes) else pd.Series([], dtype=object))
     # A time, not text: sorted by the server, "never" (no time) stays last either way.
     out["last_sign_in"] = pd.to_datetime(out["last_sign_in"], utc=True).dt.tz_localize(None)
     return out

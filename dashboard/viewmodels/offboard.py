@@ -179,9 +179,6 @@ class OffboardViewModel(PlanViewModel):
 
     def _after(self, result) -> None:
         if getattr(result, "job_id", None) is not None:
-            self.alert("success", f"Scheduled: job {result.job_id} runs at "
-                                  f"{result.at:%Y-%m-%d %H:%M} UTC; the Activity page lists it "
-                                  "and can cancel it.")
             self.offboard_at = None
             return
         if getattr(result, "password", None):
@@ -189,6 +186,14 @@ class OffboardViewModel(PlanViewModel):
         self.done = True
         if not self.delete:
             self.load_current()
+
+    def success_text(self, plan, result) -> str:
+        if getattr(result, "job_id", None) is None:
+            return super().success_text(plan, result)
+        local = result.at.astimezone(zone(self.timezone))
+        return (f"Scheduled: {plan.user} is offboarded at {local:%Y-%m-%d %H:%M} "
+                f"{self.timezone} ({result.at:%H:%M} UTC). The Activity page lists the job and "
+                "can cancel it.")
 
     def _reported(self, result) -> None:
         if self.delete and getattr(result, "ok", False):

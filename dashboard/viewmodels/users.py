@@ -105,6 +105,8 @@ class UsersViewModel(PageViewModel):
             value = str(value or "").strip().lower()
             if value and column in frame.columns:
                 cells = frame[column].astype(object).fillna("").astype(str).str.lower()
+                if column == "licenses_shown":      # the short names or the full ones
+                    cells = cells + "\n" + frame["licenses"].fillna("").astype(str).str.lower()
                 mask &= cells.str.contains(value, regex=False).to_numpy()
         return frame[mask], in_scope
 
@@ -152,7 +154,8 @@ class UsersViewModel(PageViewModel):
 
     def export_csv(self) -> str:
         """The filtered rows as CSV; cells that could start a spreadsheet formula are neutralised."""
-        return to_csv(self.filtered.drop(columns=["tenant_id"]).rename(columns={"id": "object_id"}))
+        return to_csv(self.filtered.drop(columns=["tenant_id", "licenses_shown"])
+                      .rename(columns={"id": "object_id"}))
 
     def export_filename(self) -> str:
         label = next((k for k, v in self.param.tenant.objects.items() if v == self.tenant), "all")

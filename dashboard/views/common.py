@@ -105,6 +105,17 @@ def with_kind_labels(groups: pd.DataFrame) -> pd.DataFrame:
 WRAP_HEADERS = {"columnDefaults": {"headerWordWrap": True}}
 
 
+def wrapped_cells(fields, font_size: str = "13px") -> str:
+    """A Tabulator stylesheet: the given columns' cells wrap their text (long words break where
+    they must), so nothing is cut off; the table's text is a little smaller than the page's."""
+    cells = ", ".join(f'.tabulator-cell[tabulator-field="{f}"]' for f in fields)
+    return (f".tabulator, .tabulator .tabulator-cell, .tabulator .tabulator-col-title "
+            f"{{ font-size: {font_size} !important; }}\n"
+            f".tabulator .tabulator-cell .btn {{ font-size: {font_size}; }}\n"
+            f"{cells} {{ white-space: normal !important; overflow-wrap: anywhere; "
+            f"text-overflow: clip !important; }}")
+
+
 def header_filters(columns) -> dict:
     return {c: {"type": "input", "func": "like", "placeholder": "filter"} for c in columns}
 

@@ -5,15 +5,20 @@ import panel as pn
 from bokeh.models.widgets.tables import DateFormatter
 from panel.viewable import Viewer
 
-from .common import alerts, csv_download, header_filters, table
+from .common import WRAP_HEADERS, alerts, csv_download, header_filters, table, wrapped_cells
 
 ACTIONS = {"details": "Details", "edit": "Edit", "offboard": "Offboard"}
 # The page each row action opens.
 OPENS = {"details": "user", "edit": "edit", "offboard": "offboard"}
 # Share of the table's width per column: everything, row actions included, fits the page.
-WIDTHS = {"tenant_name": "11%", "display_name": "12%", "user_principal_name": "17%",
-          "department": "9%", "job_title": "10%", "licenses": "12%", "account_enabled": "5%",
-          "last_sign_in": "8%", "details": "5%", "edit": "4%", "offboard": "7%"}
+# Pixels for the columns that must be read whole; Department and Job title share what is left
+# (at 1280x800 about 90 px each, cut with the full text on hover).
+WIDTHS = {"tenant_name": 100, "display_name": 110, "user_principal_name": 172,
+          "licenses_shown": 140, "account_enabled": 72, "last_sign_in": 84, "details": 56,
+          "edit": 38, "offboard": 66}
+# Text columns wrap instead of ending mid-word: "Microsoft 365 Business Basic" and "... Premium"
+# must stay apart, and a sign-in name breaks where it must rather than being cut.
+WRAPPED = ["tenant_name", "display_name", "user_principal_name", "licenses_shown"]
 
 
 PAGE_HEIGHT = 620
@@ -47,16 +52,16 @@ class UsersView(Viewer):
         # 25 rows a page in a table of fixed height: Tabulator then lays out only the rows in
         # view, which took half the time of a page of 50 measured row by row (first rows of
         # All Users, docs/BENCHMARKS.md).
-        self.table = table(vm.param.filtered, remote=True, hidden=["tenant_id", "id"],
+        self.table = table(vm.param.filtered, remote=True, hidden=["tenant_id", "id", "licenses"],
                            page_size=25, height=PAGE_HEIGHT,
                            buttons={k: f"<button class='btn btn-sm btn-link p-0' title='{v} user'>{v}</button>"
                                     for k, v in actions.items()},
                            header_filters=header_filters(["tenant_name", "display_name",
                                                           "user_principal_name", "department",
-                                                          "job_title", "licenses"]),
+                                                          "job_title", "licenses_shown"]),
                            titles={"tenant_name": "Tenant", "display_name": "Name",
                                    "user_principal_name": "Sign-in name", "department": "Department",
-                                   "job_title": "Job title", "licenses": "Licenses",
+                                   "job_title": "Job title", "licenses_shown": "Licenses",
                                    "account_enabled": "Enabled", "last_sign_in": "Last sign-in",
                                    **{k: "" for k in actions}},
                            formatters={"account_enabled": {"type": "tickCross"},
@@ -65,8 +70,8 @@ class UsersView(Viewer):
                                                                      null_format="never")},
                            widths={k: v for k, v in WIDTHS.items() if k not in ACTIONS or k in actions},
                            # Columns shrink to the page so the row actions stay in view.
-                           layout="fit_columns",
-                           configuration={"rowHeight": 30},
+                           layout="fit_columns", configuration=WRAP_HEADERS,
+                           stylesheets=[wrapped_cells(WRAPPED)],
                            css_classes=["m365-users"])
         for action in actions:
             self.table.on_click(lambda e, a=action: self._clicked(a, e), column=action)

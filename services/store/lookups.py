@@ -27,11 +27,13 @@ def user_id(conn: Connection, tenant_id: str, wanted: str) -> str | None:
 
 
 def tenant_versions(conn: Connection) -> dict[str, str]:
-    """Tenant id -> a token of its last sync time, whether it is active, and its delta links."""
+    """Tenant id -> a token of its last sync time, whether it is active, when its access was
+    last checked (`m365dash access` changes it without a sync), and its delta links."""
     out: dict[str, list[str]] = {}
     t = S.tenants.c
-    for tid, last_sync, active in conn.execute(sa.select(t.tenant_id, t.last_sync, t.active)):
-        out[tid] = [f"{last_sync}:{bool(active)}"]
+    for tid, last_sync, active, checked in conn.execute(
+            sa.select(t.tenant_id, t.last_sync, t.active, t.access_checked)):
+        out[tid] = [f"{last_sync}:{bool(active)}:{checked}"]
     state = S.sync_state.c
     for tid, resource, link, updated in conn.execute(
             sa.select(state.tenant_id, state.resource, state.delta_link, state.updated)
