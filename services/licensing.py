@@ -68,6 +68,15 @@ def out_of_seats_frame(licenses: pd.DataFrame) -> pd.Series:
                      dtype=bool)
 
 
+def over_allocated_frame(licenses: pd.DataFrame) -> pd.Series:
+    """Whether more seats are assigned than bought (a subscription shrunk under its users, or
+    a suspended one still assigned), for every row of a licenses frame: these need a purchase
+    or a removal now, unlike a SKU that is merely full."""
+    enabled = pd.to_numeric(licenses["enabled"]).fillna(0)
+    consumed = pd.to_numeric(licenses["consumed"]).fillna(0)
+    return (consumed > enabled).astype(bool)
+
+
 def sold_by_the_thousand(enabled):
     """Whether a SKU with this many purchased seats is a free or viral one (1,000 seats or
     more); a Series of purchased seats gives a bool Series."""

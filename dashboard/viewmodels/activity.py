@@ -1,4 +1,5 @@
-"""Activity: the audit log, filterable and exportable, and deleted users with Restore."""
+"""Activity: scheduled offboardings with Cancel, the audit log (filterable, exportable), and
+deleted users with Restore."""
 from __future__ import annotations
 
 import json
@@ -6,9 +7,13 @@ import json
 import pandas as pd
 import param
 
+from services.errors import PermissionDenied
 from services.exports import to_csv
+from services.schedules import ScheduleError, option_words
 
 from .base import PlanViewModel, error_text
+from .schedules import (SCHEDULE_COLUMNS, STATUS_WORDS, schedule_rows, when_text, who,
+                        why_not_cancellable)
 from .users import ALL, tenant_choices
 
 LOG_COLUMNS = ["time", "actor", "role", "tenant", "user", "action", "outcome", "detail"]
@@ -20,11 +25,30 @@ def _detail_text(detail) -> str:
     """The per-step outcome in one readable line (the full JSON goes to the export)."""
     if not isinstance(detail, dict):
         return str(detail or "")
+    scheduled = _schedule_text(detail)
+    if scheduled:
+        return scheduled
     steps = detail.get("steps") or []
     if steps:
         return "; ".join(f"{s.get('action')} {s.get('target')}: {s.get('status')}"
                          + (f" ({s.get('error')})" if s.get("error") else "") for s in steps)
     return json.dumps(detail, default=str, sort_keys=True)[:300]
+
+
+def _schedule_text(detail: dict) -> str:
+    """A scheduled offboarding's entry (scheduled, ran, cancelled) in words; "" for others."""
+    if "job_id" not in detail:
+        return ""
+    parameters = detail.get("parameters") or {}
+    if parameters.get("at"):                                   # schedule_offboarding
+        return (f"scheduled for {when_text(parameters['at'])}: "
+                f"{option_words(parameters)}")
+    if "status" in detail:                                     # scheduled_offboarding (the run)
+        status = STATUS_WORDS.get(detail["status"], str(detail["status"]))
+        return f"{status}: {detail.get('outcome') or ''}".rstrip(": ")
+    if detail.get("at"):                                       # cancel_scheduled
+        return f"cancelled the offboarding scheduled for {when_text(detail['at'])}"
+    return ""
 
 
 class ActivityViewModel(PlanViewModel):
@@ -41,12 +65,23 @@ class ActivityViewModel(PlanViewModel):
     deleted = param.DataFrame(default=pd.DataFrame(columns=DELETED_COLUMNS), doc="Deleted users "
                               "of the tenants in scope, with the days left to restore them.")
     restored = param.Event(doc="Fires after a restore (the app refreshes user rows).")
+    scheduled = param.DataFrame(default=pd.DataFrame(columns=SCHEDULE_COLUMNS), doc="Scheduled "
+                                "offboardings of the tenants in scope, latest time first, in "
+                                "words (viewmodels.schedules.SCHEDULE_COLUMNS); can_cancel is "
+                                "True where this viewer may cancel the job now.")
+    cancel_question = param.String(default="", doc="What confirming the pending cancellation "
+                                   "stops, e.g. 'Cancel the offboarding of Jane Doe "
+                                   "(jane@contoso.com) at 2026-12-01 17:00 UTC?'; empty when "
+                                   "none is pending.")
+    cancel_job = param.Integer(default=None, allow_None=True, doc="Id of the scheduled job the "
+                               "pending cancellation is for; None when none is pending.")
 
     def refresh(self, deleted: bool = True) -> None:
         tenants = self.m365.tenants()
         self.param.tenant.objects = tenant_choices(tenants)
         self._names = dict(zip(tenants["tenant_id"].astype(str), tenants["display_name"].astype(str)))
         self._load_log()
+        self.load_scheduled()
         if deleted:
             self.load_deleted()
 
@@ -71,7 +106,8 @@ class ActivityViewModel(PlanViewModel):
 
     def actions(self) -> list[str]:
         return ["", "onboard", "edit", "offboard", "delete", "restore", "bulk_onboard",
-                "bulk_offboard", "bulk_update", "sync_settings"]
+                "bulk_offboard", "bulk_update", "sync_settings", "schedule_offboarding",
+                "scheduled_offboarding", "cancel_scheduled"]
 
     def export_csv(self) -> str:
         """The filtered entries with their full detail as JSON, formula-safe."""
@@ -85,7 +121,10 @@ class ActivityViewModel(PlanViewModel):
         except Exception as exc:  # noqa: BLE001 - the audit log still shows; say what is missing
             self.alert("warning", f"Deleted users could not be read: {error_text(exc)}")
             return
-        df = df.assign(tenant=[self._name(t) for t in df["tenant_id"]])
+        # The time as text, like the other tables of the page (and no time-zone-aware column
+        # for the table to convert).
+        df = df.assign(tenant=[self._name(t) for t in df["tenant_id"]],
+                       deleted=[when_text(t) for t in df["deleted"]])
         self.deleted = df[DELETED_COLUMNS].reset_index(drop=True)
 
     async def restore(self, iloc: int) -> bool:
@@ -107,3 +146,72 @@ class ActivityViewModel(PlanViewModel):
     def _after_restore(self, result) -> None:
         self.restored = True
         self.refresh()
+
+    @param.depends("tenant", watch=True)
+    def load_scheduled(self) -> None:
+        """The scheduled offboardings of the tenants in scope, from the store."""
+        try:
+            jobs = self.m365.scheduled_jobs(self.tenant or None)
+        except Exception as exc:  # noqa: BLE001 - the rest of the page shows; say what is missing
+            self.alert("warning", f"Scheduled offboardings could not be read: {error_text(exc)}")
+            return
+        self.scheduled = schedule_rows(jobs, may_cancel=self.may("offboard"))
+
+    def _job(self, job_id: int) -> dict | None:
+        """The job's current row of scheduled_jobs() (fresh from the store), None when gone."""
+        jobs = self.m365.scheduled_jobs()
+        match = jobs[jobs["id"] == int(job_id)]
+        return match.iloc[0].to_dict() if len(match) else None
+
+    def ask_cancel(self, iloc: int) -> bool:
+        """Ask to confirm cancelling the scheduled offboarding at row `iloc` of `scheduled`."""
+        job_id = int(self.scheduled.iloc[iloc]["id"])
+        job = self._job(job_id)
+        name = who(job) if job else str(self.scheduled.iloc[iloc]["user"]).replace("\n", " ")
+        if not self.may("offboard"):
+            self.alert("warning", f"The offboarding of {name} was not cancelled: your role may "
+                                  "not cancel scheduled offboardings (admins can).")
+            return False
+        if job is None or not job["cancellable"]:
+            self.alert("warning", f"The offboarding of {name} cannot be cancelled: "
+                                  f"{why_not_cancellable(job)}.")
+            self.load_scheduled()
+            return False
+        self.param.update(cancel_job=job_id, cancel_question=(
+            f"Cancel the offboarding of {name} at {when_text(job['at'])}? "
+            f"It would: {job['options']}. Nothing has been changed yet, and nothing will be."))
+        return True
+
+    def keep_scheduled(self) -> None:
+        """Drop the pending cancellation: the job stays scheduled."""
+        self.param.update(cancel_job=None, cancel_question="")
+
+    def confirm_cancel(self) -> bool:
+        """Cancel the job the pending question is about; the outcome becomes an alert naming
+        the user, and the list is read again."""
+        job_id = self.cancel_job
+        if job_id is None:
+            return False
+        self.keep_scheduled()
+        job = self._job(job_id)
+        name = who(job) if job else "this user"
+        when = when_text(job["at"]) if job else ""
+        try:
+            self.m365.cancel_scheduled(job_id)
+        except PermissionDenied:
+            self.alert("danger", f"The offboarding of {name} was not cancelled: your role may "
+                                 "not cancel scheduled offboardings (admins can).")
+            self._load_log()        # the refusal is audited
+            return False
+        except ScheduleError:
+            self.alert("danger", f"The offboarding of {name} was not cancelled: "
+                                 f"{why_not_cancellable(self._job(job_id))}.")
+            self.load_scheduled()
+            return False
+        self.alerts = [a for a in self.alerts if a.kind != "danger"]
+        self.alert("success", f"Cancelled the offboarding of {name}"
+                              + (f" scheduled for {when}" if when else "")
+                              + ": nothing will be changed.")
+        self.load_scheduled()
+        self._load_log()            # the cancellation is audited
+        return True

@@ -6,15 +6,17 @@ import numpy as np
 import pandas as pd
 import param
 
-from services.licensing import THOUSAND_SEATS, sold_by_the_thousand
+from services.licensing import THOUSAND_SEATS, over_allocated_frame, sold_by_the_thousand
 
 from .base import PageViewModel
 from .user_details import license_source
 from .users import ALL, tenant_choices
 
 SKU_COLUMNS = ["tenant_name", "product_name", "sku_part_number", "capability_status", "enabled",
-               "consumed", "available", "utilization", "out_of_seats", "tenant_id", "sku_id"]
-CHART_COLUMNS = ["product_name", "enabled", "consumed", "available", "out_of_seats"]
+               "consumed", "available", "utilization", "out_of_seats", "over_allocated",
+               "tenant_id", "sku_id"]
+CHART_COLUMNS = ["product_name", "enabled", "consumed", "available", "out_of_seats",
+                 "over_allocated"]
 TENANT_COLUMNS = ["tenant_name", "enabled", "consumed", "utilization", "skus_out_of_seats"]
 SKU_USER_COLUMNS = ["tenant_name", "user_principal_name", "product_name", "source"]
 
@@ -53,12 +55,17 @@ class LicensesViewModel(PageViewModel):
             return
         if self.tenant:
             df = df[df["tenant_id"] == self.tenant]
+        # In tenant order, then by license, as the admin center and All Tenants list them.
+        df = df.assign(over_allocated=over_allocated_frame(df)).sort_values(
+            ["tenant_name", "product_name"], key=lambda c: c.astype(str).str.lower(), kind="stable")
         self.skus = df[SKU_COLUMNS].astype({"tenant_id": str, "sku_id": str}).reset_index(drop=True)
         paid = df[~sold_by_the_thousand(df["enabled"])]
         per = (paid.groupby("product_name", observed=True)[["enabled", "consumed", "available"]].sum()
                .reset_index())
         per["out_of_seats"] = per["product_name"].map(
             paid.groupby("product_name", observed=True)["out_of_seats"].any()).astype(bool)
+        per["over_allocated"] = per["product_name"].map(
+            paid.groupby("product_name", observed=True)["over_allocated"].any()).astype(bool)
         self.per_sku = per[CHART_COLUMNS].sort_values("product_name", ignore_index=True)
         ten = (paid.groupby("tenant_name", observed=True)
                .agg(enabled=("enabled", "sum"), consumed=("consumed", "sum"),

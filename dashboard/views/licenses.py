@@ -9,9 +9,14 @@ import panel as pn
 from panel.viewable import Viewer
 
 from ..viewmodels.licenses import CHART_SEAT_LIMIT
-from .common import alerts, table
+from .common import WRAP_HEADERS, alerts, table, wrapped_cells
 
 OK, AMBER, WARN, OVER, BOUGHT = "#1f77b4", "#f0ad4e", "#e6550d", "#c9302c", "#c6dbef"
+# The chosen row stays readable: a blue outline and bold text instead of Tabulator's colour,
+# which turned coloured rows white on peach.
+SELECTED_CSS = ("\n.tabulator-row.tabulator-selected { outline: 2px solid #0d6efd; "
+                "outline-offset: -2px; font-weight: 600; }\n"
+                ".tabulator-row.tabulator-selected .tabulator-cell { color: inherit !important; }")
 
 
 def sku_chart(per_sku: pd.DataFrame):
@@ -19,8 +24,11 @@ def sku_chart(per_sku: pd.DataFrame):
     SKU is out of seats somewhere in scope."""
     if per_sku.empty:
         return pn.pane.Markdown("No paid SKUs in scope.")
-    df = per_sku.assign(colour=[WARN if o else OK for o in per_sku["out_of_seats"]],
-                        state=["out of seats" if o else "seats left" for o in per_sku["out_of_seats"]])
+    over = per_sku.get("over_allocated", pd.Series(False, index=per_sku.index))
+    df = per_sku.assign(colour=[OVER if v else WARN if o else OK
+                                for o, v in zip(per_sku["out_of_seats"], over)],
+                        state=["more assigned than bought" if v else "out of seats" if o
+                               else "seats left" for o, v in zip(per_sku["out_of_seats"], over)])
     height = max(240, 30 * len(df) + 80)
     bought = df.hvplot.barh(x="product_name", y="enabled", color=BOUGHT, height=height,
                             responsive=True, xlabel="", ylabel="seats (light: purchased)",
@@ -29,7 +37,7 @@ def sku_chart(per_sku: pd.DataFrame):
                           responsive=True, hover_cols=["enabled", "available", "state"],
                           label="consumed").opts(bar_width=0.45)
     return (bought * used).opts(title="Seats used of purchased, per SKU",
-                                show_legend=False)
+                                show_legend=False, toolbar=None)
 
 
 def tenant_chart(per_tenant: pd.DataFrame):
@@ -48,7 +56,7 @@ def tenant_chart(per_tenant: pd.DataFrame):
     return df.hvplot.barh(x="tenant_name", y="percent", color="colour", responsive=True,
                           height=max(240, 26 * len(df) + 80), xlabel="",
                           ylabel="% of paid seats used", hover_cols=["skus_out_of_seats"],
-                          title=title).opts(hv.opts.Bars(ylim=(0, top)))
+                          title=title).opts(hv.opts.Bars(ylim=(0, top), toolbar=None))
 
 
 class LicensesView(Viewer):
@@ -57,8 +65,17 @@ class LicensesView(Viewer):
         self.vm = vm
         tenant = pn.widgets.Select.from_param(vm.param.tenant, name="Tenant", width=260,
                                               css_classes=["m365-licenses-tenant"])
-        self.skus = table(self._shown(vm.skus), hidden=["tenant_id", "sku_id", "out_of_seats"],
+        self.skus = table(self._shown(vm.skus),
+                          hidden=["tenant_id", "sku_id", "out_of_seats", "over_allocated"],
                           selectable=1, css_classes=["m365-skus"],
+                          stylesheets=[wrapped_cells(["tenant_name", "product_name", "sku_part_number"])
+                                       + SELECTED_CSS],
+                          configuration=WRAP_HEADERS,
+                          widths={"tenant_name": "16%", "product_name": "22%",
+                                  "sku_part_number": "19%", "capability_status": "9%",
+                                  "enabled": "9%", "consumed": "7%", "available": "7%",
+                                  "utilization": "9%"},
+                          layout="fit_columns",
                           titles={"tenant_name": "Tenant", "product_name": "License",
                                   "sku_part_number": "SKU", "capability_status": "Status",
                                   "enabled": "Purchased", "consumed": "Used", "available": "Left",
@@ -67,8 +84,9 @@ class LicensesView(Viewer):
         self.skus.param.watch(self._selected, "selection")
         vm.param.watch(self._show_skus, "skus")
         note = ("Light bars: seats purchased; dark bars: seats used, orange when the SKU is out of "
-                f"seats. Charts leave out SKUs sold by the thousand (at least {CHART_SEAT_LIMIT:,} seats, "
-                "such as free and viral SKUs); the table lists every SKU.")
+                "seats, red when a tenant has more assigned than bought. Charts leave out SKUs sold by the thousand (at least {CHART_SEAT_LIMIT:,} seats, "
+                "such as free and viral SKUs); the table lists every SKU. In the table, red rows "
+                "have more seats assigned than bought; orange rows are full.")
         self._layout = pn.Column(
             pn.pane.Markdown("## Licenses"), tenant, alerts(vm),
             pn.Row(pn.panel(pn.bind(sku_chart, vm.param.per_sku), sizing_mode="stretch_width"),
@@ -78,16 +96,23 @@ class LicensesView(Viewer):
             pn.pane.Markdown("### SKUs (pick one to see its users)"), self.skus,
             pn.pane.Markdown(pn.bind(lambda k: "### Users of the chosen SKU" if k else "",
                                      vm.param.selected_sku)),
+            # No empty grid before a SKU is picked: the heading above says what to do.
             table(vm.param.sku_users, page_size=20, css_classes=["m365-sku-users"],
                   titles={"tenant_name": "Tenant", "user_principal_name": "User",
                           "product_name": "License", "source": "Assigned"},
-                  empty="Pick a SKU above to see the users who hold it"),
+                  empty="Nobody holds this SKU", visible=pn.bind(bool, vm.param.selected_sku)),
             sizing_mode="stretch_width")
 
     @staticmethod
     def _warn_rows(row):
-        """Out-of-seat SKUs in the warning colour, as licenses() marks them (never re-derived)."""
-        colour = "background-color: #fde0cf" if bool(row.get("out_of_seats", False)) else ""
+        """Over-allocated SKUs red, full ones orange, as the services' rules mark them (never
+        re-derived here)."""
+        if bool(row.get("over_allocated", False)):
+            colour = "background-color: #f8d0cd; color: #8a1c14"
+        elif bool(row.get("out_of_seats", False)):
+            colour = "background-color: #fde0cf"
+        else:
+            colour = ""
         return [colour] * len(row)
 
     def _show_skus(self, event) -> None:

@@ -50,7 +50,7 @@ class OffboardView(Viewer):
         when = pn.widgets.DatetimePicker.from_param(
             vm.param.offboard_at, name=pn.bind(lambda tz: f"Offboard at (your time, {tz}); "
                                                "empty: now", vm.param.timezone),
-            width=320, css_classes=["m365-offboard-at"])
+            width=320, allow_input=True, css_classes=["m365-offboard-at"])
         self._follow_browser_time_zone()
         save_defaults = pn.widgets.Button(name="Save as this tenant's defaults", button_type="light",
                                           visible=vm.may("offboard"),

@@ -9,7 +9,8 @@ from panel.viewable import Viewer
 
 from services.exports import to_csv
 
-from .common import csv_download, table
+from ..viewmodels.overview import idle_excluded_text
+from .common import csv_download, table, wrapped_cells
 
 SHOWN_IDLE = 300
 
@@ -40,7 +41,7 @@ class OverviewView(Viewer):
                        titles={"sku_part_number": "SKU", "product_name": "License",
                                "monthly_price": "Monthly price"},
                        formatters={"monthly_price": {"type": "money", "symbol": "$"}},
-                       css_classes=["m365-prices"], sizing_mode="fixed", width=560)
+                       css_classes=["m365-prices"], sizing_mode="fixed", width=720)
         prices.on_edit(lambda e: vm.set_price(prices.value.iloc[e.row]["sku_part_number"],
                                               float(e.value or 0)))
         # The costliest first, a few hundred at most: at 100,000 users tens of thousands of
@@ -51,7 +52,9 @@ class OverviewView(Viewer):
                              "product_name": "License", "why": "Why",
                              "monthly_price": "Monthly"},
                      formatters={"monthly_price": {"type": "money", "symbol": "$"}},
-                     css_classes=["m365-idle"])
+                     css_classes=["m365-idle"],
+                     # The table's font as on All Users: at 1280 px every column fits.
+                     stylesheets=[wrapped_cells(["tenant_name", "user_principal_name"])])
         export = csv_download(lambda: to_csv(self._idle_rows(vm.figures, limit=None)),
                               "idle-licenses.csv", "Export all as CSV")
         heading = pn.bind(lambda f: f"### Licenses on disabled or inactive accounts (no sign-in "
@@ -59,11 +62,24 @@ class OverviewView(Viewer):
                                                     f"{f.idle_licenses:,}"
                                                     if f.idle_licenses > SHOWN_IDLE else ""),
                           vm.param.figures)
+        # Tenants whose sign-ins cannot be read (no Entra ID P1, no AuditLog.Read.All, no
+        # consent) are left out of "no sign-in for N days": the page says which, and why.
+        excluded = pn.pane.HTML(pn.bind(lambda _f, _d: self._excluded_html(vm.idle_excluded_note()),
+                                        vm.param.figures, vm.param.days),
+                                css_classes=["m365-idle-excluded-note"], sizing_mode="stretch_width",
+                                margin=(0, 10))
         self._layout = pn.Column(
             pn.pane.Markdown("## Overview"), pn.panel(cards),
-            pn.Row(pn.pane.Markdown(heading), pn.layout.HSpacer(), export), idle,
+            # The heading wraps before the export button leaves the page (1280 px).
+            pn.Row(pn.pane.Markdown(heading, sizing_mode="stretch_width"), export,
+                   sizing_mode="stretch_width"), excluded, idle,
             pn.pane.Markdown("### Monthly prices (edit to cost the idle licenses)"), prices,
             sizing_mode="stretch_width", css_classes=["m365-overview"])
+
+    @staticmethod
+    def _excluded_html(note: str) -> str:
+        return (f"<div style='color:#664d03;background:#fff3cd;border:1px solid #ffe69c;"
+                f"border-radius:6px;padding:6px 10px'>{html.escape(note)}</div>" if note else "")
 
     @staticmethod
     def _idle_rows(figures, limit: int | None = SHOWN_IDLE) -> pd.DataFrame:
@@ -87,11 +103,18 @@ class OverviewView(Viewer):
                          *parts, width=280, min_height=170, styles=CARD_CSS,
                          css_classes=["m365-card", f"m365-card-{key}"])
 
+    @staticmethod
+    def _excluded_line(excluded) -> str:
+        text = idle_excluded_text(excluded)
+        return (f"<div class='m365-idle-excluded' style='color:#997404;font-size:0.9em;"
+                f"margin-top:4px'>{html.escape(text)}</div>"
+                if text else "")
+
     def _cards(self, f):
         one_tenant = f.full_skus["tenant_id"].nunique() == 1 if len(f.full_skus) else False
         full = [f"{r.tenant_name}: {r.product_name} ({r.consumed} of {r.enabled})"
                 for r in f.full_skus.itertuples()]
-        errors = [f"{r.display_name}: {r.last_error}" for r in f.sync_errors.itertuples()]
+        errors = self.vm.sync_error_lines()
         activity = [f"{pd.Timestamp(r.time).strftime('%Y-%m-%d %H:%M')} {r.actor} {r.action} "
                     f"{r.user or ''}: {r.outcome}" for r in f.activity.itertuples()]
         cards = [
@@ -107,7 +130,7 @@ class OverviewView(Viewer):
                        "licenses", f.full_skus["tenant_id"].iloc[0] if one_tenant else ""),
             self._card("idle", "Idle licenses", f"{f.idle_licenses:,}",
                        f"on disabled or inactive accounts · ${f.idle_monthly_cost:,.2f} a month "
-                       "(listed below)", None),
+                       "(listed below)" + self._excluded_line(f.idle_excluded), None),
             self._card("errors", "Sync errors", f"{len(f.sync_errors):,}",
                        _lines(errors) or "every tenant synced without error", "tenants"),
             self._card("activity", "Latest activity", f"{len(f.activity):,}",

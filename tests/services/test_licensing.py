@@ -178,3 +178,10 @@ def test_display_name_from_first_and_last_name(given, surname, shown):
 ])
 def test_upn_from_username_and_domain(username, domain, upn):
     assert upn_from(username, domain) == upn
+
+
+def test_over_allocated_frame_marks_only_more_used_than_bought():
+    import pandas as pd
+    from services.licensing import over_allocated_frame
+    frame = pd.DataFrame({"enabled": [28, 7, 10, 0], "consumed": [29, 7, 3, 2]})
+    assert over_allocated_frame(frame).tolist() == [True, False, False, True]
