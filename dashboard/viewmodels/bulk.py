@@ -137,7 +137,11 @@ class BulkViewModel(PageViewModel):
         self.results = result.steps
         self.job_id = str(getattr(result, "job_id", ""))
         self.passwords = dict(getattr(result, "passwords", {}) or {})
-        counts = ", ".join(f"{v} {k}" for k, v in sorted(result.counts.items())) or "nothing to do"
+        people = result.user_counts
+        counts = (f"{people['done']:,} user{'s' if people['done'] != 1 else ''} done, "
+                  f"{people['failed']:,} failed")
+        if people["failed"]:
+            counts += " (the results below say which step failed and why)"
         self.alert("success" if result.ok else "danger", f"Bulk job {self.job_id}: {counts}.")
         return bool(result.ok)
 

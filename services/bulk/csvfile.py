@@ -36,6 +36,8 @@ class RowProblem:
 ONBOARD_COLUMNS = {
     "tenant": ["Tenant", "Tenant ID", "tenantId"],
     "user_principal_name": ["User Name", "userPrincipalName", "UPN", "User Principal Name"],
+    # With a Domain column, User Name may be the part before the @, as on the Create User form.
+    "domain": ["Domain"],
     "given_name": ["First Name", "givenName"],
     "surname": ["Last Name", "surname"],
     "display_name": ["Display Name", "displayName"],

@@ -13,6 +13,7 @@ import pandas as pd
 
 from ..access import feature_refusal
 from ..passwords import check_password
+from ..workflows.onboarding import upn_from
 from ..workflows.resolve import group_write_refusal
 from ..workflows.validation import (PROPERTIES, graph_value, mail_nickname, property_problems,
                                     upn_problem)
@@ -36,6 +37,20 @@ class OnboardRow:
     labels: dict[str, str] = field(default_factory=dict)   # id -> the name the operator wrote
 
 
+def full_user_name(user_name, domain) -> tuple[str, str]:
+    """(UPN, problem) for a row's User Name and Domain cells: the name alone when it is a full
+    sign-in name, name@domain when it is the part before the @ and a Domain is given."""
+    name, domain = str(user_name or "").strip(), str(domain or "").strip().lstrip("@")
+    if not domain:
+        return name, ""
+    if "@" in name:
+        if name.rsplit("@", 1)[1].lower() != domain.lower():
+            return name, (f"{name} already has a domain, and the Domain column says {domain}: "
+                          "give the part before the @ only, or leave Domain empty")
+        return name, ""
+    return upn_from(name, domain), ""
+
+
 def validate_rows(table: BulkTable, contexts: dict[str, BulkContext], tenant_of: dict[str, str],
                   already_created: dict[str, set[str]]) -> tuple[list[OnboardRow], list[RowProblem]]:
     """Check every row; returns the rows that may be applied and every problem found."""
@@ -52,7 +67,11 @@ def validate_rows(table: BulkTable, contexts: dict[str, BulkContext], tenant_of:
                                        "use a tenant id, verified domain or display name"))
             continue
         ctx = contexts[tenant_id]
-        upn = str(raw.get("user_principal_name", "")).strip()
+        upn, why = full_user_name(raw.get("user_principal_name"), raw.get("domain"))
+        if why:
+            problems.append(RowProblem(n, col("user_principal_name"), why))
+            continue
+        raw["user_principal_name"] = upn
         for fieldname in ("given_name", "surname"):
             if not raw.get(fieldname):
                 problems.append(RowProblem(n, col(fieldname), "is required"))
@@ -171,6 +190,11 @@ def prepare(m365, source, *, kind: str = "onboard") -> tuple[BulkTable, list[Onb
             continue   # reported per row by validate_rows
     template_problems = apply_templates(m365, table, tenant_of) if kind == "onboard" else []
     contexts = {tid: load_context(m365.graph.tenant(tid)) for tid in set(tenant_of.values())}
+    # User Name + Domain give the full sign-in name before anything looks the user up.
+    for raw in table.rows:
+        upn, why = full_user_name(raw.get("user_principal_name"), raw.get("domain"))
+        if not why:
+            raw["user_principal_name"] = upn
     journal = m365.bulk_journal
     created = {tid: journal.created_by_bulk(tid, [r["user_principal_name"] for r in table.rows])
                for tid in contexts}

@@ -54,6 +54,15 @@ class BulkResult:
     def counts(self) -> dict[str, int]:
         return self.steps["outcome"].value_counts().to_dict()
 
+    @property
+    def user_counts(self) -> dict[str, int]:
+        """Users (rows of the file) done and failed: a user is failed when any of their steps
+        failed, done otherwise. What an operator counts, rather than Graph steps."""
+        if self.steps.empty:
+            return {"done": 0, "failed": 0}
+        failed = self.steps.groupby("row")["outcome"].agg(lambda o: bool((o == "failed").any()))
+        return {"done": int((~failed).sum()), "failed": int(failed.sum())}
+
     def failed(self) -> pd.DataFrame:
         return self.steps[self.steps["outcome"] == "failed"]
 

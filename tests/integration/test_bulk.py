@@ -382,3 +382,27 @@ def test_bulk_offboard_remove_roles_column_removes_every_directory_role_once(m36
     rerun = plan.apply(progress=False)
     assert (rerun.steps["outcome"] == "skipped").all()
     assert all(roles_of(upn) == [] for upn in upns)
+
+
+def test_bulk_onboard_user_name_with_a_domain_column_and_users_counted_not_steps(
+        m365, tenant_facts, tmp_path):
+    path = tmp_path / "domain.csv"
+    with open(path, "w", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(["Tenant", "User Name", "Domain", "First Name", "Last Name", "Usage Location",
+                      "Licenses"])
+        out.writerow([tenant_facts["tid"], "dom.one", tenant_facts["domain"], "Dom", "One", "US",
+                      tenant_facts["sku"]])
+        out.writerow([tenant_facts["tid"], f"dom.two@{tenant_facts['domain']}",
+                      tenant_facts["domain"], "Dom", "Two", "US", ""])
+        out.writerow([tenant_facts["tid"], "dom.three@elsewhere.example", tenant_facts["domain"],
+                      "Dom", "Three", "US", ""])
+    plan = m365.bulk_onboard(path)
+    assert [(p.row, p.column) for p in plan.problems] == [(4, "User Name")]
+    assert "already has a domain" in plan.problems[0].message
+    result = plan.apply(skip_invalid=True, progress=False)
+    users = set(m365.users(tenant_facts["tid"])["user_principal_name"].str.lower())
+    assert {f"dom.one@{tenant_facts['domain']}", f"dom.two@{tenant_facts['domain']}"} <= users
+    # Two users, three steps (one create with a license): the summary counts people.
+    assert len(result.steps) == 3
+    assert result.user_counts == {"done": 2, "failed": 0}

@@ -146,3 +146,12 @@ def test_bulk_row_plan_passes_remove_roles_to_the_offboarding():
     assert (tenant, user) == ("c", "a@c.x")
     assert options["remove_roles"] is True and options["block_sign_in"] is True
     assert options["delete"] is False and options["remove_groups"] is False
+
+
+def test_full_user_name_joins_the_part_before_the_at_with_the_domain_column():
+    from services.bulk.onboard import full_user_name
+    assert full_user_name("jane.doe", "contoso.com") == ("jane.doe@contoso.com", "")
+    assert full_user_name("jane.doe@contoso.com", "") == ("jane.doe@contoso.com", "")
+    assert full_user_name("jane.doe@contoso.com", "@Contoso.com") == ("jane.doe@contoso.com", "")
+    upn, why = full_user_name("jane.doe@fabrikam.com", "contoso.com")
+    assert "already has a domain" in why and "contoso.com" in why
