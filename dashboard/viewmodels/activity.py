@@ -100,8 +100,11 @@ class ActivityViewModel(PlanViewModel):
         self._raw = df
         out = df.assign(tenant=[self._name(t) for t in df["tenant_id"]],
                         detail=[_detail_text(d) for d in df["detail"]])
-        out["time"] = [pd.Timestamp(t).strftime("%Y-%m-%d %H:%M:%S") if pd.notna(t) else ""
-                       for t in out["time"]]
+        # UTC ISO text: the page shows it in the viewer's time zone, the CSV keeps it exact.
+        out["time"] = [pd.Timestamp(t).tz_localize("UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
+                       if pd.notna(t) and pd.Timestamp(t).tzinfo is None else
+                       pd.Timestamp(t).tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
+                       if pd.notna(t) else "" for t in out["time"]]
         self.entries = out[LOG_COLUMNS].reset_index(drop=True)
 
     def actions(self) -> list[str]:

@@ -1,5 +1,5 @@
 """User details: summary, licenses with their source, groups (Teams, apps), roles from the store;
-devices and recent sign-ins read live from Graph (the store does not keep them)."""
+the manager, devices and recent sign-ins read live from Graph (the store does not keep them)."""
 from __future__ import annotations
 
 import asyncio
@@ -52,6 +52,8 @@ class UserDetailsViewModel(PageViewModel):
                             "assigned to the user.")
     devices = param.DataFrame(default=pd.DataFrame(columns=DEVICE_COLUMNS), doc="Intune managed "
                               "devices of the user, read live.")
+    manager = param.String(default="", doc="The user's manager as 'Name (sign-in name)', read "
+                           "live; 'No manager' when they have none, empty until read.")
     sign_ins = param.DataFrame(default=pd.DataFrame(columns=SIGN_IN_COLUMNS), doc="The user's "
                                "recent sign-ins (newest first), read live.")
 
@@ -65,7 +67,7 @@ class UserDetailsViewModel(PageViewModel):
         try:
             row = self.m365.resolve_user(self.tenant, self.user)
         except (ValueError, KeyError):
-            self.param.update(summary={}, devices=self.devices.iloc[0:0],
+            self.param.update(summary={}, manager="", devices=self.devices.iloc[0:0],
                               sign_ins=self.sign_ins.iloc[0:0])
             self.alert("warning", "This user is not in the tenant any more: deleted, or not "
                                   "synced yet. A deleted user can be restored from the Activity "
@@ -80,14 +82,21 @@ class UserDetailsViewModel(PageViewModel):
         groups = self.m365.user_groups(self.tenant, self.user)
         self.groups = groups[GROUP_COLUMNS].reset_index(drop=True)
         self.roles = self.m365.user_roles(self.tenant, self.user)[ROLE_COLUMNS]
-        self.param.update(devices=self.devices.iloc[0:0], sign_ins=self.sign_ins.iloc[0:0])
+        self.param.update(manager="", devices=self.devices.iloc[0:0],
+                          sign_ins=self.sign_ins.iloc[0:0])
         return True
 
     async def load_live(self) -> None:
-        """Devices and the last sign-ins, read from Graph off the event loop; a Graph failure
-        is an alert naming what is missing."""
+        """The manager, devices and the last sign-ins, read from Graph off the event loop; a
+        Graph failure is an alert naming what is missing."""
         client = self.m365.graph.tenant(self.tenant)
         user = self.user
+        try:
+            found = await asyncio.to_thread(self.m365.manager_of, self.tenant, user)
+            self.manager = (f"{found['display_name']} ({found['user_principal_name']})"
+                            if found else "No manager")
+        except Exception as exc:  # noqa: BLE001 - the page still shows everything else
+            self.alert("warning", f"The manager could not be read: {error_text(exc)}")
         try:
             answer = await asyncio.to_thread(client.get, f"users/{user}/managedDevices")
             items = answer.get("value", [])

@@ -14,6 +14,8 @@ import param
 from services.workflows.onboarding import display_name_from, upn_from
 
 from .base import PlanViewModel
+from .form_leaving import LeavingForm
+from .form_templates import OnboardingChoices
 from .form_options import (GROUP_OPTION_COLUMNS, LICENSE_OPTION_COLUMNS, ROLE_OPTION_COLUMNS,
                            group_options, license_options, role_options)
 from .users import tenant_choices
@@ -24,8 +26,10 @@ EDITABLE = ["given_name", "surname", "display_name", "usage_location", "job_titl
             "office_location", "business_phone", "mobile_phone"]
 
 
-class UserFormViewModel(PlanViewModel):
-    """State, validation and actions of the Create User and Edit User pages."""
+class UserFormViewModel(OnboardingChoices, LeavingForm, PlanViewModel):
+    """State, validation and actions of the Create User and Edit User pages (the template,
+    first sign-in, manager and copy-groups parts are OnboardingChoices; Cancel and leaving
+    are LeavingForm)."""
 
     mode = param.Selector(default="create", objects=["create", "edit"], doc="create: a new user "
                           "(until it is created); edit: an existing user, tenant locked.")
@@ -52,7 +56,6 @@ class UserFormViewModel(PlanViewModel):
     office_location = param.String(default="", doc="Office.")
     business_phone = param.String(default="", doc="Business phone.")
     mobile_phone = param.String(default="", doc="Mobile phone.")
-    manager = param.String(default="", doc="The manager's user principal name (optional).")
     license_options = param.DataFrame(default=pd.DataFrame(columns=LICENSE_OPTION_COLUMNS),
                                       doc="Every SKU of the tenant with seats used / purchased / "
                                           "left, whether it can be picked and why not.")
@@ -70,11 +73,8 @@ class UserFormViewModel(PlanViewModel):
     closed = param.Event(doc="Fires when the wizard is done or cancelled (the app goes back to "
                              "All Users).")
     saved = param.Event(doc="Fires after an apply changed the user (the app refreshes its rows).")
-    leave_pending = param.Boolean(default=False, doc="True while the page asks whether to "
-                                  "discard unsaved changes (after Cancel or leaving the page).")
-    leave_to = param.Tuple(default=None, allow_None=True, length=3, doc="(page, tenant, user) "
-                           "the person asked to go to while changes were unsaved; None for "
-                           "All Users.")
+
+    TYPED_FIELDS = EDITABLE + ["username", "manager", "password"]   # what leaving may lose
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -84,9 +84,11 @@ class UserFormViewModel(PlanViewModel):
 
     # ---- opening -------------------------------------------------------------------------------
 
-    def start_create(self, tenant: str = "") -> None:
-        """A blank Create User form, for `tenant` or the first tenant."""
+    def start_create(self, tenant: str = "", *, edit: bool = False) -> None:
+        """A blank Create User form, for `tenant` or the first tenant, with the tenant's default
+        template applied (`edit=True`: blank, for start_edit to fill)."""
         self.discard()
+        self._reset_choices()
         self.clear_alerts()
         choices = tenant_choices(self.m365.tenants())
         choices.pop("All tenants", None)
@@ -98,14 +100,15 @@ class UserFormViewModel(PlanViewModel):
         self.param.update(**blank)
         self._auto_display = ""
         self._current = {"fields": {}, "licenses": [], "roles": [], "groups": [], "upn": ""}
-        self.mode = "create"
+        self.mode = "edit" if edit else "create"
+        before = self.tenant
         self.tenant = tenant if tenant in choices.values() else next(iter(choices.values()), "")
-        self.load_options()
+        if self.tenant == before or edit:
+            self._tenant_changed(force=True)        # the watcher only runs on a change
 
     def start_edit(self, tenant: str, user: str) -> None:
         """The Edit User form for an existing user; the tenant is locked."""
-        self.start_create(tenant)
-        self.mode = "edit"
+        self.start_create(tenant, edit=True)
         self._load_user(user)
 
     def _load_user(self, user: str) -> None:
@@ -130,12 +133,22 @@ class UserFormViewModel(PlanViewModel):
                           licenses=list(self._current["licenses"]),
                           roles=list(self._current["roles"]), groups=list(self._current["groups"]))
         self.load_options()
+        self.load_manager(self.user_id)
+        # Values set equal to what they were send no event: the "unsaved" line and the
+        # buttons follow user_id, so they are re-checked against the user just read.
+        self.param.trigger("user_id")
 
     @param.depends("tenant", watch=True)
-    def _tenant_changed(self) -> None:
-        if not self.tenant_locked():
-            self.param.update(licenses=[], roles=[], groups=[])
-            self.load_options()
+    def _tenant_changed(self, force: bool = False) -> None:
+        if self.tenant_locked() and not force:
+            return
+        self.load_people()
+        if self.tenant_locked():
+            return
+        self._domain_set = ""
+        self.param.update(licenses=[], roles=[], groups=[])
+        self.load_options()
+        self.load_templates()
 
     def load_options(self) -> None:
         """Domains, SKUs with seats, roles and groups of the tenant, from the store."""
@@ -174,7 +187,8 @@ class UserFormViewModel(PlanViewModel):
         return upn_from(self.username, self.domain)
 
     @param.depends("given_name", "surname", "display_name", "username", "domain", "tenant",
-                   "generate_password", "password", "usage_location", "licenses", "busy", "user_id")
+                   "generate_password", "password", "usage_location", "licenses", "busy", "user_id",
+                   "first_sign_in")
     def details_blockers(self) -> list[str]:
         """Why the User Details buttons are disabled (empty: they are enabled)."""
         out = []
@@ -190,7 +204,8 @@ class UserFormViewModel(PlanViewModel):
             out.append("enter a username")
         if not self.domain:
             out.append("choose a domain")
-        if not self.user_id and not self.generate_password and not self.password:
+        if not self.user_id and self.first_sign_in == "password" and not self.generate_password \
+                and not self.password:
             out.append("type a password or let one be generated")
         return out
 
@@ -212,8 +227,7 @@ class UserFormViewModel(PlanViewModel):
                    if getattr(self, k).strip() != self._current["fields"].get(k, "")}
         if self.user_principal_name and self.user_principal_name.lower() != self._current["upn"].lower():
             changes["user_principal_name"] = self.user_principal_name
-        if self.manager.strip():
-            changes["manager"] = self.manager.strip()
+        changes.update(self.manager_change())
         return changes
 
     @param.depends("licenses", "roles", "groups", "busy")
@@ -271,7 +285,7 @@ class UserFormViewModel(PlanViewModel):
         """Whether leaving now would lose something typed or picked."""
         if self.user_id:
             return any(bool(v) for v in self.pending_changes().values())
-        return any(getattr(self, k).strip() for k in EDITABLE + ["username", "manager", "password"])
+        return any(getattr(self, k).strip() for k in self.TYPED_FIELDS)
 
     def pending_summary(self) -> str:
         changes = self.pending_changes()
@@ -294,17 +308,22 @@ class UserFormViewModel(PlanViewModel):
         if blockers:
             self.alert("warning", "Cannot continue: " + "; ".join(blockers))
             return False
-        user = {k: getattr(self, k).strip() for k in EDITABLE + ["username", "manager"]}
-        user = {k: v for k, v in user.items() if v}
+        user = {k: getattr(self, k).strip() for k in EDITABLE + ["username"]}
+        user = {k: v for k, v in {**user, "manager": self.manager_upn}.items() if v}
         user.update(domain=self.domain, force_change_password=self.force_change_password)
-        if not self.generate_password:
+        if not self.generate_password and self.first_sign_in == "password":
             user["password"] = self.password
         plan = await self.plan_task("Planning the new user", self.m365.plan_onboarding,
-                                    self.tenant, user=user)
+                                    self.tenant, user=user, licenses=list(self.licenses),
+                                    groups=list(self.groups), roles=list(self.roles),
+                                    template=self.template_argument(), **self.sign_in_arguments())
         if plan is None:
             return False
-        return self.propose(plan, f"Create {self.user_principal_name}",
-                            lambda r: self._after_save(r, then, "details"))
+        if not self.propose(plan, f"Create {self.user_principal_name}",
+                            lambda r: self._after_save(r, then, "details")):
+            return False
+        self.pending_warnings = [*self.pending_warnings, *self.template_refills()]
+        return True
 
     async def save_access(self, then: str = "close") -> bool:
         """Roles & Licenses: Save and Close / Save and Continue (every pending change)."""
@@ -332,34 +351,6 @@ class UserFormViewModel(PlanViewModel):
         return self.propose(plan, f"Save changes to {upn} ({self.pending_summary()})",
                             lambda r: self._after_save(r, then, tab))
 
-    def cancel(self) -> bool:
-        """Close without applying anything; with unsaved changes, ask first (True: closed)."""
-        if self.has_unsaved() and not self.leave_pending:
-            self.leave_pending = True
-            return False
-        self.discard_and_leave()
-        return True
-
-    def ask_to_leave(self, page: str, tenant: str, user: str) -> bool:
-        """The person asked for another page: True when they may go now; False when unsaved
-        changes first need their answer (`leave_pending`)."""
-        if not self.has_unsaved():
-            return True
-        self.param.update(leave_to=(page, tenant, user), leave_pending=True)
-        return False
-
-    def keep_editing(self) -> None:
-        """Answer to the leave question: stay on the form, changes kept."""
-        self.param.update(leave_pending=False, leave_to=None)
-
-    def discard_and_leave(self) -> None:
-        """Answer to the leave question: drop the unsaved changes and go (see `leave_to`)."""
-        self.discard()
-        self._current = {"fields": {}, "licenses": [], "roles": [], "groups": [], "upn": ""}
-        self.param.update(generated_password="", leave_pending=False, user_id="",
-                          **{k: "" for k in EDITABLE + ["username", "manager", "password"]})
-        self.closed = True
-
     def _after_save(self, result, then: str, tab: str) -> bool:
         if result is not None:
             if result.user_id and not self.user_id:
@@ -367,15 +358,17 @@ class UserFormViewModel(PlanViewModel):
             self.saved = True
             if self.user_id:
                 self._load_user(self.user_id)
-            if getattr(result, "password", None):
-                self.generated_password = result.password
+            secret = self.take_secrets(result)
             if not result.ok:
                 return False
+            if secret and then == "close":
+                self.secret_close_pending = True     # shown once: stay until it is copied
+                return True
         if then == "continue":
             order = list(TABS)
             self.tab = order[min(order.index(tab) + 1, len(order) - 1)]
         elif result is None:
-            self.closed = True
+            self._close()
         else:
             # Close once the apply's outcome is in the alerts, so the page we go back to can
             # show it (see _reported).
@@ -386,7 +379,7 @@ class UserFormViewModel(PlanViewModel):
         self.leave_to = None
         if self._close_when_reported:
             self._close_when_reported = False
-            self.closed = True
+            self._close()
 
     def outcome_alerts(self) -> list:
         """What the last applies said (successes and failures), for the page shown after Close."""

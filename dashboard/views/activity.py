@@ -9,7 +9,8 @@ import panel as pn
 from panel.viewable import Viewer
 
 from .common import (CARD_STYLES, WRAP_HEADERS, action, alerts, busy_bar, csv_download,
-                     dialog_styles, header_filters, plan_panel, table)
+                     dialog_styles, header_filters, local_time, plan_panel, table,
+                     wrapped_cells)
 
 OUTCOMES = ["", "done", "partial", "failed", "denied", "refused"]
 
@@ -77,7 +78,13 @@ class ActivityView(Viewer):
                                      "days_left": "Days left", "restorable": "Restorable",
                                      "restore": ""}, css_classes=["m365-deleted"],
                              formatters={"restorable": {"type": "tickCross"}},
-                             frozen_columns=["restore"] if restore else [],
+                             # Columns share the page's width, so Restore stays in view.
+                             layout="fit_columns",
+                             widths={"tenant": "18%", "display_name": "16%",
+                                     "user_principal_name": "28%", "deleted": "14%",
+                                     "days_left": "8%", "restorable": "8%", "restore": "8%"},
+                             stylesheets=[wrapped_cells(["tenant", "display_name",
+                                                         "user_principal_name", "deleted"])],
                              empty="No deleted users")
         if restore:
             async def restore_clicked(event):
@@ -111,15 +118,18 @@ class ActivityView(Viewer):
             pn.Row(kind, outcome, search),
             table(vm.param.entries, remote=True, layout="fit_columns", css_classes=["m365-audit"],
                   header_filters=header_filters(["actor", "tenant", "user", "action", "outcome"]),
-                  titles={"time": "Time (UTC)", "actor": "Who", "role": "Role",
+                  titles={"time": "Time (your time)", "actor": "Who", "role": "Role",
                           "tenant": "Tenant", "user": "User", "action": "Action",
                           "outcome": "Outcome", "detail": "What happened"},
-                  formatters={k: WRAPPED for k in ("time", "actor", "tenant", "user", "action",
-                                                   "detail")},
+                  formatters={"time": local_time(""),
+                              **{k: WRAPPED for k in ("actor", "tenant", "user", "action",
+                                                      "detail")}},
                   configuration={**WRAP_HEADERS,
-                                 "columns": [{"field": "detail", "widthGrow": 3}]},
+                                 # The UTC time on hover.
+                                 "columns": [{"field": "detail", "widthGrow": 3},
+                                             {"field": "time", "tooltip": True}]},
                   stylesheets=BREAK_ANYWHERE,
-                  widths={"time": 110, "role": 80, "outcome": 100},
+                  widths={"time": 140, "role": 80, "outcome": 100},
                   empty="No activity matches these filters"),
             pn.pane.Markdown("### Deleted users (restorable for 30 days)"), self.deleted,
             sizing_mode="stretch_width")

@@ -12,7 +12,8 @@ from panel.viewable import Viewer
 from services import access as A
 
 from ..viewmodels.tenants import ROLE_MARK, portal_links
-from .common import WRAP_HEADERS, action, alerts, busy_bar, table, wrapped_cells
+from .common import (WRAP_HEADERS, action, alerts, busy_bar, iso_utc, local_time, table,
+                     wrapped_cells)
 
 
 SHORT = {"Microsoft 365 admin": "M365"}
@@ -24,10 +25,10 @@ SHOWN = {"tenant": "17%", "access_html": "18%", "users_text": "9%", "seats_text"
          "seats_available": "6%", "skus_out_of_seats": "6%", "last_sync": "10%", "synced": "6%",
          "last_error": "11%", "sync_now": "8%"}
 # Cells that wrap (at the table's slightly smaller font, as on All Users) instead of ending in "…".
-WRAPPED = ["tenant", "access_html", "users_text", "seats_text", "last_error"]
+WRAPPED = ["tenant", "access_html", "users_text", "seats_text", "last_sync", "last_error"]
 TITLES = {"tenant": "Tenant", "access_html": "Access", "users_text": "Users",
           "seats_text": "Paid seats", "seats_available": "Seats left",
-          "skus_out_of_seats": "Full SKUs", "last_sync": "Last sync (UTC)", "synced": "Sync on",
+          "skus_out_of_seats": "Full SKUs", "last_sync": "Last sync (your time)", "synced": "Sync on",
           "last_error": "Last error", "sync_now": ""}
 COLORS = {A.READY: "#198754", A.MISSING: "#b35c00", A.NOT_CHECKED: "#6c757d"}   # else red
 SHOWN_OFF = 2          # switched-off features named in the cell; the tooltip has them all
@@ -125,9 +126,11 @@ class TenantsView(Viewer):
                                        "users_text": {"type": "textarea"},
                                        "seats_text": {"type": "textarea"},
                                        "last_error": {"type": "html"},
-                                       "last_sync": {"type": "textarea"}},
+                                       "last_sync": local_time("never")},
                            titles=TITLES, hidden=["tenant_id"], css_classes=["m365-tenants"],
-                           configuration=WRAP_HEADERS, stylesheets=[wrapped_cells(WRAPPED)])
+                           configuration={**WRAP_HEADERS,      # the UTC time on hover
+                                          "columns": [{"field": "last_sync", "tooltip": True}]},
+                           stylesheets=[wrapped_cells(WRAPPED)])
         vm.param.watch(lambda e: setattr(self.table, "value", self._shown(e.new)), "frame")
         self.table.on_edit(self._edited)
         self.table.on_click(self._clicked, column="sync_now")
@@ -166,8 +169,7 @@ class TenantsView(Viewer):
         out["seats_available"] = (count("paid_total") - count("paid_consumed")).astype("Int64") \
             .mask(unread.to_numpy())
         out["skus_out_of_seats"] = df["skus_out_of_seats"]
-        out["last_sync"] = [ts.strftime("%Y-%m-%d %H:%M") if pd.notna(ts) else "never"
-                            for ts in pd.to_datetime(df["last_sync"], utc=True)]
+        out["last_sync"] = iso_utc(df["last_sync"])
         out["synced"] = df["synced"]
         out["last_error"] = [error_html(e, s) for e, s in zip(df["last_error"], status)]
         return out

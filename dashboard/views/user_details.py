@@ -39,7 +39,7 @@ def _cell(value) -> str:
     return str(value)
 
 
-def _summary_html(summary: dict) -> str:
+def _summary_html(summary: dict, manager: str = "") -> str:
     if not summary:
         return ""
     rows = []
@@ -47,6 +47,9 @@ def _summary_html(summary: dict) -> str:
         text = _cell(summary.get(key))
         rows.append(f"<tr><th style='padding-right:1em'>{LABELS[key]}</th>"
                     f"<td>{html.escape(text)}</td></tr>")
+        if key == "department":          # read live: blank until Graph answers
+            rows.append("<tr><th style='padding-right:1em'>Manager</th><td class='m365-manager'>"
+                        f"{html.escape(manager or 'reading…')}</td></tr>")
     return f"<table class='m365-summary'>{''.join(rows)}</table>"
 
 
@@ -77,7 +80,8 @@ class UserDetailsView(Viewer):
         self._layout = pn.Column(
             pn.Row(pn.pane.Markdown(title), pn.layout.HSpacer(), edit, offboard, restore, back),
             alerts(vm),
-            pn.Row(pn.pane.HTML(pn.bind(_summary_html, vm.param.summary), width=520),
+            pn.Row(pn.pane.HTML(pn.bind(_summary_html, vm.param.summary, vm.param.manager),
+                                width=520),
                    pn.Column(pn.pane.Markdown("### Licenses"),
                              table(vm.param.licenses, empty="No licenses",
                                    titles={"product_name": "License", "sku_part_number": "SKU",

@@ -9,11 +9,13 @@ from panel.viewable import Viewer
 from ..viewmodels.base import FIELD_LABELS
 from ..viewmodels.user_form import TABS
 from .common import (CARD_STYLES, action, alerts, blockers_note, busy_bar, derived, dialog_styles,
-                     plan_panel, table)
+                     plan_panel, table, with_kind_labels)
 
 # The form's labels are the names its messages use (viewmodels.base.FIELD_LABELS), with hints.
-WIDGET_LABELS = {**FIELD_LABELS, "usage_location": "Usage location (e.g. US, GB)",
-                 "manager": "Manager (sign-in name)"}
+WIDGET_LABELS = {**FIELD_LABELS, "usage_location": "Usage location (e.g. US, GB)"}
+FIRST_SIGN_IN = {"Password": "password", "Temporary Access Pass": "temporary_access_pass"}
+NOT_YET = ("*Not created yet: what you pick here is given to the user when you create them "
+           "(Create User on the User Details tab).*")
 
 
 def _problem(vm, *fields):
@@ -35,6 +37,43 @@ def _password_notice(password: str):
         f"<code class='m365-password-value' style='font-size:1.1em;user-select:all'>"
         f"{html.escape(password)}</code> (copy it; the user changes it at first sign-in)</div>",
         css_classes=["m365-password"], sizing_mode="stretch_width")
+
+
+def _pass_notice(tap: str):
+    """The Temporary Access Pass, once, escaped like the password."""
+    if not tap:
+        return pn.Column(height=0, margin=0)
+    return pn.pane.HTML(
+        "<div class='alert alert-info' role='alert'>Temporary Access Pass, shown only now: "
+        f"<code class='m365-tap-value' style='font-size:1.1em;user-select:all'>"
+        f"{html.escape(tap)}</code> (give it to the user for their first sign-in, where they "
+        "set up their sign-in methods; it cannot be shown again)</div>",
+        css_classes=["m365-tap"], sizing_mode="stretch_width")
+
+
+def _secret_close(vm):
+    """After Create User and Close made a password or pass: close once it is copied."""
+    done = pn.widgets.Button(name="I have copied it: Close", button_type="primary",
+                             css_classes=["m365-secret-close"],
+                             visible=vm.param.secret_close_pending)
+    done.on_click(lambda _e: vm.close_after_secret())
+    return done
+
+
+def person_picker(vm, param_name: str, label: str, css: str, width: int = 420):
+    """A search of the tenant's users: every name in the browser for a tenant of up to
+    ALL_PEOPLE_LIMIT users, else the matches of what is typed, asked of the view model."""
+    box = pn.widgets.AutocompleteInput.from_param(
+        vm.param[param_name], name=label, options=list(vm.people_options), restrict=False,
+        case_sensitive=False, search_strategy="includes", min_characters=2, width=width,
+        placeholder="Type part of a name or sign-in name", css_classes=[css])
+    vm.param.watch(lambda e: setattr(box, "options", list(e.new)), "people_options")
+
+    def narrow(event):
+        if vm.people_narrowed:
+            box.options = vm.people_matching(event.new)
+    box.param.watch(narrow, "value_input")
+    return box
 
 
 def _leave_dialog(vm):
@@ -68,13 +107,15 @@ class UserFormView(Viewer):
         title = pn.bind(lambda mode, uid: "## Edit User" if mode == "edit" else
                         ("## Create User (created: add roles, licenses and groups)" if uid
                          else "## Create User"), vm.param.mode, vm.param.user_id)
-        password = pn.bind(_password_notice, vm.param.generated_password)
+        password = pn.Column(pn.bind(_password_notice, vm.param.generated_password),
+                             pn.bind(_pass_notice, vm.param.temporary_access_pass),
+                             _secret_close(vm), sizing_mode="stretch_width")
         unsaved = pn.pane.Markdown(derived(vm.has_unsaved, lambda yes: (
             f"*Unsaved changes: {vm.pending_summary() or 'the new user'}. Save (on any tab) "
             "shows them all in one plan.*" if yes else "")), css_classes=["m365-unsaved"],
             styles={"color": "#8a5300"})
         self._layout = pn.Column(pn.pane.Markdown(title), busy_bar(vm), alerts(vm),
-                                 pn.panel(password), unsaved, plan_panel(vm), _leave_dialog(vm),
+                                 password, unsaved, plan_panel(vm), _leave_dialog(vm),
                                  self.tabs, sizing_mode="stretch_width")
 
     def _text(self, name, **kw):
@@ -87,14 +128,11 @@ class UserFormView(Viewer):
                                               disabled=pn.bind(lambda m, u: m == "edit" or bool(u),
                                                                vm.param.mode, vm.param.user_id))
         domain = pn.widgets.Select.from_param(vm.param.domain, name="Domain", width=280)
-        generate = pn.widgets.Checkbox.from_param(vm.param.generate_password,
-                                                  name="Generate a password")
-        typed = pn.widgets.PasswordInput.from_param(vm.param.password, name="Password",
-                                                    visible=pn.bind(lambda g: not g,
-                                                                    vm.param.generate_password))
-        force = pn.widgets.Checkbox.from_param(vm.param.force_change_password,
-                                               name="Change password at next sign-in")
         creating = pn.bind(lambda uid: not uid, vm.param.user_id)
+        template = pn.widgets.Select.from_param(vm.param.template, name="Template", width=320,
+                                                css_classes=["m365-template"], visible=creating)
+        note = pn.pane.Markdown(vm.param.template_note, css_classes=["m365-template-note"],
+                                sizing_mode="stretch_width", visible=creating)
         labels = pn.bind(lambda uid: ("Save and Close", "Save and Continue") if uid
                          else ("Create User and Close", "Create User and Continue"), vm.param.user_id)
         disabled = derived(vm.details_blockers)
@@ -107,20 +145,52 @@ class UserFormView(Viewer):
         cont.on_click(action(vm, vm.submit_details, "continue"))
         cancel.on_click(lambda _e: vm.cancel())
         return pn.Column(
-            tenant, _problem(vm, "tenant"),
+            pn.Row(tenant, template), _problem(vm, "tenant", "template"), note,
             pn.Row(self._text("given_name"), self._text("surname"), self._text("display_name")),
             _problem(vm, "given_name", "surname", "display_name"),
             pn.Row(self._text("username"), pn.pane.Markdown("**@**", margin=(30, 0, 0, 0)), domain),
             _problem(vm, "username", "domain", "user_principal_name"),
-            pn.Column(pn.Row(generate, force), typed, _problem(vm, "password"), visible=creating),
+            self._first_sign_in(creating),
             pn.Row(self._text("usage_location"), self._text("job_title"), self._text("department")),
             _problem(vm, "usage_location", "job_title", "department"),
             pn.Row(self._text("office_location"), self._text("business_phone"),
                    self._text("mobile_phone")),
             _problem(vm, "office_location", "business_phone", "mobile_phone"),
-            self._text("manager", width=320), _problem(vm, "manager", "changes", "options"),
+            person_picker(vm, "manager", WIDGET_LABELS["manager"], "m365-field-manager"),
+            _problem(vm, "manager", "changes", "options"),
             pn.Row(close, cont, cancel), blockers_note(vm.details_blockers),
             sizing_mode="stretch_width")
+
+    def _first_sign_in(self, creating):
+        """Password (generated or typed) or a Temporary Access Pass, for a new user."""
+        vm = self.vm
+        choice = pn.widgets.RadioButtonGroup.from_param(vm.param.first_sign_in, name="First sign-in",
+                                                        options=FIRST_SIGN_IN, button_type="light",
+                                                        css_classes=["m365-first-sign-in"])
+        with_password = pn.bind(lambda c: c == "password", vm.param.first_sign_in)
+        generate = pn.widgets.Checkbox.from_param(vm.param.generate_password,
+                                                  name="Generate a password")
+        typed = pn.widgets.PasswordInput.from_param(
+            vm.param.password, name="Password",
+            visible=pn.bind(lambda g, p: p and not g, vm.param.generate_password, with_password))
+        force = pn.widgets.Checkbox.from_param(vm.param.force_change_password,
+                                               name="Change password at next sign-in")
+        minutes = pn.widgets.IntInput.from_param(
+            vm.param.tap_lifetime_minutes, name=WIDGET_LABELS["tap_lifetime_minutes"], width=220,
+            placeholder="the tenant's default", css_classes=["m365-field-tap_lifetime_minutes"])
+        once = pn.widgets.Checkbox.from_param(vm.param.tap_usable_once, align="end",
+                                              name=WIDGET_LABELS["tap_usable_once"],
+                                              margin=(0, 10, 18, 10))
+        tap_note = pn.pane.Markdown("*The user signs in once with the pass and sets up their "
+                                    "sign-in methods; their password is random and shown to no "
+                                    "one.*", sizing_mode="stretch_width")
+        return pn.Column(
+            pn.Row(pn.pane.Markdown("**First sign-in**", align="center"), choice),
+            pn.Column(pn.Row(generate, force), typed, visible=with_password),
+            pn.Column(pn.Row(minutes, once), tap_note,
+                      visible=pn.bind(lambda p: not p, with_password)),
+            _problem(vm, "password", "first_sign_in", "tap_lifetime_minutes", "tap_usable_once"),
+            visible=creating, sizing_mode="stretch_width")
 
     def _choices(self, options_param, chosen: str, key: str, label, pick, css: str):
         """Checkboxes for the options that can be picked; the table beside lists every option,
@@ -153,7 +223,8 @@ class UserFormView(Viewer):
                               lambda r: r["display_name"], lambda v: setattr(vm, "roles", v),
                               "m365-role-choices")
         table_ = table(vm.param.license_options, page_size=25, hidden=["sku_id", "selectable"],
-                       titles={"product_name": "License", "sku_part_number": "SKU",
+                       layout="fit_data_stretch", formatters={"note": {"type": "textarea"}},
+                       widths={"note": 300}, titles={"product_name": "License", "sku_part_number": "SKU",
                                "used": "Seats used", "purchased": "Purchased", "left": "Left",
                                "note": ""}, css_classes=["m365-licenses"])
         table_.style.apply(lambda r: ["color: #9a9a9a" if not r["selectable"] else ""] * len(r), axis=1)
@@ -166,10 +237,12 @@ class UserFormView(Viewer):
         cont.on_click(action(vm, vm.save_access, "continue"))
         return pn.Column(
             pn.pane.Markdown("Nothing here is changed until you save; the save shows its changes first."),
+            pn.pane.Markdown(NOT_YET, visible=pn.bind(lambda u: not u, vm.param.user_id)),
             pn.pane.Markdown("### Licenses"),
-            pn.Row(pn.Column(pn.pane.Markdown("**Pick** (SKUs with seats left)"), licenses, width=420),
-                   pn.Column(pn.pane.Markdown("**Every SKU of the tenant**"), table_,
-                             sizing_mode="stretch_width"), sizing_mode="stretch_width"),
+            # The table under the picks, at full width: beside them, its seat columns and
+            # reasons were scrolled out of sight on a 1280-pixel screen.
+            pn.pane.Markdown("**Pick** (SKUs with seats left)"), licenses,
+            pn.pane.Markdown("**Every SKU of the tenant**"), table_,
             _problem(vm, "add_licenses", "remove_licenses", "usage_location"),
             pn.pane.Markdown("### Directory roles"),
             pn.Column(roles, height=220, scroll=True, width=420), _problem(vm, "add_roles", "remove_roles"),
@@ -181,21 +254,33 @@ class UserFormView(Viewer):
                                lambda r: r["display_name"] + (" (Team)" if r["is_team"] else "")
                                + (f", apps: {r['apps']}" if r["apps"] else ""),
                                vm.pick_groups, "m365-group-choices")
-        table_ = table(vm.param.group_options, page_size=25, hidden=["id", "selectable"],
-                       formatters={"is_team": {"type": "tickCross"}},
+        # Under the picks at full width, the reason wrapping: beside them, the reason a group
+        # is locked was scrolled out of sight on a 1280-pixel screen.
+        table_ = table(pn.bind(with_kind_labels, vm.param.group_options), page_size=25,
+                       hidden=["id", "selectable"], layout="fit_data_stretch",
+                       formatters={"is_team": {"type": "tickCross"}, "note": {"type": "textarea"}},
+                       widths={"note": 360},
                        titles={"display_name": "Group", "kind": "Kind", "is_team": "Team",
-                               "apps": "Apps", "note": ""}, css_classes=["m365-groups"])
+                               "apps": "Apps", "note": "Note"},
+                       css_classes=["m365-groups"])
         table_.style.apply(lambda r: ["color: #9a9a9a" if not r["selectable"] else ""] * len(r), axis=1)
         save = pn.widgets.Button(name="Save and Close", button_type="primary",
                                  disabled=derived(vm.save_blockers),
                                  css_classes=["m365-groups-close"])
         save.on_click(action(vm, vm.save_groups))
+        copy_from = person_picker(vm, "copy_groups_from", WIDGET_LABELS["copy_groups_from"],
+                                  "m365-copy-groups-from", width=360)
+        copy = pn.widgets.Button(name="Add their groups", button_type="light", align="end",
+                                 css_classes=["m365-copy-groups"])
+        copy.on_click(action(vm, vm.copy_groups))
         return pn.Column(
             pn.pane.Markdown("Groups Graph cannot change (distribution lists, mail-enabled security, "
                              "dynamic) are listed in grey with the reason, and cannot be picked."),
-            pn.Row(pn.Column(pn.pane.Markdown("**Member of**"), groups, width=420),
-                   pn.Column(pn.pane.Markdown("**Every group of the tenant**"), table_,
-                             sizing_mode="stretch_width"), sizing_mode="stretch_width"),
+            pn.pane.Markdown(NOT_YET, visible=pn.bind(lambda u: not u, vm.param.user_id)),
+            pn.Row(copy_from, copy), _problem(vm, "copy_groups_from"),
+            pn.pane.Markdown("**Member of**"),
+            pn.Column(groups, max_height=320, scroll=True, sizing_mode="stretch_width"),
+            pn.pane.Markdown("**Every group of the tenant**"), table_,
             _problem(vm, "add_groups", "remove_groups"), save,
             blockers_note(vm.save_blockers), sizing_mode="stretch_width")
 
