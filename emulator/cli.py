@@ -31,6 +31,13 @@ def _positive(text: str) -> int:
     return value
 
 
+def _seconds(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a number of seconds >= 0")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="port (default: a free one)")
@@ -46,6 +53,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--error-rate", type=_rate, default=0.0, help="share of requests answered 503")
     parser.add_argument("--drop-after-write-rate", type=_rate, default=0.0,
                         help="share of writes applied and then left without an answer")
+    parser.add_argument("--replication-lag", type=_seconds, default=0.0,
+                        help="seconds (on average) a new user may answer 404 to follow-up calls "
+                             "(assignLicense, group $ref, manager, roles), as Graph does; default 0")
     parser.add_argument("--access-traps", action="store_true",
                         help="one tenant lacks AuditLog.Read.All, one has no Entra ID P1, one no "
                              "consent (emulator/access.py)")
@@ -73,7 +83,8 @@ def run(args) -> int:
                       port=args.port, latency_ms=args.latency_ms, throttle_rate=args.throttle_rate,
                       error_rate=args.error_rate,
                       drop_after_write_rate=args.drop_after_write_rate,
-                      access_traps=getattr(args, "access_traps", False)) as emu:
+                      access_traps=getattr(args, "access_traps", False),
+                      replication_lag=getattr(args, "replication_lag", 0.0)) as emu:
             print(f"ready {emu.graph_url} {emu.config_path}", flush=True)
             while not stop.wait(0.5):
                 pass

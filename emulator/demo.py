@@ -94,6 +94,7 @@ def build_tenant(info: TenantInfo, seed: int, groups_per_tenant: int) -> Tenant:
     _settle_seats(tenant, info, skus, rng)
     _roles(tenant, people, rng)
     _delete_some(tenant, people, rng)
+    _hybrid_users(tenant, info, people, seed)
     tenant.dirty = False
     return tenant
 
@@ -302,6 +303,33 @@ def _roles(tenant: Tenant, people: dict, rng: random.Random) -> None:
         assign(heads["Finance"], "Billing Administrator")
     if "Executive" in heads:
         assign(heads["Executive"], "Global Reader")
+
+
+def _hybrid_users(tenant: Tenant, info: TenantInfo, people: dict, seed: int) -> None:
+    """A few customer users synced from on-premises AD by Entra Connect. Their own random
+    stream, drawn after everything else, so every other demo value stays as it was."""
+    if info.kind != "customer":
+        return
+    rng = random.Random(f"m365emu/{seed}/hybrid/{info.index}")
+    special = {u.id for u in people["it"]} | {u.id for u in people["heads"].values()}
+    pool = [u for u in people["all"][1:] if u.deleted is None and u.id not in special
+            and u.id not in people["unlicensed"]]
+    ad_domain = f"corp.{info.slug}.local"
+    dc = ",".join(f"DC={part}" for part in ad_domain.split("."))
+    sid_base = "-".join(str(rng.randint(10**8, 4 * 10**9)) for _ in range(3))
+    for n, user in enumerate(rng.sample(pool, min(len(pool), max(2, info.user_count // 20)))):
+        p = user.p
+        sam = p["mailNickname"].replace(".", "")[:20]
+        p.update({
+            "onPremisesSyncEnabled": True,
+            "onPremisesImmutableId": base64.b64encode(rng.getrandbits(128).to_bytes(16, "big")).decode(),
+            "onPremisesSamAccountName": sam,
+            "onPremisesUserPrincipalName": f"{sam}@{ad_domain}",
+            "onPremisesDomainName": ad_domain,
+            "onPremisesDistinguishedName": f"CN={p['displayName']},OU=Staff,{dc}",
+            "onPremisesSecurityIdentifier": f"S-1-5-21-{sid_base}-{1104 + n}",
+            "onPremisesLastSyncDateTime": days_ago(rng.uniform(0.005, 0.5)),   # every 30 min
+        })
 
 
 def _delete_some(tenant: Tenant, people: dict, rng: random.Random) -> None:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 from . import licensing, membership
 from .errors import MSG_BAD_DOMAIN, GraphFault, bad_request, conflict, not_found
 from .model import Tenant, User, now_iso
-from .schema import USER_NAMES, USER_WRITABLE
+from .schema import USER_NAMES, USER_ON_PREMISES_MASTERED, USER_WRITABLE
 
 RETENTION = timedelta(days=30)
 REQUIRED = ("accountEnabled", "displayName", "mailNickname", "userPrincipalName", "passwordProfile")
@@ -23,6 +23,21 @@ _COUNTRY = re.compile(r"^[A-Z]{2}$")
 MSG_PASSWORD = ("The specified password does not comply with password complexity requirements. "
                 "Please provide a different password.")
 STRING_LISTS = ("businessPhones", "otherMails", "imAddresses")
+# Graph's answer to a write of an on-premises-mastered property of a synced user (seen in
+# microsoft-graph-docs issues #5768, #1900 and in CIPP's offboarding reports).
+MSG_ON_PREMISES = ("Unable to update the specified properties for on-premises mastered Directory "
+                   "Sync objects or objects currently undergoing migration.")
+
+
+def synced(user: User) -> bool:
+    """Synced from on-premises AD by Entra Connect: AD is the source of authority."""
+    return user.p.get("onPremisesSyncEnabled") is True
+
+
+def refuse_if_synced(user: User, props) -> None:
+    """400 when any of `props` is mastered on-premises for this user."""
+    if synced(user) and USER_ON_PREMISES_MASTERED.intersection(props):
+        raise bad_request(MSG_ON_PREMISES)
 
 
 def _invalid(prop: str) -> GraphFault:
@@ -109,6 +124,7 @@ def update_user(tenant: Tenant, user: User, body) -> None:
     if not isinstance(body, dict):
         raise bad_request("The request body must be a JSON object.")
     values = _values(body)
+    refuse_if_synced(user, [*values, *(["passwordProfile"] if "passwordProfile" in body else [])])
     if "passwordProfile" in body:
         _check_password(body["passwordProfile"])
     if "userPrincipalName" in values:
@@ -132,6 +148,11 @@ def update_user(tenant: Tenant, user: User, body) -> None:
 
 
 def delete_user(tenant: Tenant, user: User) -> None:
+    # A synced user is deleted in AD (or moved out of sync scope); Entra Connect then deletes
+    # it here. A cloud-side delete would be undone by the next sync, so it is refused with the
+    # same on-premises-mastered 400 (Microsoft documents no other text for it).
+    if synced(user):
+        raise bad_request(MSG_ON_PREMISES)
     licensing.release(tenant, user)
     membership.user_left_directory(tenant, user, left=True)
     stamp = now_iso()
@@ -193,6 +214,8 @@ def set_manager(tenant: Tenant, user: User, manager_id: str) -> None:
         raise not_found(manager_id)
     if manager is user:
         raise bad_request("Circular reference: a user cannot be their own manager.")
+    if synced(user):
+        raise bad_request(MSG_ON_PREMISES)        # manager is synced from AD's manager attribute
     user.manager = manager.id
     tenant.touch(user)
 
@@ -200,5 +223,7 @@ def set_manager(tenant: Tenant, user: User, manager_id: str) -> None:
 def remove_manager(tenant: Tenant, user: User) -> None:
     if user.manager is None:
         raise not_found("manager")
+    if synced(user):
+        raise bad_request(MSG_ON_PREMISES)
     user.manager = None
     tenant.touch(user)

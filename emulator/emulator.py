@@ -28,6 +28,7 @@ import tornado.netutil
 from .access import apply_demo_traps, service_principal_id
 from .faults import Faults, Stats
 from .identity import Identity, ensure_certificate
+from .replication import Replication
 from .server import ServerState, make_app, ssl_context
 from .world import World
 
@@ -68,7 +69,8 @@ class Emulator:
                  groups_per_tenant: int = 20, state_dir=None, host: str = "127.0.0.1",
                  port: int = 0, latency_ms: float = 0, throttle_rate: float = 0.0,
                  error_rate: float = 0.0, drop_after_write_rate: float = 0.0,
-                 token_lifetime: int = 3600, access_traps: bool = False):
+                 token_lifetime: int = 3600, access_traps: bool = False,
+                 replication_lag: float = 0.0):
         if tenants < 0 or (users_per_tenant is not None and users_per_tenant < 1):
             raise ValueError("tenants must be >= 0 and users_per_tenant >= 1")
         self.tenants, self.users_per_tenant, self.seed = tenants, users_per_tenant, seed
@@ -81,6 +83,9 @@ class Emulator:
         self._faults = Faults(seed, latency_ms=latency_ms, throttle_rate=throttle_rate,
                               error_rate=error_rate, drop_after_write_rate=drop_after_write_rate)
         self._stats = Stats()
+        # Seconds (on average) a new user may answer 404 to follow-up calls (replication.py);
+        # 0, off, for test worlds unless they opt in; the demo world turns it on.
+        self._replication = Replication(seed, replication_lag)
         self._state_dir, self._temporary = state_dir, state_dir is None
         self._thread: threading.Thread | None = None
         self._loop: tornado.ioloop.IOLoop | None = None
@@ -109,7 +114,8 @@ class Emulator:
         self.authority_host = f"https://{shown}:{self.port}"
         self.graph_url = f"{self.authority_host}/v1.0"
         self._server_state = ServerState(self.world, self.identity, self._faults, self._stats,
-                                         self.graph_url, self.authority_host)
+                                         self.graph_url, self.authority_host,
+                                         replication=self._replication)
         if self.access_traps:
             self.traps = apply_demo_traps(self._server_state.access, self.world.customers)
         self.config_path = self._write_config()
@@ -198,6 +204,12 @@ class Emulator:
     def client_secret(self) -> str:
         return self.identity.client_secret
 
+    def register_certificate(self, pem: bytes | str) -> str:
+        """Upload a certificate (PEM; its public part is kept) to the app registration, as in
+        Entra's Certificates & secrets; returns its SHA-1 thumbprint (upper-case hex). Token
+        requests may then sign a client assertion with its private key."""
+        return self._call(self.identity.register_certificate, pem)
+
     @property
     def partner_tenant_id(self) -> str:
         return self.world.partner.id
@@ -236,7 +248,17 @@ class Emulator:
 
     # -- runtime controls -------------------------------------------------------------------
     def stats(self) -> dict:
-        return self._stats.snapshot()
+        return {**self._stats.snapshot(), "replication_404": self._replication.misses}
+
+    @property
+    def replication_lag(self) -> float:
+        return self._replication.lag
+
+    def set_replication_lag(self, seconds: float) -> None:
+        """Users created from now on may answer 404 to follow-up calls for about `seconds`."""
+        if seconds < 0:
+            raise ValueError("replication_lag must be >= 0 seconds")
+        self._replication.lag = float(seconds)
 
     def writes(self, tenant_id: str | None = None) -> list[tuple[str, str, str]]:
         """Every successful Graph write so far as (tenant id, method, path), in order; each

@@ -8,7 +8,7 @@ import secrets
 
 from . import activity, directory
 from .errors import GraphFault, bad_request, conflict, not_found
-from .odata import parse_query
+from .odata import fragment, parse_query
 from .paging import entity, list_dicts, list_parts
 from .roles import DEFINITION_BY_ID, DEFINITIONS
 from .router import Ctx, Reply, route
@@ -56,7 +56,7 @@ BASIC = ("$select", "$top", "$skiptoken", "$filter", "$count", "$orderby")
 @route("organization", "GET")
 def organization(ctx: Ctx) -> Reply:
     q = parse_query(ctx.args, ctx.eventual, ORG, allow=("$select",))
-    return list_dicts(ctx, [ctx.tenant.org], q, ctx.context("organization"))
+    return list_dicts(ctx, [ctx.tenant.org], q, ctx.context(fragment("organization", q.select)))
 
 
 @route("organization/{oid}", "GET")
@@ -65,14 +65,14 @@ def organization_one(ctx: Ctx, oid: str) -> Reply:
         raise not_found(oid)
     q = parse_query(ctx.args, ctx.eventual, ORG, allow=("$select",))
     org = ctx.tenant.org
-    return Reply(200, {"@odata.context": ctx.context("organization/$entity"),
+    return Reply(200, {"@odata.context": ctx.context(fragment("organization", q.select) + "/$entity"),
                        **({k: org.get(k) for k in q.select} if q.select else org)})
 
 
 @route("domains", "GET")
 def domains(ctx: Ctx) -> Reply:
     q = parse_query(ctx.args, ctx.eventual, DOMAIN, allow=("$select", "$top", "$skiptoken"))
-    return list_dicts(ctx, ctx.tenant.domains, q, ctx.context("domains"))
+    return list_dicts(ctx, ctx.tenant.domains, q, ctx.context(fragment("domains", q.select)))
 
 
 @route("domains/{name}", "GET")
@@ -80,7 +80,9 @@ def domain(ctx: Ctx, name: str) -> Reply:
     found = next((d for d in ctx.tenant.domains if d["id"].lower() == name.lower()), None)
     if found is None:
         raise not_found(name)
-    return Reply(200, {"@odata.context": ctx.context("domains/$entity"), **found})
+    q = parse_query(ctx.args, ctx.eventual, DOMAIN, allow=("$select",))
+    return Reply(200, {"@odata.context": ctx.context(fragment("domains", q.select) + "/$entity"),
+                       **({k: found.get(k) for k in q.select} if q.select else found)})
 
 
 @route("subscribedSkus", "GET")
@@ -100,7 +102,8 @@ def subscribed_sku(ctx: Ctx, sid: str) -> Reply:
 @route("roleManagement/directory/roleDefinitions", "GET")
 def role_definitions(ctx: Ctx) -> Reply:
     q = parse_query(ctx.args, ctx.eventual, ROLE_DEFINITION, allow=BASIC)
-    return list_dicts(ctx, DEFINITIONS, q, ctx.context("roleManagement/directory/roleDefinitions"),
+    return list_dicts(ctx, DEFINITIONS, q,
+                      ctx.context(fragment("roleManagement/directory/roleDefinitions", q.select)),
                       default_top=999)
 
 
@@ -109,8 +112,10 @@ def role_definition(ctx: Ctx, rid: str) -> Reply:
     found = DEFINITION_BY_ID.get(rid.lower())
     if found is None:
         raise not_found(rid)
-    context = ctx.context("roleManagement/directory/roleDefinitions/$entity")
-    return Reply(200, {"@odata.context": context, **found})
+    q = parse_query(ctx.args, ctx.eventual, ROLE_DEFINITION, allow=("$select",))
+    context = ctx.context(fragment("roleManagement/directory/roleDefinitions", q.select) + "/$entity")
+    return Reply(200, {"@odata.context": context,
+                       **({k: found.get(k) for k in q.select} if q.select else found)})
 
 
 def _assignments(ctx: Ctx) -> list[dict]:
@@ -123,7 +128,8 @@ def _assignments(ctx: Ctx) -> list[dict]:
 @route("roleManagement/directory/roleAssignments", "GET")
 def role_assignments(ctx: Ctx) -> Reply:
     q = parse_query(ctx.args, ctx.eventual, ROLE_ASSIGNMENT, allow=BASIC)
-    return list_dicts(ctx, _assignments(ctx), q, ctx.context("roleManagement/directory/roleAssignments"))
+    return list_dicts(ctx, _assignments(ctx), q,
+                      ctx.context(fragment("roleManagement/directory/roleAssignments", q.select)))
 
 
 @route("roleManagement/directory/roleAssignments", "POST")
@@ -160,8 +166,10 @@ def role_assignment(ctx: Ctx, rid: str) -> Reply:
     found = next((a for a in _assignments(ctx) if a["id"] == rid), None)
     if found is None:
         raise not_found(rid)
-    context = ctx.context("roleManagement/directory/roleAssignments/$entity")
-    return Reply(200, {"@odata.context": context, **found})
+    q = parse_query(ctx.args, ctx.eventual, ROLE_ASSIGNMENT, allow=("$select",))
+    context = ctx.context(fragment("roleManagement/directory/roleAssignments", q.select) + "/$entity")
+    return Reply(200, {"@odata.context": context,
+                       **({k: found.get(k) for k in q.select} if q.select else found)})
 
 
 @route("roleManagement/directory/roleAssignments/{rid}", "DELETE")
@@ -184,14 +192,18 @@ def deleted_users(ctx: Ctx) -> Reply:
     users = [u for u in ctx.tenant.users.values() if directory.restorable(u)]
     users.sort(key=lambda u: u.deleted, reverse=True)
     parts = [u.render(fields, DELETED_TYPE) for u in users]
-    return list_parts(ctx, parts, q.top or 100, ctx.context("directoryObjects"))
+    # Graph names the cast's entity set in the context, with the $select list (the docs'
+    # example for the group cast: `$metadata#groups(id,displayName,deletedDateTime)`).
+    return list_parts(ctx, parts, q.top or 100, ctx.context(fragment("users", q.select)))
 
 
 @route("directory/deletedItems/{oid}", "GET")
 def deleted_item(ctx: Ctx, oid: str) -> Reply:
+    from .schema import USER
     user = directory.deleted_user(ctx.tenant, oid)
-    return entity(ctx.context("directoryObjects/$entity"),
-                  user.render((*USER_DEFAULT, "deletedDateTime"), DELETED_TYPE))
+    q = parse_query(ctx.args, ctx.eventual, USER, allow=("$select",))
+    return entity(ctx.context(fragment("directoryObjects", q.select) + "/$entity"),
+                  user.render(q.select or (*USER_DEFAULT, "deletedDateTime"), DELETED_TYPE))
 
 
 @route("directory/deletedItems/{oid}", "DELETE")
@@ -235,7 +247,23 @@ def sign_ins(ctx: Ctx) -> Reply:
         if user is not None and user.deleted is None:
             rows.extend(activity.sign_ins(tenant, user))
     rows.sort(key=lambda r: r["createdDateTime"], reverse=True)
-    return list_dicts(ctx, rows, q, ctx.context("auditLogs/signIns"))
+    return list_dicts(ctx, rows, q, ctx.context(fragment("auditLogs/signIns", q.select)))
+
+
+@route("auditLogs/signIns/{sid}", "GET")
+def sign_in(ctx: Ctx, sid: str) -> Reply:
+    """One sign-in event by id (derived per user, so every live user's log is searched)."""
+    q = parse_query(ctx.args, ctx.eventual, SIGN_IN, allow=("$select",))
+    key = sid.lower()
+    for user in ctx.tenant.user_list:
+        if user.deleted is not None:
+            continue
+        found = next((r for r in activity.sign_ins(ctx.tenant, user) if r["id"] == key), None)
+        if found is not None:
+            shown = {k: found.get(k) for k in q.select} if q.select else found
+            return Reply(200, {"@odata.context": ctx.context(
+                fragment("auditLogs/signIns", q.select) + "/$entity"), **shown})
+    raise not_found(sid)
 
 
 def _partner(ctx: Ctx):

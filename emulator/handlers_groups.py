@@ -7,7 +7,7 @@ import uuid
 from . import delta, membership
 from .errors import bad_request, not_found, unsupported
 from .model import Group, now_iso
-from .odata import parse_query
+from .odata import fragment, parse_query
 from .paging import entity, list_dicts, list_objects
 from .router import Ctx, Reply, route
 from .schema import GROUP, GROUP_DEFAULT, GROUP_NAMES, GROUP_WRITABLE, USER, USER_DEFAULT, simple_kind
@@ -16,7 +16,8 @@ USER_TYPE = '"@odata.type":"#microsoft.graph.user"'
 GROUP_TYPE = '"@odata.type":"#microsoft.graph.group"'
 APP_ASSIGNMENT = simple_kind("appRoleAssignment", (
     "id", "appRoleId", "createdDateTime", "deletedDateTime", "principalDisplayName", "principalId",
-    "principalType", "resourceDisplayName", "resourceId"))
+    "principalType", "resourceDisplayName", "resourceId"),
+    {"resourceId": "str", "principalId": "str", "appRoleId": "str", "id": "str"})
 
 
 def find_group(ctx: Ctx, gid: str) -> Group:
@@ -141,13 +142,14 @@ def _members(ctx: Ctx, group: Group, select, q) -> Reply:
     fields = q.select or USER_DEFAULT
     users = [o for o in objects if not isinstance(o, Group)]
     if len(users) == len(objects):
-        return list_objects(ctx, objects, q, fields, ctx.context("directoryObjects"), prefix=USER_TYPE)
+        return list_objects(ctx, objects, q, fields, ctx.context(fragment("directoryObjects", q.select)),
+                            prefix=USER_TYPE)
     # Nested groups among the members: render each with its own type tag and default fields.
     from .paging import list_parts
     parts = [o.render(fields if not isinstance(o, Group) else (q.select or GROUP_DEFAULT),
                       GROUP_TYPE if isinstance(o, Group) else USER_TYPE)
              for o in objects if q.match is None or q.match(o.p)]
-    return list_parts(ctx, parts, q.top or 100, ctx.context("directoryObjects"))
+    return list_parts(ctx, parts, q.top or 100, ctx.context(fragment("directoryObjects", q.select)))
 
 
 @route("groups/{gid}/members", "GET")
@@ -188,4 +190,5 @@ def list_owners(ctx: Ctx, gid: str) -> Reply:
 def app_role_assignments(ctx: Ctx, gid: str) -> Reply:
     group = find_group(ctx, gid)
     q = parse_query(ctx.args, ctx.eventual, APP_ASSIGNMENT, allow=("$select", "$top", "$skiptoken"))
-    return list_dicts(ctx, group.apps, q, ctx.context(f"groups('{group.id}')/appRoleAssignments"))
+    return list_dicts(ctx, group.apps, q, ctx.context(
+        fragment(f"groups('{group.id}')/appRoleAssignments", q.select)))

@@ -2,7 +2,8 @@
 
 Answers and errors follow Entra ID (AADSTS codes, `error_codes`, trace and correlation ids), so
 msal's `ConfidentialClientApplication` works against it unchanged. Only client credentials with
-a client secret are supported. Faults never apply here.
+a client secret or a certificate (a signed client assertion, emulator/assertions.py) are
+supported. Faults never apply here.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from urllib.parse import unquote
 
 import tornado.web
 
+from .assertions import AssertionRefused
 from .identity import APP_NAME
 
 GRAPH_SCOPES = ("https://graph.microsoft.com/.default", "https://graph.microsoft.com//.default",
@@ -136,14 +138,17 @@ class TokenHandler(IdentityHandler):
                                   "tenant or consented to by any user in the tenant. You may have "
                                   "sent your authentication request to the wrong tenant.")
         if form.get("client_assertion"):
-            return self.aad_error(401, "invalid_client", 700027,
-                                  "Client assertion failed signature validation: the emulator "
-                                  "accepts the app's client secret only.")
-        if not secret:
+            host = server.authority_host
+            audiences = {f"{host}/{t}/oauth2/v2.0/token" for t in (tenant, info.id)}
+            try:
+                identity.certificates.verify(form, client_id, audiences)
+            except AssertionRefused as exc:
+                return self.aad_error(401, "invalid_client", exc.code, exc.text)
+        elif not secret:
             return self.aad_error(401, "invalid_client", 7000216,
                                   "'client_assertion', 'client_secret' or 'request' is required for "
                                   "the 'client_credentials' grant type.")
-        if not identity.secret_matches(secret):
+        elif not identity.secret_matches(secret):
             return self.aad_error(401, "invalid_client", 7000215,
                                   "Invalid client secret provided. Ensure the secret being sent in "
                                   "the request is the client secret value, not the client secret "

@@ -5,7 +5,7 @@ from __future__ import annotations
 from . import activity, delta, directory, licensing, membership
 from .errors import bad_request, not_found, unsupported
 from .model import dumps, now_iso
-from .odata import parse_query, parse_select
+from .odata import fragment, parse_query, parse_select
 from .paging import entity, list_dicts, list_objects, list_parts
 from .roles import directory_role
 from .router import Ctx, Reply, route
@@ -109,6 +109,20 @@ def license_details(ctx: Ctx, uid: str) -> Reply:
     kind = simple_kind("licenseDetails", ("id", "skuId", "skuPartNumber", "servicePlans"))
     q = parse_query(ctx.args, ctx.eventual, kind, allow=("$select", "$top", "$skiptoken"))
     return list_dicts(ctx, rows, q, ctx.context(f"users('{user.id}')/licenseDetails"))
+
+
+@route("users/{uid}/appRoleAssignments", "GET")
+def user_app_role_assignments(ctx: Ctx, uid: str) -> Reply:
+    """The user's app role assignments. Graph's page for this call says it "also returns app
+    roles assigned to groups that the user is a direct member of"; the emulator assigns apps
+    to groups only, so those are what a user has (principal fields name the group)."""
+    from .handlers_groups import APP_ASSIGNMENT
+    user = live_user(ctx, uid)
+    q = parse_query(ctx.args, ctx.eventual, APP_ASSIGNMENT,
+                    allow=("$select", "$top", "$skiptoken", "$filter"))
+    rows = [a for g in ctx.tenant.groups_of(user.id) for a in g.apps]
+    return list_dicts(ctx, rows, q, ctx.context(
+        fragment(f"users('{user.id}')/appRoleAssignments", q.select)))
 
 
 @route("users/{uid}/memberOf", "GET")

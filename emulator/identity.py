@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from .access import ALL_PERMISSIONS
+from .assertions import Certificates
 
 GRAPH_AUDIENCE = "https://graph.microsoft.com"
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
@@ -93,6 +94,10 @@ class Identity:
                    "client_secret": "emu~" + secrets.token_urlsafe(30)}
             _write_private(app_path, json.dumps(app).encode())
         self.client_id, self.client_secret = app["client_id"], app["client_secret"]
+        # Certificates uploaded to the app registration: client assertions are checked
+        # against them (emulator/assertions.py). Kept in app.json, public parts only.
+        self._app, self._app_path = app, app_path
+        self.certificates = Certificates(app.get("certificates", []))
         key_path = folder / "token-signing.key"
         if key_path.exists():
             self._key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
@@ -108,6 +113,13 @@ class Identity:
         self._verified: dict[str, dict] = {}
         self._issued: dict[str, set[str]] = {}     # tenant id -> `uti` of its live tokens
         self._revoked: set[str] = set()            # `uti` of tokens made to expire early
+
+    def register_certificate(self, pem: bytes | str) -> str:
+        """Upload a certificate's public part to the app registration; its SHA-1 thumbprint."""
+        thumbprint = self.certificates.add(pem)
+        self._app["certificates"] = list(self.certificates.pems)
+        _write_private(self._app_path, json.dumps(self._app).encode())
+        return thumbprint
 
     def secret_matches(self, secret: str | None) -> bool:
         return secret is not None and secrets.compare_digest(secret, self.client_secret)

@@ -12,7 +12,7 @@ import json
 import time
 from datetime import datetime, timezone
 
-from .schema import COLLECTIONS
+from .schema import missing
 
 _EMPTY: tuple = ()
 if json.encoder.c_make_encoder is not None:
@@ -71,7 +71,7 @@ class Obj:
         text = cache.get(key)
         if text is None:
             p = self.p
-            body = {f: p.get(f, [] if f in COLLECTIONS else None) for f in fields}
+            body = {f: p[f] if f in p else missing(f) for f in fields}
             text = _dumps(body)
             if prefix:
                 text = "{" + prefix + ("," + text[1:] if len(text) > 2 else "}")
@@ -82,7 +82,7 @@ class Obj:
 
     def project(self, fields: tuple) -> dict:
         p = self.p
-        return {f: p.get(f, [] if f in COLLECTIONS else None) for f in fields}
+        return {f: p[f] if f in p else missing(f) for f in fields}
 
     # Pickling: every slot but the cache, which is rebuilt on demand.
     def __getstate__(self):

@@ -33,6 +33,12 @@ class Query:
         self.skiptoken = None
 
 
+def fragment(base: str, select) -> str:
+    """An @odata.context fragment with the $select list, as Graph writes it on every resource:
+    `users(id,displayName)`, `organization(id)`, `directoryObjects(id,displayName)`."""
+    return f"{base}({','.join(select)})" if select else base
+
+
 def option(args: dict, name: str):
     """A query option by name, case-insensitively ($select, $Select...)."""
     return args.get(name.lower())

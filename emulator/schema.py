@@ -7,18 +7,47 @@ only come when selected); groups answer all their properties except the licensin
 """
 from __future__ import annotations
 
+# Every property of microsoft.graph.user in v1.0 (api-reference/v1.0/resources/user.md in
+# microsoftgraph/microsoft-graph-docs-contrib), so any `$select` Graph accepts is accepted here;
+# the ones the emulator does not model answer null (collections: []), see USER_MISSING.
 USER_PROPERTIES = (
-    "id", "accountEnabled", "ageGroup", "assignedLicenses", "assignedPlans", "businessPhones",
-    "city", "companyName", "country", "createdDateTime", "creationType", "deletedDateTime",
-    "department", "displayName", "employeeHireDate", "employeeId", "employeeType",
-    "externalUserState", "faxNumber", "givenName", "identities", "imAddresses", "jobTitle",
-    "lastPasswordChangeDateTime", "licenseAssignmentStates", "mail", "mailNickname",
-    "mobilePhone", "officeLocation", "onPremisesImmutableId", "onPremisesSyncEnabled",
-    "otherMails", "passwordPolicies", "postalCode", "preferredLanguage", "provisionedPlans",
-    "proxyAddresses", "securityIdentifier", "showInAddressList", "signInActivity",
-    "signInSessionsValidFromDateTime", "state", "streetAddress", "surname", "usageLocation",
-    "userPrincipalName", "userType",
+    "id", "aboutMe", "accountEnabled", "ageGroup", "assignedLicenses", "assignedPlans",
+    "authorizationInfo", "birthday", "businessPhones", "city", "companyName",
+    "consentProvidedForMinor", "country", "createdDateTime", "creationType",
+    "customSecurityAttributes", "deletedDateTime", "department", "displayName",
+    "employeeHireDate", "employeeId", "employeeLeaveDateTime", "employeeOrgData", "employeeType",
+    "externalUserState", "externalUserStateChangeDateTime", "faxNumber", "givenName", "hireDate",
+    "identities", "imAddresses", "interests", "isResourceAccount", "jobTitle",
+    "lastPasswordChangeDateTime", "legalAgeGroupClassification", "licenseAssignmentStates",
+    "mail", "mailboxSettings", "mailNickname", "mobilePhone", "mySite", "officeLocation",
+    "onPremisesDistinguishedName", "onPremisesDomainName", "onPremisesExtensionAttributes",
+    "onPremisesImmutableId", "onPremisesLastSyncDateTime", "onPremisesProvisioningErrors",
+    "onPremisesSamAccountName", "onPremisesSecurityIdentifier", "onPremisesSyncEnabled",
+    "onPremisesUserPrincipalName", "otherMails", "passwordPolicies", "passwordProfile",
+    "pastProjects", "postalCode", "preferredDataLocation", "preferredLanguage", "preferredName",
+    "provisionedPlans", "proxyAddresses", "refreshTokensValidFromDateTime", "responsibilities",
+    "schools", "securityIdentifier", "serviceProvisioningErrors", "showInAddressList",
+    "signInActivity", "signInSessionsValidFromDateTime", "skills", "state", "streetAddress",
+    "surname", "usageLocation", "userPrincipalName", "userType",
 )
+# Unmodelled properties that Graph answers with a value rather than null when unset.
+USER_MISSING = {
+    "onPremisesExtensionAttributes": {f"extensionAttribute{n}": None for n in range(1, 16)},
+    "preferredName": "",          # documented: "Not supported. This attribute returns an empty string."
+}
+# Properties whose source of authority is on-premises AD for a user with onPremisesSyncEnabled
+# (Entra Connect's synced attributes; the docs mark businessPhones, mobilePhone and
+# onPremisesExtensionAttributes read-only for such users, and issue threads show the same 400
+# for names, mail, employee data and passwords without password writeback). accountEnabled and
+# usageLocation stay writable in the cloud: admins block sign-in of synced users there.
+USER_ON_PREMISES_MASTERED = frozenset((
+    "businessPhones", "city", "companyName", "country", "department", "displayName",
+    "employeeHireDate", "employeeId", "employeeOrgData", "employeeType", "faxNumber",
+    "givenName", "jobTitle", "mail", "mailNickname", "mobilePhone", "officeLocation",
+    "onPremisesExtensionAttributes", "onPremisesImmutableId", "passwordProfile", "postalCode",
+    "preferredLanguage", "showInAddressList", "state", "streetAddress", "surname",
+    "userPrincipalName",
+))
 USER_DEFAULT = ("businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone",
                 "officeLocation", "preferredLanguage", "surname", "userPrincipalName", "id")
 USER_WRITABLE = frozenset((
@@ -76,8 +105,18 @@ GROUP_SEARCHABLE = ("displayName", "description", "mail", "mailNickname")
 COLLECTIONS = frozenset((
     "assignedLicenses", "assignedPlans", "businessPhones", "identities", "imAddresses",
     "licenseAssignmentStates", "otherMails", "provisionedPlans", "proxyAddresses", "groupTypes",
-    "resourceBehaviorOptions", "resourceProvisioningOptions",
+    "resourceBehaviorOptions", "resourceProvisioningOptions", "interests", "pastProjects",
+    "responsibilities", "schools", "skills", "onPremisesProvisioningErrors",
+    "serviceProvisioningErrors",
 ))
+
+
+def missing(name: str):
+    """What Graph answers for a property an object does not hold."""
+    if name in COLLECTIONS:
+        return []
+    value = USER_MISSING.get(name)
+    return dict(value) if isinstance(value, dict) else value
 
 
 def canonical_map(names) -> dict[str, str]:

@@ -8,6 +8,7 @@ Request bodies and Authorization headers are never logged.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import ssl
 import uuid
@@ -20,6 +21,7 @@ from .access import check as check_access
 from .errors import GraphFault, injected
 from .handlers_identity import DiscoveryHandler, KeysHandler, TokenHandler
 from .identity import TokenError
+from .replication import Replication
 from .router import Ctx, Reply, dispatch, fault, load_routes
 
 log = logging.getLogger(__name__)
@@ -31,8 +33,11 @@ WRITES = ("POST", "PATCH", "PUT", "DELETE")
 class ServerState:
     """What the handlers share; built by the Emulator, used on the IOLoop thread."""
 
-    def __init__(self, world, identity, faults, stats, graph_url: str, authority_host: str):
+    def __init__(self, world, identity, faults, stats, graph_url: str, authority_host: str,
+                 replication: Replication | None = None):
         self.world, self.identity, self.faults, self.stats = world, identity, faults, stats
+        # Replication lag after POST /users (emulator/replication.py); off unless asked for.
+        self.replication = replication or Replication(0, 0.0)
         self.graph_url, self.authority_host = graph_url, authority_host
         self.denied: dict[str, int] = {}       # tenant id -> status of its outage
         # tenant id -> Graph requests of that tenant still served before its tokens expire
@@ -49,9 +54,13 @@ class ServerState:
             access = self.access.get(tenant.id)
             check_access(access, access.granted if roles is None else roles, ctx.method,
                          ctx.path, ctx.args, body)
+            self.replication.check(tenant.id, ctx.method, ctx.path, body)
             reply = dispatch(ctx)
             if method in WRITES and reply.status < 400:
                 self.stats.write(tenant.id, method, path.split("?")[0])
+                if ctx.method == "POST" and ctx.path.lower() == "users" and reply.status == 201:
+                    self.replication.created(tenant.id, reply.body if reply.body is not None
+                                             else json.loads(reply.text() or "{}"))
             return reply, ctx.wrote
         except GraphFault as exc:
             return fault(exc, request_id, headers.get("client-request-id")), False

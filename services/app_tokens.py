@@ -10,7 +10,6 @@ tenant; `_SharedDiscovery` answers it from the first tenant's document (see ther
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import logging
 import re
@@ -18,8 +17,9 @@ import threading
 
 import msal
 
+from .certificates import CertificateCredential, load_certificate
 from .config import GraphSettings
-from .errors import AuthFailure, ConfigError
+from .errors import AuthFailure
 
 log = logging.getLogger(__name__)
 
@@ -28,22 +28,6 @@ GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 SECRET_REFUSED = {7000215, 7000222, 7000216, 700027, 700024}   # wrong/expired secret, bad cert
 APP_MISSING = {700016, 65001}                                  # app not in tenant, no consent
 TENANT_UNKNOWN = {90002, 90072}
-
-
-def _certificate_credential(settings: GraphSettings) -> dict:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
-
-    pem = settings.certificate.read_bytes()
-    try:
-        cert = x509.load_pem_x509_certificate(pem)
-    except ValueError:
-        raise ConfigError("does not hold a PEM certificate (cert and private key in one file)",
-                          key="graph.certificate") from None
-    thumbprint = settings.certificate_thumbprint or hashlib.sha1(
-        cert.public_bytes(serialization.Encoding.DER)).hexdigest()
-    return {"private_key": pem.decode("ascii"), "thumbprint": thumbprint,
-            "public_certificate": cert.public_bytes(serialization.Encoding.PEM).decode("ascii")}
 
 
 # {authority host}/{tenant GUID}/v2.0/.well-known/openid-configuration, as msal asks for it
@@ -119,11 +103,16 @@ class TokenProvider:
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
         self.acquired = 0   # tokens actually fetched from the token endpoint
+        self._certificate: CertificateCredential | None = None
 
     def _credential(self):
         if self._settings.client_secret is not None:
             return self._settings.client_secret.reveal()
-        return _certificate_credential(self._settings)
+        with self._guard:
+            if self._certificate is None:       # read once; a bad file is a ConfigError
+                self._certificate = load_certificate(self._settings.certificate,
+                                                     self._settings.certificate_thumbprint)
+            return self._certificate.msal_credential()
 
     def _app(self, tenant_id: str) -> tuple[msal.ConfidentialClientApplication, threading.Lock]:
         """The tenant's msal application (built on first use) and its lock.
@@ -187,13 +176,18 @@ class TokenProvider:
         app = self._settings.client_id
         codes = set(result.get("error_codes") or [])
         error = result.get("error") or ""
-        kind = "client secret" if self._settings.client_secret is not None else "certificate"
-        key = "graph.client_secret" if kind == "client secret" else "graph.certificate"
-        if codes & SECRET_REFUSED or (error == "invalid_client" and not codes & APP_MISSING):
-            advice = (f"tenant {tenant_id} refused the {kind} of app {app}: check {key} in "
-                      "m365dash.toml (for a secret: its Value, not its Secret ID, from the app "
-                      "registration's Certificates & secrets, and not expired; for env:NAME, the "
-                      "environment variable)")
+        certificate = self._certificate if self._settings.client_secret is None else None
+        if certificate is not None and (codes & SECRET_REFUSED or error == "invalid_client"):
+            advice = (f"tenant {tenant_id} refused the certificate {certificate.describe()} of "
+                      f"app {app}: the app registration's Certificates & secrets must list this "
+                      "thumbprint (upload the certificate's public part there), or "
+                      "graph.certificate_path in m365dash.toml must point at the certificate "
+                      "that is registered; check it has not expired")
+        elif codes & SECRET_REFUSED or (error == "invalid_client" and not codes & APP_MISSING):
+            advice = (f"tenant {tenant_id} refused the client secret of app {app}: check "
+                      "graph.client_secret in m365dash.toml (its Value, not its Secret ID, from "
+                      "the app registration's Certificates & secrets, and not expired; for "
+                      "env:NAME, the environment variable)")
         elif codes & APP_MISSING or error == "unauthorized_client":
             advice = (f"app {app} is not installed in tenant {tenant_id}: a Global Administrator "
                       "of that tenant must grant admin consent to it, or remove the tenant from "

@@ -142,15 +142,18 @@ def parse_config(data: dict, cfg_path: Path) -> Config:
     secret = certificate = None
     if "client_secret" in graph:
         secret = _resolve_secret(graph["client_secret"], "graph.client_secret", cfg_path)
-    if "certificate" in graph:
-        certificate = Path(_str(graph, "certificate", "graph", cfg_path)).expanduser()
+    # `certificate_path` (documented) or `certificate` (its older name): one PEM file holding
+    # the certificate and its private key; `certificate_thumbprint` optionally pins its SHA-1.
+    cert_key = next((k for k in ("certificate_path", "certificate") if k in graph), None)
+    if cert_key:
+        certificate = Path(_str(graph, cert_key, "graph", cfg_path)).expanduser()
         if not certificate.is_absolute():
             certificate = cfg_path.parent / certificate
-        if not certificate.exists():
+        if not certificate.is_file():
             raise ConfigError(f"certificate file {certificate} does not exist",
-                              key="graph.certificate", path=cfg_path)
+                              key=f"graph.{cert_key}", path=cfg_path)
     if secret is None and certificate is None:
-        raise ConfigError("one of client_secret or certificate is required",
+        raise ConfigError("one of client_secret or certificate_path is required",
                           key="graph.client_secret", path=cfg_path)
     ca_file = _str(graph, "ca_file", "graph", cfg_path)
     if ca_file:

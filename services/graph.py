@@ -4,7 +4,8 @@
 gives a `TenantGraph` whose `request()` is the only function in the project that sends a Graph
 request. It retries throttling (429, honouring fractional Retry-After), 503/504 and dropped
 connections with capped exponential backoff and jitter inside a per-call deadline, renews the
-token once on a 401, and counts every HTTP request per tenant.
+token once on a 401, waits out replication lag on users it just created (replication.py), and
+counts every HTTP request per tenant.
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from requests.adapters import HTTPAdapter
 from .app_tokens import TokenProvider
 from .config import GraphSettings
 from .errors import AmbiguousWrite, GraphError, Throttled, Transient, from_graph_body
+from .replication import FreshUsers, lag_wait
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +64,7 @@ class RequestStats:
     requests: Counter = field(default_factory=Counter)
     throttled: Counter = field(default_factory=Counter)
     retried: Counter = field(default_factory=Counter)
+    lagged: Counter = field(default_factory=Counter)    # re-sent for replication lag
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, tenant_id: str, counter: str = "requests", n: int = 1) -> None:
@@ -135,6 +138,8 @@ class TenantGraph:
         self.hub = hub
         self.tenant_id = tenant_id
         self.base = hub.settings.graph_url.rstrip("/")
+        # Users this client just created: a 404 on them is replication lag (replication.py).
+        self.fresh = FreshUsers()
 
     @property
     def request_count(self) -> int:
@@ -167,7 +172,7 @@ class TenantGraph:
         started = time.monotonic()
         limit = started + (deadline or hub.settings.call_deadline)
         renewed = False
-        attempt = 0
+        attempt, lag_tries, lag_spent = 0, 0, 0.0
         while True:
             token = hub.tokens.token(self.tenant_id)
             hdrs["Authorization"] = f"Bearer {token}"
@@ -194,7 +199,9 @@ class TenantGraph:
                     # orjson: parsing is a full sync's largest client cost after row building
                     # (about 1.7 MB of JSON per 1,000-user tenant); it parses twice as fast as
                     # `json`, into the same Python values.
-                    return orjson.loads(resp.content)
+                    result = orjson.loads(resp.content)
+                    self.fresh.saw_create(method, path, result)
+                    return result
                 failure = from_graph_body(status, _json_or_empty(resp),
                                           request_id=resp.headers.get("request-id"),
                                           method=method, url=_loggable(url),
@@ -203,6 +210,15 @@ class TenantGraph:
                     renewed = True
                     hub.tokens.invalidate(self.tenant_id, token)
                     log.info("401 from Graph for tenant %s: renewing the token once", self.tenant_id)
+                    continue
+                lag = lag_wait(lag_tries, lag_spent, hub._rng) if self.fresh.lagging(
+                    status, failure.code, method, url, json) else None
+                if lag is not None:
+                    lag_tries, lag_spent = lag_tries + 1, lag_spent + lag
+                    hub.stats.add(self.tenant_id, "lagged")
+                    log.info("new user not replicated yet: %s %s again in %.2fs", method,
+                             _loggable(url), lag)
+                    hub._sleep(lag)
                     continue
                 if status not in RETRY_STATUSES:
                     raise failure
@@ -241,7 +257,8 @@ class TenantGraph:
         """Run requests through `$batch`, 20 at a time, and return their answers in order.
 
         Requests that depend on one another stay in the same batch. Inner requests answered
-        429/503/504 are re-sent alone after the longest Retry-After among them.
+        429/503/504 are re-sent alone after the longest Retry-After among them, and so are
+        those refused by replication lag on a user just created (services/replication.py).
         """
         items = []
         for i, req in enumerate(requests_):
@@ -259,35 +276,50 @@ class TenantGraph:
         done: dict[str, BatchResponse] = {}
         pending = chunk
         limit = time.monotonic() + (deadline or self.hub.settings.call_deadline)
-        attempt = 0
+        attempt, lag_tries, lag_spent = 0, 0, 0.0
+        sent = {item["id"]: item for item in chunk}
         while pending:
             body = self.request("POST", "$batch", json={"requests": pending}, deadline=deadline)
-            retry, waits = [], []
+            retry, waits, lagging = [], [], []
+            lag = lag_wait(lag_tries, lag_spent, self.hub._rng)
             for raw in body.get("responses", []):
                 resp = BatchResponse(str(raw.get("id")), int(raw.get("status", 0)),
                                      raw.get("headers") or {}, raw.get("body"))
+                item = sent.get(resp.id, {})
+                if resp.ok:
+                    self.fresh.saw_create(item.get("method", ""), item.get("url", ""), resp.body)
                 if resp.status in RETRY_STATUSES:
                     retry.append(resp.id)
                     if resp.status == 429:
                         self.hub.stats.add(self.tenant_id, "throttled")
                     waits.append(parse_retry_after(_header(resp.headers, "Retry-After")))
                 else:
-                    done[resp.id] = resp
+                    done[resp.id] = resp         # a lagging item's answer stands unless re-sent
+                    if lag is not None and self.fresh.lagging_item(resp.status, resp.body, item):
+                        lagging.append(resp.id)
             missing = {r["id"] for r in pending} - set(done) - set(retry)
             if missing:
                 raise GraphError(f"$batch answer lacks responses for ids {sorted(missing)}",
                                  tenant_id=self.tenant_id, method="POST", url="$batch")
+            wait = 0.0
+            if retry:
+                attempt += 1
+                known = [w for w in waits if w is not None]
+                wait = max(known) if known else self._backoff(attempt)
+                if attempt > self.hub.settings.max_retries or time.monotonic() + wait > limit:
+                    done.update({rid: BatchResponse(rid, 429, {}, {"error": {
+                        "code": "TooManyRequests", "message": "retries exhausted inside $batch"}})
+                        for rid in retry})
+                    retry, wait = [], 0.0
+                self.hub.stats.add(self.tenant_id, "retried", len(retry))
+            if lagging:         # re-sent with the throttled ones, after the longer wait
+                wait = max(wait, lag)
+                lag_tries, lag_spent = lag_tries + 1, lag_spent + wait
+                self.hub.stats.add(self.tenant_id, "lagged", len(lagging))
+                for rid in lagging:
+                    retry.append(done.pop(rid).id)
             if not retry:
                 break
-            attempt += 1
-            known = [w for w in waits if w is not None]
-            wait = max(known) if known else self._backoff(attempt)
-            if attempt > self.hub.settings.max_retries or time.monotonic() + wait > limit:
-                for rid in retry:
-                    done[rid] = BatchResponse(rid, 429, {}, {"error": {
-                        "code": "TooManyRequests", "message": "retries exhausted inside $batch"}})
-                break
-            self.hub.stats.add(self.tenant_id, "retried", len(retry))
             self.hub._sleep(wait)
             pending = []
             for item in chunk:
@@ -351,10 +383,7 @@ def _chunks_keeping_dependencies(items: list[dict]) -> Iterator[list[dict]]:
 
 
 def _header(headers: dict, name: str) -> str | None:
-    for key, value in (headers or {}).items():
-        if key.lower() == name.lower():
-            return value
-    return None
+    return next((v for k, v in (headers or {}).items() if k.lower() == name.lower()), None)
 
 
 def _json_or_empty(resp: requests.Response) -> dict:

@@ -145,6 +145,7 @@ class OnboardRunner:
                               params={"$select": "id,userPrincipalName"})
         except GraphError as exc:
             return (rec.seq, "failed", f"user name already taken and lookup failed: {exc}", None)
+        client.fresh.mark(user["id"])   # created moments ago: its follow-ups may meet lag
         return (rec.seq, "done", None, user["id"])
 
     def _dependent_steps(self, step: str):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from ..errors import GraphError
 from . import steps as S
 from .manager import check_manager, current_manager, remove_manager
+from .hybrid import BLOCK_WARNING, SYNCED_FIELDS, SYNCED_REASON, is_synced
 from .plan import Plan, Problem
 from .resolve import (as_names, current_frames, get_user, license_sources, load_facts, member_groups,
                       resolve_tenant, role_assignments, user_exists)
@@ -52,25 +53,38 @@ def plan_edit(m365, tenant, user, changes: dict | None = None, add_licenses=None
                                       + ", ".join(sorted(EDIT_FIELDS))))
     problems.extend(property_problems({k: v for k, v in changes.items() if k in PROPERTIES}))
     desired, shown = {}, []
+    # A synced user's AD-mastered fields are refused only when they would change, so a form
+    # that sends every field back unchanged can still edit the cloud-owned ones.
+    synced = is_synced(current)
     for name, value in changes.items():
         if name not in PROPERTIES:
             continue
         new, old = graph_value(name, value), current_value(name, current)
         if new != old and not (new in (None, []) and old in (None, [])):
+            if synced and name in SYNCED_FIELDS:
+                problems.append(Problem(name, SYNCED_REASON))
+                continue
             desired[PROPERTIES[name][0]] = new
             shown.append(f"{name}: {old if old not in (None, []) else '(empty)'} -> "
                          f"{new if new not in (None, []) else '(empty)'}")
     new_upn = str(changes.get("user_principal_name") or "").strip()
     if new_upn and new_upn.lower() != current["userPrincipalName"].lower():
         issue = upn_issue(new_upn, facts.verified_domains)
-        if issue:
+        if synced:
+            problems.append(Problem("user_principal_name", SYNCED_REASON))
+        elif issue:
             problems.append(Problem("user_principal_name", issue[1]))
         elif user_exists(client, new_upn):
             problems.append(Problem("user_principal_name", f"{new_upn} is already taken; pick another"))
         else:
             desired["userPrincipalName"] = new_upn
             shown.append(f"user_principal_name: {current['userPrincipalName']} -> {new_upn}")
+    if synced and desired.get("accountEnabled") is False:
+        warnings.append(Problem("account_enabled", BLOCK_WARNING))
     manager_step = _manager_change(client, facts, current, changes, problems, warnings)
+    if manager_step and synced:
+        problems.append(Problem("manager", SYNCED_REASON))
+        manager_step = None
 
     sources = license_sources(current)
     usage = desired.get("usageLocation", current.get("usageLocation"))

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from . import offboarding_steps as X
 from . import records
 from . import steps as S
+from .hybrid import BLOCK_WARNING, DELETE_REASON, PASSWORD_REASON, is_synced
 from .plan import ApplyContext, Plan, Problem
 from .resolve import (current_frames, get_user, group_write_refusal, license_sources, load_facts,
                       member_groups, resolve_tenant, role_assignments)
@@ -116,6 +117,15 @@ def plan_offboarding(m365, tenant, user, delete=False, remove_licenses=False, re
     extras = _plan_extras(client, current, chosen, reply, plan)
     reasons = unchanged_reasons(chosen, enabled=enabled, licenses=len(sources),
                                 groups=len(groups), roles=len(held_roles), **extras.counts)
+    if is_synced(current):
+        # AD owns the account: refuse what Graph refuses (or what the next sync would undo)
+        # before any write; licenses, groups, sessions and the rest stay cloud-side.
+        if delete:
+            plan.problems.append(Problem("delete", DELETE_REASON))
+        if reset_password:
+            plan.problems.append(Problem("reset_password", PASSWORD_REASON))
+        if block_sign_in and enabled:
+            warnings.append(Problem("block_sign_in", BLOCK_WARNING))
     if plan.problems:
         return plan
 

@@ -25,7 +25,7 @@ GROUP_SELECT = ("id,displayName,groupTypes,mailEnabled,securityEnabled,membershi
 USER_SELECT = ("id,userPrincipalName,displayName,givenName,surname,mailNickname,accountEnabled,"
                "usageLocation,jobTitle,department,companyName,officeLocation,businessPhones,mobilePhone,"
                "faxNumber,streetAddress,city,state,postalCode,country,otherMails,"
-               "assignedLicenses,licenseAssignmentStates")
+               "assignedLicenses,licenseAssignmentStates,onPremisesSyncEnabled")
 SEAT_STATES = ASSIGNABLE_STATES        # capabilityStatus values that accept new assignments
 
 

@@ -51,6 +51,7 @@ def create_user(upn: str, body: dict, typed_password: str | None, force_change: 
                 found = user_exists(client, upn)
                 if found:
                     log.info("create of %s: answer lost, the user exists; adopting it", upn)
+                    client.fresh.mark(found)    # as new as a 201: replication lag applies
                     created = {"id": found}
                     break
                 if attempt == 2:

@@ -27,6 +27,7 @@ from services.config import load_config
 from services.schedules import ScheduleError, run_due
 from services.store import schedules as job_store
 from services.workflows import PlanHasProblems
+from services.workflows.hybrid import is_synced
 
 from .test_shared_store import config_for
 
@@ -70,11 +71,13 @@ _taken: set[str] = set()
 
 
 def leavers(m365, tenant_id: str, n: int = 1) -> list[dict]:
-    """`n` enabled, licensed users no other test has used, without directory roles."""
+    """`n` enabled, licensed cloud users no other test has used, without directory roles
+    (synced users are left out: their deletion and password reset belong to on-premises AD)."""
     users = m365.users(tenant_id)
     out = []
     for row in users.itertuples():
         if (row.id in _taken or not row.account_enabled or not row.licenses
+                or is_synced(row.on_premises_sync)
                 or "admin" in row.user_principal_name.lower() or len(m365.user_roles(tenant_id, row.id))):
             continue
         _taken.add(row.id)

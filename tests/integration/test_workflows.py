@@ -323,7 +323,8 @@ def test_edit_changes_only_what_differs(m365, tid, raw):
 
 
 def test_edit_refuses_a_change_of_tenant_and_unknown_fields(m365, tid, emu):
-    upn = m365.users(tid).iloc[2]["user_principal_name"]
+    users = m365.users(tid)
+    upn = users[~users["on_premises_sync"].fillna(False).astype(bool)].iloc[2]["user_principal_name"]
     plan = m365.plan_edit(tid, upn, changes={"tenant": emu.tenant_ids[1], "department": "Ops",
                                              "password": "x", "usage_location": "Narnia"})
     fields = {p.field: p.message for p in plan.problems}

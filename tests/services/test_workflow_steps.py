@@ -2,6 +2,7 @@
 import pytest
 
 from services.errors import AmbiguousWrite, NotFound, Transient
+from services.replication import FreshUsers
 from services.workflows.plan import DONE, ApplyContext
 from services.workflows.steps import create_user
 
@@ -17,6 +18,7 @@ class FakeClient:
         self.posts = list(posts)
         self.sent = 0
         self.exists = False
+        self.fresh = FreshUsers()      # the real client's "just created" marker
 
     def get(self, path, params=None):
         if self.exists:
