@@ -11,6 +11,7 @@ from __future__ import annotations
 import pandas as pd
 import param
 
+from services.workflows.hybrid import read_only_fields
 from services.workflows.onboarding import display_name_from, upn_from
 
 from .base import PlanViewModel
@@ -37,6 +38,8 @@ class UserFormViewModel(OnboardingChoices, LeavingForm, PlanViewModel):
     tenant = param.Selector(default="", objects={"": ""}, check_on_set=False,
                             doc="Tenant id the user belongs to; locked once the user exists.")
     user_id = param.String(default="", doc="Object id of the user being edited or just created.")
+    read_only = param.Dict(default={}, doc="Form field -> why it cannot be changed here (a user "
+                                           "synced from on-premises Active Directory).")
     given_name = param.String(default="", doc="First name.")
     surname = param.String(default="", doc="Last name.")
     display_name = param.String(default="", doc="Display name; follows first and last name until "
@@ -114,6 +117,11 @@ class UserFormViewModel(OnboardingChoices, LeavingForm, PlanViewModel):
     def _load_user(self, user: str) -> None:
         row = self.m365.resolve_user(self.tenant, user)
         self.user_id = str(row["id"])
+        # The services' list of AD-mastered fields; the sign-in name is the form's username.
+        read_only = read_only_fields(row)
+        if "user_principal_name" in read_only:
+            read_only["username"] = read_only["domain"] = read_only["user_principal_name"]
+        self.read_only = read_only
         upn = str(row["user_principal_name"])
         fields = {name: ("" if pd.isna(row.get(name)) else str(row.get(name)))
                   for name in EDITABLE if name != "business_phone"}

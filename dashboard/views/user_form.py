@@ -27,6 +27,17 @@ def _problem(vm, *fields):
     return pn.panel(pn.bind(render, vm.param.problems))
 
 
+def _synced_note(read_only: dict) -> str:
+    """Why some fields are greyed out, naming them as the form labels them."""
+    if not read_only:
+        return ""
+    shown = [WIDGET_LABELS.get(f, f) for f in read_only if f in WIDGET_LABELS
+             and f not in ("user_principal_name", "password")]
+    return ("This user is synced from on-premises Active Directory: " + ", ".join(shown)
+            + " are changed there, and the next sync would undo a change made here. Usage "
+            "location, licenses and groups can be changed here.")
+
+
 def _password_notice(password: str):
     """The generated password, once, as escaped text: Markdown would eat characters such as
     `*`, `_` or a backtick and show a different password than the one set."""
@@ -66,7 +77,8 @@ def person_picker(vm, param_name: str, label: str, css: str, width: int = 420):
     box = pn.widgets.AutocompleteInput.from_param(
         vm.param[param_name], name=label, options=list(vm.people_options), restrict=False,
         case_sensitive=False, search_strategy="includes", min_characters=2, width=width,
-        placeholder="Type part of a name or sign-in name", css_classes=[css])
+        placeholder="Type part of a name or sign-in name", css_classes=[css],
+        disabled=pn.bind(lambda ro: param_name in ro, vm.param.read_only))
     vm.param.watch(lambda e: setattr(box, "options", list(e.new)), "people_options")
 
     def narrow(event):
@@ -119,6 +131,8 @@ class UserFormView(Viewer):
                                  self.tabs, sizing_mode="stretch_width")
 
     def _text(self, name, **kw):
+        # A field Active Directory owns is shown greyed out; the note above the fields says why.
+        kw.setdefault("disabled", pn.bind(lambda ro: name in ro, self.vm.param.read_only))
         return pn.widgets.TextInput.from_param(self.vm.param[name], name=WIDGET_LABELS.get(name, name),
                                                css_classes=[f"m365-field-{name}"], **kw)
 
@@ -127,7 +141,9 @@ class UserFormView(Viewer):
         tenant = pn.widgets.Select.from_param(vm.param.tenant, name="Tenant", width=320,
                                               disabled=pn.bind(lambda m, u: m == "edit" or bool(u),
                                                                vm.param.mode, vm.param.user_id))
-        domain = pn.widgets.Select.from_param(vm.param.domain, name="Domain", width=280)
+        domain = pn.widgets.Select.from_param(vm.param.domain, name="Domain", width=280,
+                                              disabled=pn.bind(lambda ro: "domain" in ro,
+                                                               vm.param.read_only))
         creating = pn.bind(lambda uid: not uid, vm.param.user_id)
         template = pn.widgets.Select.from_param(vm.param.template, name="Template", width=320,
                                                 css_classes=["m365-template"], visible=creating)
@@ -144,8 +160,11 @@ class UserFormView(Viewer):
         close.on_click(action(vm, vm.submit_details, "close"))
         cont.on_click(action(vm, vm.submit_details, "continue"))
         cancel.on_click(lambda _e: vm.cancel())
+        synced = pn.pane.Alert(pn.bind(_synced_note, vm.param.read_only), alert_type="info",
+                               visible=pn.bind(bool, vm.param.read_only),
+                               css_classes=["m365-synced-note"], sizing_mode="stretch_width")
         return pn.Column(
-            pn.Row(tenant, template), _problem(vm, "tenant", "template"), note,
+            pn.Row(tenant, template), _problem(vm, "tenant", "template"), note, synced,
             pn.Row(self._text("given_name"), self._text("surname"), self._text("display_name")),
             _problem(vm, "given_name", "surname", "display_name"),
             pn.Row(self._text("username"), pn.pane.Markdown("**@**", margin=(30, 0, 0, 0)), domain),

@@ -225,3 +225,21 @@ def test_user_form_edit_of_a_user_who_is_gone_says_so_without_python_names(world
     text = " ".join(str(getattr(o, "object", "")) for o in session.main.objects)
     assert "not in the tenant any more" in text
     assert "m365." not in text and "user=" not in text
+
+
+def test_user_form_edit_of_a_synced_user_greys_out_what_active_directory_owns(make_vm, world):
+    from services.workflows.hybrid import is_synced
+    emu, m365 = world
+    tid = emu.tenant_ids[0]
+    users = m365.users(tid)
+    synced = users[[is_synced(r) for r in users.to_dict("records")]]
+    assert len(synced), "the demo world has users synced from on-premises AD"
+    vm = make_vm(UserFormViewModel)
+    vm.start_edit(tid, str(synced.iloc[0]["id"]))
+    assert {"given_name", "surname", "display_name", "job_title", "department",
+            "username"} <= set(vm.read_only)
+    assert "usage_location" not in vm.read_only
+    assert "Active Directory" in vm.read_only["job_title"]
+    cloud = users[[not is_synced(r) for r in users.to_dict("records")]].iloc[0]
+    vm.start_edit(tid, str(cloud["id"]))
+    assert vm.read_only == {}

@@ -74,6 +74,7 @@ def test_emulator_replication_lag_answers_graphs_404_on_a_new_user(world):
     assert misses > 0
 
 
+@pytest.mark.slow      # seconds of waiting; `make test` runs it, `make test-fast` does not
 def test_onboarding_under_replication_lag_creates_once_with_every_license_group_role(world):
     emu, m365 = world
     tid = emu.tenant_ids[0]
@@ -108,6 +109,7 @@ def test_onboarding_under_replication_lag_creates_once_with_every_license_group_
     assert len(roles) == len(upns)
 
 
+@pytest.mark.slow      # seconds of waiting; `make test` runs it, `make test-fast` does not
 def test_bulk_onboarding_under_replication_lag_creates_each_user_once_with_all(world, tmp_path):
     emu, m365 = world
     tid = emu.tenant_ids[0]

@@ -182,6 +182,7 @@ def test_cancelled_job_never_runs(m365, emu, tid):
     assert m365.audit_log(action="cancel_scheduled").iloc[0]["detail"]["job_id"] == job_id
 
 
+@pytest.mark.slow      # seconds of waiting; `make test` runs it, `make test-fast` does not
 def test_cancel_of_a_finished_running_or_unknown_job_says_why(m365, tid):
     user = leavers(m365, tid)[0]
     at = soon()
@@ -206,6 +207,7 @@ def test_cancel_of_a_finished_running_or_unknown_job_says_why(m365, tid):
                             outcome="test over", finished=datetime.now(timezone.utc), late_seconds=0)
 
 
+@pytest.mark.slow      # seconds of waiting; `make test` runs it, `make test-fast` does not
 def test_late_job_runs_with_its_note(m365, emu, tid):
     user = leavers(m365, tid)[0]
     mark = len(emu.writes(tid))
@@ -236,6 +238,7 @@ def test_job_with_nothing_left_to_change_says_so(m365, emu, tid):
     assert writes_for(emu, tid, user["id"], mark) == []
 
 
+@pytest.mark.slow      # seconds of waiting; `make test` runs it, `make test-fast` does not
 def test_interrupted_job_is_taken_over_without_repeating_finished_steps(m365, emu, tid):
     user = leavers(m365, tid)[0]
     at = soon()
