@@ -1,6 +1,45 @@
 """Reading Graph straight from the emulator in tests, outside the code under test."""
 
 
+class RawGraph:
+    """Graph seen from outside our client (another technician, the admin center): plain HTTP
+    with the tenant's token."""
+
+    def __init__(self, emu, tenant_id):
+        self.emu, self.session = emu, emu.session(tenant_id)
+
+    def __call__(self, method, path, **kw):
+        return self.session.request(method, f"{self.emu.graph_url}/{path}",
+                                    verify=str(self.emu.ca_file), **kw)
+
+    def json(self, method, path, **kw):
+        resp = self(method, path, **kw)
+        assert resp.status_code < 400, resp.text
+        return resp.json() if resp.content else None
+
+    def values(self, path, **params):
+        return self.json("GET", path, params=params or None)["value"]
+
+    def user(self, upn_or_id, select="id,userPrincipalName,accountEnabled,department,jobTitle,"
+                                      "mobilePhone,usageLocation,assignedLicenses"):
+        resp = self("GET", f"users/{upn_or_id}", params={"$select": select})
+        return resp.json() if resp.status_code == 200 else None
+
+    def count_upn(self, upn):
+        body = self.json("GET", "users", params={"$filter": f"userPrincipalName eq '{upn}'",
+                                                 "$select": "id"})
+        return len(body["value"])
+
+    def group_ids(self, user_id):
+        return {g["id"] for g in self.json("GET", f"users/{user_id}/memberOf")["value"]
+                if g.get("@odata.type") == "#microsoft.graph.group"}
+
+    def role_ids(self, user_id):
+        body = self.json("GET", "roleManagement/directory/roleAssignments",
+                         params={"$filter": f"principalId eq '{user_id}'"})
+        return {a["roleDefinitionId"] for a in body["value"]}
+
+
 def graph_all(emu, tenant_id, path, **params):
     """Every item of a Graph collection, following @odata.nextLink."""
     out, url = [], f"{emu.graph_url}/{path}"

@@ -5,33 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from emulator import Emulator
-from services import Actor, connect
+from services import Actor
 from services.workflows import PlanHasProblems
 from services.workflows.hybrid import (DELETE_REASON, PASSWORD_REASON, SYNCED_FIELDS,
                                        SYNCED_REASON, is_synced, read_only_fields)
 
+EMULATOR = {"tenants": 2, "users_per_tenant": 30, "seed": 5}
 ADMIN = Actor("admin@msp.example", role="admin")
-
-
-@pytest.fixture(scope="module")
-def emu(tmp_path_factory):
-    with Emulator(tenants=2, users_per_tenant=30, seed=5,
-                  state_dir=tmp_path_factory.mktemp("hybrid-emu")) as emulator:
-        yield emulator
-
-
-@pytest.fixture(scope="module")
-def m365(emu):
-    client = connect(emu.config_path, actor=ADMIN)
-    client.sync(progress=False)
-    yield client
-    client.close()
-
-
-@pytest.fixture(scope="module")
-def tid(emu):
-    return emu.tenant_ids[0]
 
 
 @pytest.fixture(scope="module")

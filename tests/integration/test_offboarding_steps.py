@@ -7,51 +7,15 @@ from datetime import datetime, timedelta, timezone
 import pandas as pd
 import pytest
 
-from emulator import Emulator
 from services import Actor, PermissionDenied, connect
 from services.workflows import PlanHasProblems
 
+from ..helpers import RawGraph
+
+Raw = RawGraph
+EMULATOR = {"tenants": 2, "users_per_tenant": 30, "seed": 7}
 ADMIN = Actor("admin@msp.example", role="admin")
 PASSWORD_TYPE = "#microsoft.graph.passwordAuthenticationMethod"
-
-
-@pytest.fixture(scope="module")
-def emu(tmp_path_factory):
-    with Emulator(tenants=2, users_per_tenant=30, seed=7,
-                  state_dir=tmp_path_factory.mktemp("offboarding-steps-emu")) as emulator:
-        yield emulator
-
-
-@pytest.fixture(scope="module")
-def m365(emu):
-    client = connect(emu.config_path, actor=ADMIN)
-    client.sync(progress=False)
-    yield client
-    client.close()
-
-
-@pytest.fixture(scope="module")
-def tid(emu):
-    return emu.tenant_ids[0]
-
-
-class Raw:
-    """Graph seen from outside our client: plain HTTP with the tenant's token."""
-
-    def __init__(self, emu, tenant_id):
-        self.emu, self.session = emu, emu.session(tenant_id)
-
-    def __call__(self, method, path, **kw):
-        return self.session.request(method, f"{self.emu.graph_url}/{path}",
-                                    verify=str(self.emu.ca_file), **kw)
-
-    def json(self, method, path, **kw):
-        resp = self(method, path, **kw)
-        assert resp.status_code < 400, resp.text
-        return resp.json() if resp.content else None
-
-    def values(self, path, **params):
-        return self.json("GET", path, params=params or None)["value"]
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,6 @@ from pathlib import Path
 import pytest
 
 from cli import main as cli_main
-from emulator import Emulator
 from services import Actor, PermissionDenied, connect
 from services.config import load_config
 from services.schedules import ScheduleError, run_due
@@ -32,28 +31,9 @@ from services.workflows.hybrid import is_synced
 from .test_shared_store import config_for
 
 ROOT = Path(__file__).resolve().parents[2]
+EMULATOR = {"tenants": 2, "users_per_tenant": 30, "seed": 11, "groups_per_tenant": 4}
 ADMIN = Actor("admin@msp.example", role="admin")
 TECH = Actor("tech@msp.example", role="technician")
-
-
-@pytest.fixture(scope="module")
-def emu(tmp_path_factory):
-    with Emulator(tenants=2, users_per_tenant=30, seed=11, groups_per_tenant=4,
-                  state_dir=tmp_path_factory.mktemp("schedules-emu")) as emulator:
-        yield emulator
-
-
-@pytest.fixture(scope="module")
-def m365(emu):
-    client = connect(emu.config_path, actor=ADMIN)
-    client.sync(progress=False)
-    yield client
-    client.close()
-
-
-@pytest.fixture(scope="module")
-def tid(emu):
-    return emu.tenant_ids[0]
 
 
 @pytest.fixture(autouse=True)

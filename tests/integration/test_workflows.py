@@ -13,67 +13,15 @@ import logging
 import pytest
 import sqlalchemy as sa
 
-from emulator import Emulator
 from services import Actor, PermissionDenied, connect
 from services.workflows import PlanHasProblems
 
+from ..helpers import RawGraph
+
+Raw = RawGraph
+EMULATOR = {"tenants": 2, "users_per_tenant": 16, "seed": 7}
 ADMIN = Actor("admin@msp.example", role="admin")
 _seq = itertools.count(1)
-
-
-@pytest.fixture(scope="module")
-def emu(tmp_path_factory):
-    with Emulator(tenants=2, users_per_tenant=16, seed=7,
-                  state_dir=tmp_path_factory.mktemp("workflows-emu")) as emulator:
-        yield emulator
-
-
-@pytest.fixture(scope="module")
-def m365(emu):
-    client = connect(emu.config_path, actor=ADMIN)
-    client.sync(progress=False)
-    yield client
-    client.close()
-
-
-@pytest.fixture(scope="module")
-def tid(emu):
-    return emu.tenant_ids[0]
-
-
-class Raw:
-    """Graph seen by another technician: plain HTTP with the tenant's token."""
-
-    def __init__(self, emu, tenant_id):
-        self.emu, self.session = emu, emu.session(tenant_id)
-
-    def __call__(self, method, path, **kw):
-        return self.session.request(method, f"{self.emu.graph_url}/{path}",
-                                    verify=str(self.emu.ca_file), **kw)
-
-    def json(self, method, path, **kw):
-        resp = self(method, path, **kw)
-        assert resp.status_code < 400, resp.text
-        return resp.json() if resp.content else None
-
-    def user(self, upn_or_id, select="id,userPrincipalName,accountEnabled,department,jobTitle,"
-                                      "mobilePhone,usageLocation,assignedLicenses"):
-        resp = self("GET", f"users/{upn_or_id}", params={"$select": select})
-        return resp.json() if resp.status_code == 200 else None
-
-    def count_upn(self, upn):
-        body = self.json("GET", "users", params={"$filter": f"userPrincipalName eq '{upn}'",
-                                                 "$select": "id"})
-        return len(body["value"])
-
-    def group_ids(self, user_id):
-        return {g["id"] for g in self.json("GET", f"users/{user_id}/memberOf")["value"]
-                if g.get("@odata.type") == "#microsoft.graph.group"}
-
-    def role_ids(self, user_id):
-        body = self.json("GET", "roleManagement/directory/roleAssignments",
-                         params={"$filter": f"principalId eq '{user_id}'"})
-        return {a["roleDefinitionId"] for a in body["value"]}
 
 
 @pytest.fixture(scope="module")
