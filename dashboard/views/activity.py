@@ -129,7 +129,7 @@ class ActivityView(Viewer):
                                  "columns": [{"field": "detail", "widthGrow": 3},
                                              {"field": "time", "tooltip": True}]},
                   stylesheets=BREAK_ANYWHERE,
-                  widths={"time": 140, "role": 80, "outcome": 100},
+                  widths={"time": 165, "role": 80, "outcome": 100},
                   empty="No activity matches these filters"),
             pn.pane.Markdown("### Deleted users (restorable for 30 days)"), self.deleted,
             sizing_mode="stretch_width")

@@ -11,7 +11,7 @@ import panel as pn
 from panel.viewable import Viewer
 
 from ..viewmodels.user_details import SUMMARY_FIELDS
-from .common import alerts, table, with_kind_labels
+from .common import WRAP_HEADERS, alerts, local_time, table, with_kind_labels, wrapped_cells
 
 LABELS = {"display_name": "Name", "user_principal_name": "Sign-in name", "tenant_name": "Tenant",
           "account_enabled": "Sign-in allowed", "given_name": "First name", "surname": "Last name",
@@ -23,9 +23,14 @@ LABELS = {"display_name": "Name", "user_principal_name": "Sign-in name", "tenant
 
 DEVICE_TITLES = {"deviceName": "Device", "operatingSystem": "Operating system",
                  "osVersion": "Version", "complianceState": "Compliance",
-                 "lastSyncDateTime": "Last check-in"}
-SIGN_IN_TITLES = {"createdDateTime": "Time", "appDisplayName": "App", "ipAddress": "IP address",
+                 "lastSyncDateTime": "Last check-in (your time)"}
+SIGN_IN_TITLES = {"createdDateTime": "Time (your time)", "appDisplayName": "App", "ipAddress": "IP address",
                   "location": "Location", "status": "Result"}
+
+
+def _utc_on_hover(field: str) -> dict:
+    """Graph's times are shown in the viewer's time zone (local_time); hovering shows UTC."""
+    return {**WRAP_HEADERS, "columns": [{"field": field, "tooltip": True}]}
 
 
 def _cell(value) -> str:
@@ -85,7 +90,10 @@ class UserDetailsView(Viewer):
                    pn.Column(pn.pane.Markdown("### Licenses"),
                              table(vm.param.licenses, empty="No licenses",
                                    titles={"product_name": "License", "sku_part_number": "SKU",
-                                           "source": "Assigned"}, **small),
+                                           "source": "Assigned"},
+                                   **{**small, "layout": "fit_columns"},
+                                   stylesheets=[wrapped_cells(["product_name", "sku_part_number",
+                                                               "source"])]),
                              pn.pane.Markdown("### Roles"),
                              table(vm.param.roles, empty="No directory roles",
                                    titles={"display_name": "Role", "directory_scope_id": "Scope"},
@@ -97,9 +105,15 @@ class UserDetailsView(Viewer):
                   titles={"display_name": "Group", "kind": "Kind", "is_team": "Team",
                           "apps": "Apps"}, **small),
             pn.pane.Markdown("### Devices"),
-            table(vm.param.devices, titles=DEVICE_TITLES, empty="No managed devices", **small),
+            table(vm.param.devices, titles=DEVICE_TITLES, empty="No managed devices",
+                  formatters={"lastSyncDateTime": local_time("")},
+                  configuration=_utc_on_hover("lastSyncDateTime"), **small),
             pn.pane.Markdown("### Recent sign-ins"),
-            table(vm.param.sign_ins, titles=SIGN_IN_TITLES, empty="No recent sign-ins", **small),
+            table(vm.param.sign_ins, titles=SIGN_IN_TITLES, empty="No recent sign-ins",
+                  formatters={"createdDateTime": local_time("")},
+                  configuration=_utc_on_hover("createdDateTime"),
+                  **{**small, "layout": "fit_columns"}, widths={"createdDateTime": 150},
+                  stylesheets=[wrapped_cells(["appDisplayName", "location", "status"])]),
             sizing_mode="stretch_width", css_classes=["m365-user-details"])
 
     def __panel__(self):
