@@ -8,6 +8,9 @@ Real tenants differ here, and an MSP tool meets all of it on first contact:
   call that needs one of them (Graph decides from the token's claim, so does the emulator);
 - no Entra ID P1: `$select=signInActivity` on users and `auditLogs/signIns` answer 403
   `Authentication_RequestFromNonPremiumTenantOrB2CTenant`;
+- no Intune: `deviceManagement/managedDevices` (and `users/{id}/managedDevices`) answer 400
+  `BadRequest` "Request not applicable to target tenant.", as Graph does for a tenant without an
+  Intune license (microsoftgraph/msgraph-beta-sdk-go#198; Microsoft Q&A ties it to the license);
 - the app's service principal holds directory roles (resetting a password app-only needs one).
 
 Every tenant starts with everything granted. `apply_demo_traps` withdraws things from a few
@@ -38,6 +41,7 @@ DEFAULT_ROLES = ("User Administrator",)      # the app's directory roles in ever
 DENIED = ("Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
 NON_PREMIUM = ("Authentication_RequestFromNonPremiumTenantOrB2CTenant",
                "Neither tenant is B2C or tenant doesn't have premium license")
+NO_INTUNE = ("BadRequest", "Request not applicable to target tenant.")
 NO_CONSENT_CODES = (700016, 65001)
 # Roles that may reset a password app-only (least privileged first).
 PASSWORD_ROLES = ("User Administrator", "Privileged Authentication Administrator",
@@ -49,6 +53,7 @@ class TenantAccess:
     granted: set[str] = field(default_factory=lambda: set(ALL_PERMISSIONS))
     consent: int | None = None               # None: consented; else the AADSTS code refusing it
     premium: bool = True                     # Entra ID P1 (or higher) in the tenant
+    intune: bool = True                      # an Intune license in the tenant
     directory_roles: list[str] = field(default_factory=lambda: list(DEFAULT_ROLES))
 
 
@@ -65,7 +70,7 @@ class AccessRegistry:
         return self._tenants.setdefault(tenant_id, TenantAccess())
 
     def set(self, tenant_id: str, *, granted=None, withdraw=(), consent="keep", premium=None,
-            directory_roles=None) -> TenantAccess:
+            directory_roles=None, intune=None) -> TenantAccess:
         access = self.get(tenant_id)
         if granted is not None:
             access.granted = set(granted)
@@ -76,6 +81,8 @@ class AccessRegistry:
             access.consent = consent
         if premium is not None:
             access.premium = bool(premium)
+        if intune is not None:
+            access.intune = bool(intune)
         if directory_roles is not None:
             unknown = [r for r in directory_roles if r not in BY_NAME]
             if unknown:
@@ -100,13 +107,15 @@ class AccessRegistry:
 def apply_demo_traps(registry: AccessRegistry, customers: list) -> dict[str, str]:
     """Withdraw access from a few customers as real tenants do; returns tenant id -> trap.
 
-    Customer 2 lacks AuditLog.Read.All (no last sign-in), customer 3 has no Entra ID P1 and
-    customer 4 never consented (AADSTS65001); a smaller world gets the traps that fit.
+    Customer 2 lacks AuditLog.Read.All (no last sign-in), customer 3 has no Entra ID P1,
+    customer 4 never consented (AADSTS65001) and customer 5 has no Intune; a smaller world gets
+    the traps that fit.
     """
     traps = {}
     picks = [("missing AuditLog.Read.All", dict(withdraw=("AuditLog.Read.All",))),
              ("no Entra ID P1", dict(premium=False)),
-             ("no consent (AADSTS65001)", dict(consent=65001))]
+             ("no consent (AADSTS65001)", dict(consent=65001)),
+             ("no Intune", dict(intune=False))]
     for info, (label, change) in zip(customers[1:], picks):
         registry.set(info.id, **change)
         traps[info.id] = label
@@ -160,6 +169,8 @@ _RULES = [(methods, re.compile(pattern, re.IGNORECASE), perms) for methods, patt
                                                           "Policy.ReadWrite.AuthenticationMethod")),
 )]
 _SIGN_IN_ACTIVITY = re.compile(r"signInActivity", re.IGNORECASE)
+_DEVICES = re.compile(r"(users/[^/]+/)?managedDevices(/.*)?|deviceManagement/managedDevices(/.*)?",
+                      re.IGNORECASE)
 _PASSWORD_PATCH = re.compile(r"users/[^/]+", re.IGNORECASE)
 
 
@@ -173,6 +184,8 @@ def check(access: TenantAccess, roles, method: str, path: str, args: dict,
             if not granted.intersection(perms):
                 raise GraphFault(403, *DENIED)
             break
+    if not access.intune and _DEVICES.fullmatch(path):
+        raise GraphFault(400, *NO_INTUNE)
     sign_in_query = (method == "GET" and path.lower().startswith("users") and any(
         _SIGN_IN_ACTIVITY.search(args.get(k) or "") for k in ("$select", "$filter", "$orderby")))
     if sign_in_query or (method == "GET" and path.lower().startswith("auditlogs/signins")):

@@ -278,15 +278,17 @@ class Emulator:
         self._server_state.denied[tenant_id] = int(status)
 
     def set_access(self, tenant_id: str, *, granted=None, withdraw=(), consent="keep",
-                   premium=None, directory_roles=None) -> None:
+                   premium=None, directory_roles=None, intune=None) -> None:
         """Change what the app may do in one tenant from now on (emulator/access.py):
         `granted` (the whole set) or `withdraw` (application permissions), `consent` (None:
         consented; 700016 or 65001: the token endpoint refuses with that AADSTS code),
-        `premium` (Entra ID P1), `directory_roles` (built-in role names held by the app).
+        `premium` (Entra ID P1), `intune` (an Intune license: without it managed devices answer
+        400 "Request not applicable to target tenant."), `directory_roles` (built-in role names
+        held by the app).
         Tokens issued before keep their `roles` claim, as Entra's do: get a new token."""
         self._call(lambda: self._server_state.access.set(
             tenant_id, granted=granted, withdraw=withdraw, consent=consent, premium=premium,
-            directory_roles=directory_roles))
+            directory_roles=directory_roles, intune=intune))
 
     def service_principal_id(self, tenant_id: str) -> str:
         return service_principal_id(tenant_id, self.client_id)

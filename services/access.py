@@ -9,7 +9,9 @@ services.access_check read it; the store keeps it on the tenant's row):
   with services.permissions -> "ready", or "missing permissions" with the exact list and the
   features each missing grant switches off.
 Entra ID P1 is a license, not a grant: without it last sign-in is "not available (needs Entra ID
-P1)" while the tenant stays "ready".
+P1)" while the tenant stays "ready". Intune is one too: a tenant without it answers managed-device
+calls 400 "Request not applicable to target tenant." (`is_no_intune`); its row gets `intune`
+False and the device features are off "needs Intune", the tenant still "ready".
 
 `feature_refusal(m365, tenant_id, feature)` is the rule workflows and pages use before a write;
 nothing else decides whether a tenant can use a feature.
@@ -33,6 +35,11 @@ BLOCKING = (NO_CONSENT, EXPIRED, UNKNOWN)          # nothing works in such a ten
 NO_CONSENT_CODES = {700016, 65001}
 UNKNOWN_TENANT_CODES = {90002, 90072}
 NO_P1_CODE = "Authentication_RequestFromNonPremiumTenantOrB2CTenant"
+# Graph's answer to managed-device calls in a tenant without an Intune license (400 BadRequest;
+# reported e.g. in microsoftgraph/msgraph-beta-sdk-go#198 and Microsoft Q&A: "requires an active
+# Intune license"). Intune wraps it in a JSON string at times, so it is matched as a substring.
+NO_INTUNE_TEXT = "Request not applicable to target tenant"
+NO_INTUNE_NOTE = "No devices: this tenant has no Intune"
 SEP = "; "
 
 FIX = {
@@ -100,6 +107,20 @@ def from_token_refusal(exc, *, now: str | None = None) -> dict | None:
             "access_checked": now}
 
 
+def is_no_intune(exc) -> bool:
+    """Whether a Graph error is Intune's "this tenant has no Intune" answer (not a failure)."""
+    status = getattr(exc, "status", None)
+    return status in (400, 403) and NO_INTUNE_TEXT.lower() in str(
+        getattr(exc, "graph_message", exc)).lower()
+
+
+def record_intune(m365, tenant_id: str, present: bool) -> None:
+    """Remember whether the tenant has Intune (its row's `intune`), when there is a store."""
+    store = getattr(m365, "store", None)
+    if store is not None and tenant_id:
+        store.record_access(tenant_id, {"intune": bool(present)})
+
+
 def expired(*, now: str | None = None, detail: str | None = None) -> dict:
     return {"access": EXPIRED, "missing_permissions": "", "access_checked": now,
             "access_detail": detail or "no active GDAP relationship with this tenant"}
@@ -129,6 +150,10 @@ def features_off(row: dict) -> dict[str, str]:
         for feature in P.tenant_features():
             if feature.needs_p1 and feature.key not in out:
                 out[feature.key] = "needs Entra ID P1"
+    if row.get("intune") is False:
+        for feature in P.tenant_features():
+            if feature.needs_intune and feature.key not in out:
+                out[feature.key] = "needs Intune"
     return out
 
 
@@ -167,6 +192,10 @@ def refusal(row: dict | None, feature: str, *, url: str | None = None) -> str | 
         return (f"{label} is not available in {name}: the tenant has no Entra ID P1 (Graph "
                 "refuses sign-in activity without it); a P1 license or a suite with it "
                 "(Microsoft 365 Business Premium, E3, E5) switches it on")
+    if why == "needs Intune":
+        return (f"{label} is not available in {name}: the tenant has no Intune (Graph answers "
+                "\"Request not applicable to target tenant.\"); an Intune license or a suite "
+                "with it (Microsoft 365 Business Premium, E3, E5) switches it on")
     return f"{label} is switched off in {name}: the app {why} there; {FIX[MISSING]}{where}"
 
 

@@ -3,7 +3,8 @@
 `check_tenant` asks Entra for a fresh token (so a consent granted a minute ago counts), reads its
 `roles` claim, finds the app's service principal (`GET /servicePrincipals(appId='...')`, which
 needs no permission for the app's own) and its directory roles (`roleAssignments?$filter=
-principalId eq '...'`), and probes whether signInActivity answers (Entra ID P1). Sync reads the
+principalId eq '...'`), and probes whether signInActivity answers (Entra ID P1) and whether
+managed devices answer (Intune; "Request not applicable to target tenant." means none). Sync reads the
 same facts from the token it already holds and one extra item of its first `$batch`
 (`sync_access`). Both store the result on the tenant's row; `access_report` turns the rows into
 the report of `m365dash access` and the All Tenants page.
@@ -63,41 +64,54 @@ def check_tenant(m365, tenant_id: str) -> dict:
         m365.store.record_access(tenant_id, values)
         return values
     client = m365.graph.tenant(tenant_id)
-    roles, p1, detail = _probe(client, m365.config.graph.client_id, claims.get("oid"))
+    roles, p1, detail, intune = _probe(client, m365.config.graph.client_id, claims.get("oid"))
     values = A.evaluate(claims.get("roles") or [], roles, now=now, detail=detail)
     if p1 is not None:
         values["entra_p1"] = p1
+    if intune is not None:
+        values["intune"] = intune
     m365.store.record_access(tenant_id, values)
     return values
 
 
 def _probe(client, client_id: str, oid: str | None):
-    """(app role names or None, Entra ID P1 or None, detail) in one `$batch` (two without oid)."""
+    """(app role names or None, Entra ID P1 or None, detail, Intune or None) in one `$batch`
+    (two without oid)."""
     sp_url = f"/servicePrincipals(appId='{quote(client_id, safe='')}')?$select=id,appId,displayName"
     probe = "/users?$select=id,signInActivity&$top=1"
-    requests = [{"method": "GET", "url": sp_url}, {"method": "GET", "url": probe}]
+    devices = "/deviceManagement/managedDevices?$select=id&$top=1"
+    requests = [{"method": "GET", "url": sp_url}, {"method": "GET", "url": probe},
+                {"method": "GET", "url": devices}]
     if oid:
         requests.append({"method": "GET", "url": _roles_url(oid)})
     try:
         answers = client.batch(requests)
     except GraphError as exc:
-        return None, None, f"could not read the app's roles: {exc}"[:1000]
+        return None, None, f"could not read the app's roles: {exc}"[:1000], None
     sp, sign_in = answers[0], answers[1]
     p1 = True if sign_in.ok else False if _code(sign_in) == A.NO_P1_CODE else None
+    intune = True if answers[2].ok else False if _no_intune(answers[2]) else None
     if not sp.ok:
-        return None, p1, f"service principal not read ({sp.status} {_code(sp)})"
+        return None, p1, f"service principal not read ({sp.status} {_code(sp)})", intune
     principal = (sp.body or {}).get("id")
-    assignments = answers[2] if oid and oid == principal else None
+    assignments = answers[3] if oid and oid == principal else None
     if assignments is None:
         try:
             assignments = client.batch([{"method": "GET", "url": _roles_url(principal)}])[0]
         except GraphError as exc:
-            return None, p1, f"could not read the app's roles: {exc}"[:1000]
+            return None, p1, f"could not read the app's roles: {exc}"[:1000], intune
     if not assignments.ok:
-        return None, p1, f"directory roles not read ({assignments.status} {_code(assignments)})"
+        return (None, p1, f"directory roles not read ({assignments.status} {_code(assignments)})",
+                intune)
     names = sorted({ROLE_TEMPLATES.get(a.get("roleDefinitionId"), a.get("roleDefinitionId"))
                     for a in (assignments.body or {}).get("value", []) if a.get("roleDefinitionId")})
-    return names, p1, None
+    return names, p1, None, intune
+
+
+def _no_intune(answer) -> bool:
+    body = answer.body if isinstance(answer.body, dict) else {}
+    message = str((body.get("error") or {}).get("message") or "")
+    return answer.status in (400, 403) and A.NO_INTUNE_TEXT.lower() in message.lower()
 
 
 def _roles_url(principal: str) -> str:

@@ -207,7 +207,7 @@ class M365(WorkflowsMixin, BulkMixin, TemplatesMixin, OffboardingDefaultsMixin,
         skus_out_of_seats, then initial_domain, source, last_attempt, last_error, groups, and
         what the app may do there (docs/ACCESS.md): access, missing_permissions, features_off,
         last_sign_in_note, entra_p1, granted_permissions, app_roles, access_checked,
-        access_detail, consent_url."""
+        access_detail, intune (False: Graph said the tenant has no Intune), consent_url."""
         df = self._read(L.tenants, None)
         settings = self.config.graph
         df["consent_url"] = pd.Series([consent_url(settings.authority_host, tid, settings.client_id)

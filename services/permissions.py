@@ -44,6 +44,7 @@ class Feature:
     label: str                       # in an MSP technician's words
     needs: tuple[Requirement, ...]
     needs_p1: bool = False           # Entra ID P1 (or a suite that includes it) in the tenant
+    needs_intune: bool = False       # an Intune license in the tenant
     partner_only: bool = False       # needed in the partner tenant, not in customer tenants
 
 
@@ -98,9 +99,9 @@ FEATURES: dict[str, Feature] = {f.key: f for f in (
             (_r("MailboxSettings.ReadWrite"),)),
     Feature("devices", "see a user's managed devices (Intune)",
             (_r("DeviceManagementManagedDevices.Read.All",
-                "DeviceManagementManagedDevices.ReadWrite.All"),)),
+                "DeviceManagementManagedDevices.ReadWrite.All"),), needs_intune=True),
     Feature("device_retire", "retire a leaver's Intune devices (no wipe)",
-            (_r("DeviceManagementManagedDevices.PrivilegedOperations.All"),)),
+            (_r("DeviceManagementManagedDevices.PrivilegedOperations.All"),), needs_intune=True),
     Feature("discovery", "find customer tenants through GDAP (partner tenant)",
             (_r("DelegatedAdminRelationship.Read.All", "DelegatedAdminRelationship.ReadWrite.All"),),
             partner_only=True),

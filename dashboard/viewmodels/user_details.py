@@ -7,6 +7,8 @@ import asyncio
 import pandas as pd
 import param
 
+from services import access as access_rules
+
 from .base import PageViewModel, error_text
 
 SUMMARY_FIELDS = ["display_name", "user_principal_name", "tenant_name", "account_enabled",
@@ -52,6 +54,8 @@ class UserDetailsViewModel(PageViewModel):
                             "assigned to the user.")
     devices = param.DataFrame(default=pd.DataFrame(columns=DEVICE_COLUMNS), doc="Intune managed "
                               "devices of the user, read live.")
+    devices_note = param.String(default="", doc="Why there are no devices to show (e.g. the "
+                                "tenant has no Intune); empty otherwise.")
     manager = param.String(default="", doc="The user's manager as 'Name (sign-in name)', read "
                            "live; 'No manager' when they have none, empty until read.")
     sign_ins = param.DataFrame(default=pd.DataFrame(columns=SIGN_IN_COLUMNS), doc="The user's "
@@ -67,7 +71,7 @@ class UserDetailsViewModel(PageViewModel):
         try:
             row = self.m365.resolve_user(self.tenant, self.user)
         except (ValueError, KeyError):
-            self.param.update(summary={}, manager="", devices=self.devices.iloc[0:0],
+            self.param.update(summary={}, manager="", devices=self.devices.iloc[0:0], devices_note="",
                               sign_ins=self.sign_ins.iloc[0:0])
             self.alert("warning", "This user is not in the tenant any more: deleted, or not "
                                   "synced yet. A deleted user can be restored from the Activity "
@@ -82,9 +86,29 @@ class UserDetailsViewModel(PageViewModel):
         groups = self.m365.user_groups(self.tenant, self.user)
         self.groups = groups[GROUP_COLUMNS].reset_index(drop=True)
         self.roles = self.m365.user_roles(self.tenant, self.user)[ROLE_COLUMNS]
-        self.param.update(manager="", devices=self.devices.iloc[0:0],
+        self.param.update(manager="", devices=self.devices.iloc[0:0], devices_note="",
                           sign_ins=self.sign_ins.iloc[0:0])
         return True
+
+    async def _load_devices(self, client, user: str) -> None:
+        """The user's Intune devices; a tenant without Intune is a note, not a failure."""
+        read = getattr(getattr(self.m365, "store", None), "tenant", None)
+        row = (read(self.tenant) if read else None) or {}
+        if row.get("intune") is False:
+            self.devices_note = access_rules.NO_INTUNE_NOTE + "."
+            return
+        try:
+            answer = await asyncio.to_thread(client.get, f"users/{user}/managedDevices")
+        except Exception as exc:  # noqa: BLE001 - the page still shows everything else
+            if access_rules.is_no_intune(exc):
+                self.devices_note = access_rules.NO_INTUNE_NOTE + "."
+                await asyncio.to_thread(access_rules.record_intune, self.m365, self.tenant, False)
+            else:
+                self.alert("warning", f"Devices could not be read: {error_text(exc)}")
+            return
+        items = answer.get("value", [])
+        self.devices = pd.DataFrame([{c: d.get(c) for c in DEVICE_COLUMNS} for d in items],
+                                    columns=DEVICE_COLUMNS)
 
     async def load_live(self) -> None:
         """The manager, devices and the last sign-ins, read from Graph off the event loop; a
@@ -97,13 +121,7 @@ class UserDetailsViewModel(PageViewModel):
                             if found else "No manager")
         except Exception as exc:  # noqa: BLE001 - the page still shows everything else
             self.alert("warning", f"The manager could not be read: {error_text(exc)}")
-        try:
-            answer = await asyncio.to_thread(client.get, f"users/{user}/managedDevices")
-            items = answer.get("value", [])
-            self.devices = pd.DataFrame([{c: d.get(c) for c in DEVICE_COLUMNS} for d in items],
-                                        columns=DEVICE_COLUMNS)
-        except Exception as exc:  # noqa: BLE001 - the page still shows everything else
-            self.alert("warning", f"Devices could not be read: {error_text(exc)}")
+        await self._load_devices(client, user)
         try:
             answer = await asyncio.to_thread(client.get, "auditLogs/signIns", params={
                 "$filter": f"userId eq '{user}'", "$top": "20"})

@@ -96,11 +96,17 @@ class LicensesView(Viewer):
             pn.pane.Markdown("### SKUs (pick one to see its users)"), self.skus,
             pn.pane.Markdown(pn.bind(lambda k: "### Users of the chosen SKU" if k else "",
                                      vm.param.selected_sku)),
-            # No empty grid before a SKU is picked: the heading above says what to do.
-            table(vm.param.sku_users, page_size=20, css_classes=["m365-sku-users"],
-                  titles={"tenant_name": "Tenant", "user_principal_name": "User",
-                          "product_name": "License", "source": "Assigned"},
-                  empty="Nobody holds this SKU", visible=pn.bind(bool, vm.param.selected_sku)),
+            # No empty grid before a SKU is picked: the heading above says what to do. Clipped
+            # to no height rather than hidden: a Tabulator filled under `display: none` showed
+            # no rows once visible.
+            pn.Column(table(vm.param.sku_users, page_size=20, css_classes=["m365-sku-users"],
+                            titles={"tenant_name": "Tenant", "user_principal_name": "User",
+                                    "product_name": "License", "source": "Assigned"},
+                            empty="Nobody holds this SKU"),
+                      styles=pn.bind(lambda k: {"max-height": "none" if k else "0px",
+                                                "overflow": "visible" if k else "hidden"},
+                                     vm.param.selected_sku),
+                      sizing_mode="stretch_width", margin=0),
             sizing_mode="stretch_width")
 
     @staticmethod

@@ -105,6 +105,7 @@ class UserDetailsView(Viewer):
                   titles={"display_name": "Group", "kind": "Kind", "is_team": "Team",
                           "apps": "Apps"}, **small),
             pn.pane.Markdown("### Devices"),
+            pn.pane.Markdown(vm.param.devices_note, css_classes=["m365-devices-note"]),
             table(vm.param.devices, titles=DEVICE_TITLES, empty="No managed devices",
                   formatters={"lastSyncDateTime": local_time("")},
                   configuration=_utc_on_hover("lastSyncDateTime"), **small),

@@ -27,7 +27,7 @@ TENANTS_EXTRA = ["initial_domain", "source", "last_attempt", "last_error", "grou
                  # what the app may do there (services.access; consent_url is added by the API)
                  "access", "missing_permissions", "features_off", "last_sign_in_note",
                  "entra_p1", "granted_permissions", "app_roles", "access_checked",
-                 "access_detail"]
+                 "access_detail", "intune"]
 USERS = ["tenant_id", "tenant_name", "id", "user_principal_name", "display_name", "given_name",
          "surname", "account_enabled", "usage_location", "department", "job_title", "licenses",
          "created", "last_sign_in"]
@@ -116,7 +116,7 @@ def tenants(conn: Connection, scope: Iterable[str] | None = None) -> pd.DataFram
             "last_sign_in_note": access_rules.last_sign_in_note(r),
             "entra_p1": r["entra_p1"], "granted_permissions": r["granted_permissions"],
             "app_roles": r["app_roles"], "access_checked": r["access_checked"],
-            "access_detail": r["access_detail"]})
+            "access_detail": r["access_detail"], "intune": r["intune"]})
     df = frame(rows, TENANTS + TENANTS_EXTRA)
     return apply_dtypes(df, {
         "tenant_id": "str", "display_name": "str", "default_domain": "str", "synced": "bool",
@@ -125,7 +125,8 @@ def tenants(conn: Connection, scope: Iterable[str] | None = None) -> pd.DataFram
         "initial_domain": "str", "source": "str", "last_attempt": "utc", "last_error": "str",
         "groups": "Int64", "access": "str", "missing_permissions": "str", "features_off": "str",
         "last_sign_in_note": "str", "entra_p1": "boolean", "granted_permissions": "str",
-        "app_roles": "str", "access_checked": "utc", "access_detail": "str"})
+        "app_roles": "str", "access_checked": "utc", "access_detail": "str",
+        "intune": "boolean"})
 
 
 # ---- users -----------------------------------------------------------------------------------

@@ -48,6 +48,7 @@ tenants = sa.Table(
     sa.Column("access_detail", sa.Text),                 # Entra's refusal, or what was not read
     sa.Column("access_checked", sa.String(32)),          # ISO UTC
     sa.Column("entra_p1", sa.Boolean),                   # False: Graph said "no premium license"
+    sa.Column("intune", sa.Boolean),                     # False: Graph said "no Intune here"
 )
 
 domains = sa.Table(

@@ -275,7 +275,7 @@ def _write_tenant(conn: Connection, snap: TenantSnapshot, now: str) -> None:
 
 
 ACCESS_COLUMNS = ("access", "missing_permissions", "granted_permissions", "app_roles",
-                  "access_detail", "access_checked", "entra_p1")
+                  "access_detail", "access_checked", "entra_p1", "intune")
 
 
 def record_access(conn: Connection, tenant_id: str, values: dict) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
+from ..access import is_no_intune
 from ..errors import GraphError, NotFound
 from .plan import FAILED, ApplyContext, Outcome, Problem, Step, done, graph_failure, skipped
 from .resolve import group_kind
@@ -282,6 +283,9 @@ def plan_retire_devices(client, user_id: str):
         devices = list(client.pages(f"users/{user_id}/managedDevices", params={
             "$select": "id,deviceName,operatingSystem,model,managementState"}))
     except GraphError as exc:
+        if is_no_intune(exc):     # nothing to retire: the tenant has no Intune (not a failure)
+            return [], [], [Problem("retire_devices", "no devices to retire: the tenant has no "
+                                                      "Intune")], 0
         return [], [_listing_problem("retire_devices", "the user's Intune devices", exc)], [], 0
     steps, warnings = [], []
     for device in devices:

@@ -3,8 +3,6 @@ models against an emulator with its access traps on (docs/ACCESS.md): customer 2
 AuditLog.Read.All, customer 3 has no Entra ID P1, customer 4 has no consent (AADSTS65001)."""
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from dashboard.viewmodels import OverviewViewModel, TenantsViewModel
@@ -15,6 +13,7 @@ from emulator import Emulator
 from emulator.access import ALL_PERMISSIONS
 from services import access as A
 from services import connect
+from tests.helpers import run
 
 MISSING, NO_P1, NO_CONSENT = "missing AuditLog.Read.All", "no Entra ID P1", "no consent (AADSTS65001)"
 
@@ -108,7 +107,7 @@ def test_tenants_check_access_reports_each_status_and_refreshes(trapped):
     vm.param.watch(lambda e: changed.append(True), "changed")
     emu.set_access(emu.tenant_ids[0], withdraw=["MailboxSettings.ReadWrite"])
     try:
-        asyncio.run(vm.check_access())
+        run(vm.check_access())
         row = vm.frame.set_index("tenant_id").loc[emu.tenant_ids[0]]
         assert row["access_words"] == "Missing 1 permission"
         assert row["missing_permissions"] == "MailboxSettings.ReadWrite"

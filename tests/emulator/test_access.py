@@ -46,9 +46,9 @@ def test_access_traps_are_off_unless_asked_for():
             assert set(_claims(resp.json()["access_token"])["roles"]) == set(ALL_PERMISSIONS)
 
 
-def test_access_demo_traps_pick_three_customers(emu):
+def test_access_demo_traps_pick_four_customers(emu):
     assert sorted(emu.traps.values()) == ["missing AuditLog.Read.All", "no Entra ID P1",
-                                          "no consent (AADSTS65001)"]
+                                          "no Intune", "no consent (AADSTS65001)"]
     assert emu.tenant_ids[0] not in emu.traps        # the first customer is fully granted
 
 
