@@ -150,6 +150,11 @@ def write_snapshot(conn: Connection, snap: TenantSnapshot, now: str, prepared=No
     tid = snap.tenant_id
     if prepared is None:
         prepared = prepare(conn.dialect, snap)
+    # Two processes syncing one tenant at once would both delete, then both insert the same
+    # keys (UniqueViolation on PostgreSQL): the tenant's row lock makes the second wait for the
+    # first to commit. SQLite takes one writer at a time anyway and ignores FOR UPDATE.
+    conn.execute(sa.select(S.tenants.c.tenant_id).where(S.tenants.c.tenant_id == tid)
+                 .with_for_update())
     for table, statements in prepared.items():
         conn.execute(table.delete().where(table.c.tenant_id == tid))
         _run(conn, statements)
