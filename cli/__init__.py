@@ -6,7 +6,7 @@ assembles them and turns the project's errors into messages and exit codes:
 
     serve.py     serve, demo            users.py     users add|remove|list
     emulator.py  emulator               sync.py      sync, licenses
-    access.py    access
+    access.py    access              consent.py   consent
     bulk.py      bulk onboard|offboard|update|resume|status
     schedules.py schedules run|list|cancel
 
@@ -21,7 +21,7 @@ import sys
 
 from services.errors import ConfigError, M365DashError, PermissionDenied
 
-from . import access, bulk, emulator, schedules, serve, sync, users
+from . import access, bulk, consent, emulator, schedules, serve, sync, users
 
 __all__ = ["build_parser", "main"]
 
@@ -33,6 +33,7 @@ COMMANDS = (
     emulator.register,       # emulator
     sync.register,           # sync, licenses
     access.register,         # access
+    consent.register,        # consent
     bulk.register,           # bulk onboard|offboard|update|resume|status
     schedules.register,      # schedules run|list|cancel
 )

@@ -6,6 +6,7 @@ a form. The open page, tenant and user are mirrored in the URL's query string.
 """
 from __future__ import annotations
 
+import html
 import logging
 
 import panel as pn
@@ -119,17 +120,24 @@ class DashboardSession:
                                     else "light", self.nav.param.page))
             button.on_click(lambda _e, k=key: self.open(k, self.nav.tenant if k != "tenants" else "", ""))
             buttons.append(button)
+        return pn.Column(*buttons, sizing_mode="stretch_width")
+
+    def who(self) -> str:
+        """The header's right side: who is signed in, their role, and Sign out (HTML)."""
         actor = getattr(self.m365, "actor", None)
-        who = f"Signed in as **{actor.name}** ({actor.role})" if actor else ""
+        if actor is None:
+            return ""
+        text = (f"Signed in as <b>{html.escape(actor.name)}</b> "
+                f"({html.escape(actor.role)})")
         out = sign_out_url()
         if out:
-            who += f"  \n[Sign out]({out})"
-        return pn.Column(*buttons, pn.pane.Markdown(who, styles={"color": "#6c757d"}),
-                         sizing_mode="stretch_width")
+            text += (f" · <a href='{html.escape(out, quote=True)}' "
+                     "style='color:#ffffff'>Sign out</a>")
+        return text
 
     def template(self) -> pn.Column:
         self.show()
-        return shell(TITLE, self.main, self.sidebar())
+        return shell(TITLE, self.main, self.sidebar(), who=self.who())
 
 
 def _query_args() -> dict[str, str]:

@@ -24,11 +24,16 @@ body { margin: 0; background: #ffffff; }
 SIDEBAR_WIDTH = 230
 
 
-def shell(title: str, main, sidebar=None) -> pn.Column:
-    """The whole page: `title` in the header, `sidebar` (a layout, or None) beside `main`."""
+def shell(title: str, main, sidebar=None, who: str = "") -> pn.Column:
+    """The whole page: `title` in the header with `who` (HTML: the signed-in person, role and
+    Sign out) at its right, `sidebar` (a layout, or None) beside `main`."""
     header = pn.Row(pn.pane.HTML(f"<span style='font-size:1.25rem;font-weight:500;"
                                  f"line-height:56px'>{title}</span>",
                                  styles={"color": "#ffffff"}, margin=0),
+                    pn.layout.HSpacer(),
+                    pn.pane.HTML(f"<span style='line-height:56px'>{who}</span>",
+                                 styles={"color": "#ffffff"}, margin=0,
+                                 css_classes=["m365-who"]),
                     styles=HEADER_STYLES, margin=0, css_classes=["m365-header"])
     body = [main] if sidebar is None else [
         pn.Column(sidebar, width=SIDEBAR_WIDTH, styles=SIDEBAR_STYLES, margin=0,

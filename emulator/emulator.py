@@ -237,6 +237,7 @@ class Emulator:
             f"client_id = {q(self.client_id)}\n"
             f"client_secret = {q(self.client_secret)}\n"
             f"partner_tenant_id = {q(self.partner_tenant_id)}\n"
+            f"partner_center_url = {q(self.authority_host + '/partnercenter')}\n"
             f"ca_file = {q(str(self.ca_file))}\n"
             "[store]\n"
             f"url = {q('sqlite:///' + str(self.state_dir / 'store.db'))}\n")
@@ -289,6 +290,17 @@ class Emulator:
         self._call(lambda: self._server_state.access.set(
             tenant_id, granted=granted, withdraw=withdraw, consent=consent, premium=premium,
             directory_roles=directory_roles, intune=intune))
+
+    def throttle_partner_center(self, times: int = 1, retry_after: int = 1) -> None:
+        """The next `times` Partner Center consent calls answer 429 with Retry-After."""
+        def apply():
+            self._server_state.partner_center.throttle = int(times)
+            self._server_state.partner_center.retry_after = int(retry_after)
+        self._call(apply)
+
+    def partner_center_requests(self) -> list[tuple[str, str, int]]:
+        """(method, customer tenant id, status) of every Partner Center consent call so far."""
+        return self._call(lambda: list(self._server_state.partner_center.requests))
 
     def service_principal_id(self, tenant_id: str) -> str:
         return service_principal_id(tenant_id, self.client_id)

@@ -1,9 +1,10 @@
 """The login endpoints of each tenant: OIDC discovery, signing keys, the v2.0 token endpoint.
 
 Answers and errors follow Entra ID (AADSTS codes, `error_codes`, trace and correlation ids), so
-msal's `ConfidentialClientApplication` works against it unchanged. Only client credentials with
-a client secret or a certificate (a signed client assertion, emulator/assertions.py) are
-supported. Faults never apply here.
+msal's `ConfidentialClientApplication` works against it unchanged. Client credentials with a
+client secret or a certificate (a signed client assertion, emulator/assertions.py) are supported,
+and the device-code grant a partner admin signs in to Partner Center with
+(emulator/partner_center.py). Faults never apply here.
 """
 from __future__ import annotations
 
@@ -99,6 +100,14 @@ class KeysHandler(IdentityHandler):
         self._json(200, self.server.identity.jwks())
 
 
+DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+
+
+def device_code_token(handler, info, form):
+    from .partner_center import device_code_token as grant    # it builds on this module
+    return grant(handler, info, form)
+
+
 class TokenHandler(IdentityHandler):
     def check_xsrf_cookie(self):
         return None
@@ -121,10 +130,12 @@ class TokenHandler(IdentityHandler):
         if not grant:
             return self.aad_error(400, "invalid_request", 900144,
                                   "The request body must contain the following parameter: 'grant_type'.")
+        if grant == DEVICE_CODE_GRANT and client_id == server.identity.client_id:
+            return device_code_token(self, info, form)
         if grant != "client_credentials":
             return self.aad_error(400, "unsupported_grant_type", 70003,
                                   f"The app requested an unsupported grant type '{grant}'. The "
-                                  "emulator supports client credentials only.")
+                                  "emulator supports client credentials and device code only.")
         if not client_id:
             return self.aad_error(400, "invalid_request", 900144,
                                   "The request body must contain the following parameter: 'client_id'.")

@@ -148,6 +148,23 @@ class Identity:
         self._issued.setdefault(tenant_id, set()).add(claims["uti"])
         return token, lifetime
 
+    def issue_user(self, tenant_id: str, audience: str, scope: str, upn: str) -> tuple[str, int]:
+        """(delegated access token, lifetime) of a user of `tenant_id` for another API
+        (Partner Center): `aud`, `scp` and `upn` claims, signed with the same key."""
+        now = int(time.time())
+        claims = {"aud": audience, "iss": f"https://sts.windows.net/{tenant_id}/", "iat": now,
+                  "nbf": now, "exp": now + self.token_lifetime, "appid": self.client_id,
+                  "idtyp": "user", "scp": scope, "tid": tenant_id, "upn": upn,
+                  "oid": str(uuid.uuid5(uuid.UUID(tenant_id), upn)),
+                  "uti": secrets.token_urlsafe(16), "ver": "1.0"}
+        token = jwt.encode(claims, self._key, algorithm="RS256",
+                           headers={"kid": self.kid, "x5t": self.kid})
+        return token, self.token_lifetime
+
+    def verify_user(self, token: str, audience: str) -> dict:
+        """A delegated token's claims for `audience`; raises jwt.InvalidTokenError."""
+        return jwt.decode(token, self._public, algorithms=["RS256"], audience=audience)
+
     def expire(self, tenant_id: str | None = None) -> int:
         """Make every token issued so far (for one tenant, or all) expire now, as if its
         lifetime had run out; tokens issued later are valid. Returns how many were expired."""

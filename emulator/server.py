@@ -21,6 +21,8 @@ from .access import check as check_access
 from .errors import GraphFault, injected
 from .handlers_identity import DiscoveryHandler, KeysHandler, TokenHandler
 from .identity import TokenError
+from .partner_center import PartnerCenterState
+from .partner_center import routes as partner_center_routes
 from .replication import Replication
 from .router import Ctx, Reply, dispatch, fault, load_routes
 
@@ -43,6 +45,7 @@ class ServerState:
         # tenant id -> Graph requests of that tenant still served before its tokens expire
         self.expire_after: dict[str, int] = {}
         self.access = AccessRegistry()           # consent, permissions, roles, P1 per tenant
+        self.partner_center = PartnerCenterState()   # consent pushes (emulator/partner_center.py)
         self.client_id = identity.client_id
 
     def execute(self, tenant, method, path, query, headers, body, request_id,
@@ -223,6 +226,7 @@ def make_app(server: ServerState) -> tornado.web.Application:
         (rf"/{tenant}(/v2\.0)?/\.well-known/openid-configuration", DiscoveryHandler, args),
         (rf"/{tenant}/discovery(/v2\.0)?/keys", KeysHandler, args),
         (rf"/{tenant}/oauth2/v2\.0/token", TokenHandler, args),
+        *partner_center_routes(server),
         (r"/.*", FallbackHandler),
     ], log_function=_log_request, compress_response=False)
 

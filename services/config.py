@@ -15,6 +15,7 @@ from .errors import ConfigError
 
 DEFAULT_AUTHORITY = "https://login.microsoftonline.com"
 DEFAULT_GRAPH_URL = "https://graph.microsoft.com/v1.0"
+DEFAULT_PARTNER_CENTER = "https://api.partnercenter.microsoft.com"
 
 
 def home() -> Path:
@@ -58,6 +59,11 @@ class GraphSettings:
     authority_host: str = DEFAULT_AUTHORITY
     graph_url: str = DEFAULT_GRAPH_URL
     partner_tenant_id: str | None = None
+    # `m365dash consent --push` (CSP partners): Partner Center's API and the public client app
+    # a partner admin signs in with by device code (default: client_id, with public client
+    # flows allowed on its registration).
+    partner_center_url: str = DEFAULT_PARTNER_CENTER
+    partner_center_client_id: str | None = None
     ca_file: Path | None = None
     max_connections: int = 32
     call_deadline: float = 120.0
@@ -172,6 +178,9 @@ def parse_config(data: dict, cfg_path: Path) -> Config:
         authority_host=_url(graph, "authority_host", "graph", cfg_path, DEFAULT_AUTHORITY),
         graph_url=_url(graph, "graph_url", "graph", cfg_path, DEFAULT_GRAPH_URL),
         partner_tenant_id=_str(graph, "partner_tenant_id", "graph", cfg_path),
+        partner_center_url=_url(graph, "partner_center_url", "graph", cfg_path,
+                                DEFAULT_PARTNER_CENTER),
+        partner_center_client_id=_str(graph, "partner_center_client_id", "graph", cfg_path),
         ca_file=ca_path,
         max_connections=_positive_int(graph, "max_connections", cfg_path, 32),
         call_deadline=float(_positive_int(graph, "call_deadline_seconds", cfg_path, 120)),

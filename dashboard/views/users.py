@@ -11,10 +11,9 @@ ACTIONS = {"details": "Details", "edit": "Edit", "offboard": "Offboard"}
 # The page each row action opens.
 OPENS = {"details": "user", "edit": "edit", "offboard": "offboard"}
 # Share of the table's width per column: everything, row actions included, fits the page.
-# Pixels for the columns that must be read whole; Department and Job title share what is left
-# (at 1280x800 about 90 px each, cut with the full text on hover).
-WIDTHS = {"tenant_name": 100, "display_name": 110, "user_principal_name": 172,
-          "licenses_shown": 140, "account_enabled": 72, "last_sign_in": 84, "details": 56,
+# Pixels for the short columns; the text columns (tenant, name, sign-in name, department, job
+# title) share the rest and wrap.
+WIDTHS = {"licenses_shown": 140, "account_enabled": 72, "last_sign_in": 84, "details": 56,
           "edit": 38, "offboard": 66}
 # Text columns wrap instead of ending mid-word: "Microsoft 365 Business Basic" and "... Premium"
 # must stay apart, and a sign-in name breaks where it must rather than being cut.
@@ -70,7 +69,8 @@ class UsersView(Viewer):
                                                                      null_format="never")},
                            widths={k: v for k, v in WIDTHS.items() if k not in ACTIONS or k in actions},
                            # Columns shrink to the page so the row actions stay in view.
-                           layout="fit_columns", configuration=WRAP_HEADERS,
+                           layout="fit_columns",
+                           configuration=WRAP_HEADERS,
                            stylesheets=[wrapped_cells(WRAPPED)],
                            css_classes=["m365-users"])
         for action in actions:

@@ -89,6 +89,23 @@ def test_access_no_p1_switches_off_last_sign_in_only():
     assert row["access"] == A.READY
 
 
+def test_access_no_intune_switches_off_the_device_features_only():
+    row = {**A.evaluate(ALL_PERMISSIONS, DEFAULT_ROLES), "intune": False, "display_name": "T"}
+    assert A.features_off(row) == {"devices": "needs Intune", "device_retire": "needs Intune"}
+    assert row["access"] == A.READY
+    assert "the tenant has no Intune" in A.refusal(row, "device_retire")
+    assert A.refusal({**row, "intune": True}, "device_retire") is None
+
+
+def test_access_no_intune_is_graphs_400_not_applicable_answer():
+    from services.errors import BadRequest, PermissionDeniedByGraph
+    assert A.is_no_intune(BadRequest("Request not applicable to target tenant.", status=400,
+                                     code="BadRequest"))
+    assert not A.is_no_intune(PermissionDeniedByGraph("Insufficient privileges to complete the "
+                                                      "operation.", status=403,
+                                                      code="Authorization_RequestDenied"))
+
+
 def test_access_consent_url_is_entras_admin_consent_link():
     assert A.consent_url("https://login.microsoftonline.com", "t-1", "c-2") == \
         "https://login.microsoftonline.com/t-1/adminconsent?client_id=c-2"
