@@ -128,6 +128,7 @@ def test_faults_are_deterministic_under_the_seed():
     assert {s for s, _ in patterns[0]} == {200, 429, 503}
 
 
+@pytest.mark.slow      # seconds of waiting; `make test` runs it, `make test-fast` does not
 def test_production_client_gets_through_faults(emu):
     from services.config import load_config
     from services.graph import Graph

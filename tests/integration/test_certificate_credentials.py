@@ -116,6 +116,7 @@ def test_certificate_credential_wrong_certificate_is_refused_naming_it_and_70002
         assert _key_body(key) not in text and _key_body(key) not in caplog.text
 
 
+@pytest.mark.slow      # seconds of waiting; `make test` runs it, `make test-fast` does not
 def test_certificate_credential_cli_sync_wrong_certificate_exits_1_without_the_key(world):
     run = subprocess.run([sys.executable, "-m", "cli", "sync", "--config", _config(world, "wrong")],
                          capture_output=True, text=True, timeout=120)

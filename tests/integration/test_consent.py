@@ -61,6 +61,7 @@ def test_consent_body_names_graph_and_every_requested_permission(emu):
     assert grant["scope"].split(",") == P.requested_permissions()
 
 
+@pytest.mark.slow      # seconds of waiting; `make test` runs it, `make test-fast` does not
 def test_consent_push_consents_once_retries_429_then_reports_already_consented(emu, synced,
                                                                                 capsys):
     emu.throttle_partner_center(1, retry_after=1)

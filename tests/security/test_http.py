@@ -57,6 +57,7 @@ def test_security_headers_on_signed_in_page_and_static_files(secure_served):
     assert_security_headers(static)
 
 
+@pytest.mark.slow      # seconds of waiting; `make test` runs it, `make test-fast` does not
 def test_wrong_password_and_unknown_user_get_the_same_generic_answer_after_a_delay(secure_served):
     base = secure_served[2]
     answers = []
@@ -192,6 +193,7 @@ def test_https_behind_a_proxy_adds_hsts_and_secure_cookies(extra_server):
     assert "secure" in r.headers["Set-Cookie"].lower()
 
 
+@pytest.mark.slow      # seconds of waiting; `make test` runs it, `make test-fast` does not
 def test_sign_out_ends_the_sign_in_for_every_copy_of_the_cookie(secure_served, extra_server,
                                                               users_file):
     """Signing out in one tab refuses the same sign-in cookie everywhere else (another tab of the
