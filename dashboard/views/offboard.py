@@ -48,9 +48,11 @@ class OffboardView(Viewer):
                                          options={v: k for k, v in AUDIENCES.items()}, width=260),
             visible=vm.param.auto_reply, margin=(0, 0, 0, 60))
         when = pn.widgets.DatetimePicker.from_param(
-            vm.param.offboard_at, name=pn.bind(lambda tz: f"Offboard at (your time, {tz}); "
-                                               "empty: now", vm.param.timezone),
+            vm.param.offboard_at, name="Offboard at (your time); empty: now",
             width=320, allow_input=True, css_classes=["m365-offboard-at"])
+        zone_note = pn.pane.Markdown(
+            pn.bind(lambda tz: f"*Your time zone: {tz}. The plan shows the time in UTC too.*",
+                    vm.param.timezone), styles={"color": "#6c757d"}, css_classes=["m365-zone"])
         self._follow_browser_time_zone()
         save_defaults = pn.widgets.Button(name="Save as this tenant's defaults", button_type="light",
                                           visible=vm.may("offboard"),
@@ -88,18 +90,24 @@ class OffboardView(Viewer):
             *[switches[k] for k in ("block_sign_in", "revoke_sessions", "reset_password",
                                     "remove_mfa", "retire_devices")],
             pn.pane.Markdown("### Mail"), switches["auto_reply"], reply,
-            pn.pane.Markdown("### When"), when,
+            pn.pane.Markdown("### When"), when, zone_note,
             pn.Row(button, back, save_defaults), blockers_note(vm.blockers),
             sizing_mode="stretch_width")
 
     def _follow_browser_time_zone(self) -> None:
-        """"Offboard at" is read in the viewer's time zone, which the browser reports."""
-        info = getattr(pn.state, "browser_info", None)
-        if info is None:
-            return
-        if getattr(info, "timezone", None):
-            self.vm.timezone = info.timezone
-        info.param.watch(lambda e: setattr(self.vm, "timezone", e.new or "UTC"), "timezone")
+        """"Offboard at" is read in the viewer's time zone, which the browser reports. The
+        session's browser info exists only once the page is in the browser, hence onload."""
+        def follow():
+            info = getattr(pn.state, "browser_info", None)
+            if info is None:
+                return
+            if getattr(info, "timezone", None):
+                self.vm.timezone = info.timezone
+            info.param.watch(lambda e: setattr(self.vm, "timezone", e.new or "UTC"), "timezone")
+        if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+            pn.state.onload(follow)
+        else:
+            follow()
 
     def __panel__(self):
         return self._layout

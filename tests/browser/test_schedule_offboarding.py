@@ -91,3 +91,17 @@ def test_browser_schedule_offboarding_then_cancel_it_from_activity(served, open_
     page.screenshot(path=str(SCREENSHOTS / "activity-cancelled-1280.png"))
     assert m365.scheduled_jobs(tid).set_index("user").loc[upn, "status"] == "cancelled"
     assert "m365." not in page_text(page)
+
+
+def test_browser_offboard_at_is_read_in_the_viewers_time_zone(served, chromium):
+    emu, m365, base = served
+    tid = emu.tenant_ids[0]
+    uid = str(m365.users(tid)["id"].iloc[4])
+    context = chromium.new_context(viewport={"width": 1440, "height": 900},
+                                   timezone_id="America/New_York")
+    try:
+        page = context.new_page()
+        page.goto(f"{base}/?page=offboard&tenant={tid}&user={uid}")
+        page.get_by_text("Your time zone: America/New_York").wait_for(timeout=20_000)
+    finally:
+        context.close()
