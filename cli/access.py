@@ -8,10 +8,8 @@ Exit status: 0 every tenant ready, 1 some tenant is not, 2 bad usage or configur
 """
 from __future__ import annotations
 
-import json
-import sys
 
-from services.errors import ConfigError
+from .common import open_for_tenants, print_csv_or_json
 
 TABLE_COLUMNS = ["tenant", "access", "missing_permissions", "features_off", "last_sign_in"]
 
@@ -29,26 +27,15 @@ def register(subparsers) -> None:
 
 
 def run_access(args) -> int:
-    from services.api import connect
-    try:
-        m365 = connect(args.config)
-    except ConfigError as exc:
-        print(f"m365dash: configuration error: {exc}", file=sys.stderr)
+    m365, tenants = open_for_tenants(args)
+    if m365 is None:
         return 2
     try:
-        try:
-            tenants = [m365.resolve_tenant(t) for t in args.tenant] if args.tenant else None
-        except ValueError as exc:
-            print(f"m365dash: {exc}", file=sys.stderr)
-            return 2
         frame = m365.access(tenants) if args.stored else m365.check_access(tenants)
     finally:
         m365.close()
-    if args.format == "csv":
-        from services.exports import to_csv
-        sys.stdout.write(to_csv(frame))
-    elif args.format == "json":
-        print(json.dumps(json.loads(frame.to_json(orient="records", date_format="iso")), indent=2))
+    if print_csv_or_json(frame, args.format):
+        pass            # the exit code below says whether every tenant is ready
     elif frame.empty:
         print("no tenants: run `m365dash sync` first (or check [[tenants]] / partner_tenant_id)")
     else:

@@ -10,10 +10,9 @@ usage or configuration.
 """
 from __future__ import annotations
 
-import json
 import sys
 
-from services.errors import ConfigError
+from .common import open_for_tenants, print_csv_or_json
 
 
 def register(subparsers) -> None:
@@ -30,12 +29,9 @@ def register(subparsers) -> None:
 
 
 def _print(frame, fmt: str, empty: str) -> None:
-    if fmt == "csv":
-        from services.exports import to_csv
-        sys.stdout.write(to_csv(frame))
-    elif fmt == "json":
-        print(json.dumps(json.loads(frame.to_json(orient="records", date_format="iso")), indent=2))
-    elif frame.empty:
+    if print_csv_or_json(frame, fmt):
+        return
+    if frame.empty:
         print(empty)
     else:
         print(frame.to_string(index=False))
@@ -43,18 +39,10 @@ def _print(frame, fmt: str, empty: str) -> None:
 
 def run_consent(args) -> int:
     from services import partner_center as PC
-    from services.api import connect
-    try:
-        m365 = connect(args.config)
-    except ConfigError as exc:
-        print(f"m365dash: configuration error: {exc}", file=sys.stderr)
+    m365, tenants = open_for_tenants(args)
+    if m365 is None:
         return 2
     try:
-        try:
-            tenants = [m365.resolve_tenant(t) for t in args.tenant] if args.tenant else None
-        except ValueError as exc:
-            print(f"m365dash: {exc}", file=sys.stderr)
-            return 2
         if args.push and not m365.config.graph.partner_tenant_id:
             print("m365dash: configuration error: consent --push signs a partner admin in to "
                   "the partner tenant: set partner_tenant_id in [graph]", file=sys.stderr)

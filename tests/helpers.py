@@ -81,9 +81,11 @@ def wait_until(predicate, timeout: float = 10.0, interval: float = 0.02):
         time.sleep(interval)
 
 
-def emulated_world(state_dir, *, tenants: int = 3, users: int = 40, seed: int = 7):
+def emulated_world(state_dir, *, tenants: int = 3, users: int = 40, seed: int = 7,
+                   **emulator_options):
     """A context manager: (emulator, m365) for a started emulator, connected and synced;
-    closed and stopped on exit. For module-scoped fixtures of tests that need a small world."""
+    closed and stopped on exit. For module-scoped fixtures of tests that need a small world;
+    `emulator_options` go to Emulator (e.g. access_traps=True)."""
     from contextlib import contextmanager
 
     @contextmanager
@@ -91,7 +93,7 @@ def emulated_world(state_dir, *, tenants: int = 3, users: int = 40, seed: int = 
         from emulator import Emulator
         from services import connect
         emu = Emulator(tenants=tenants, users_per_tenant=users, seed=seed,
-                       state_dir=state_dir).start()
+                       state_dir=state_dir, **emulator_options).start()
         m365 = connect(emu.config_path)
         try:
             m365.sync(progress=False)

@@ -9,11 +9,9 @@ from dashboard.viewmodels import OverviewViewModel, TenantsViewModel
 from dashboard.viewmodels.overview import idle_excluded_text
 from dashboard.viewmodels.tenants import access_words
 from dashboard.views.tenants import access_html
-from emulator import Emulator
 from emulator.access import ALL_PERMISSIONS
 from services import access as A
-from services import connect
-from tests.helpers import run
+from tests.helpers import emulated_world, run
 
 MISSING, NO_P1, NO_CONSENT = "missing AuditLog.Read.All", "no Entra ID P1", "no consent (AADSTS65001)"
 
@@ -22,14 +20,9 @@ MISSING, NO_P1, NO_CONSENT = "missing AuditLog.Read.All", "no Entra ID P1", "no 
 def trapped(tmp_path_factory):
     """(emulator, m365): 4 tenants x 12 users with the access traps on, synced once. The shared
     `world` of conftest.py cannot set traps, so this module has its own."""
-    with Emulator(tenants=4, users_per_tenant=12, seed=7, access_traps=True,
-                  state_dir=tmp_path_factory.mktemp("tenants-access")) as emu:
-        m365 = connect(emu.config_path)
-        try:
-            m365.sync(progress=False)
-            yield emu, m365
-        finally:
-            m365.close()
+    with emulated_world(tmp_path_factory.mktemp("tenants-access"), tenants=4, users=12,
+                        access_traps=True) as world:
+        yield world
 
 
 def trap(emu, label: str) -> str:
