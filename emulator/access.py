@@ -11,12 +11,15 @@ Real tenants differ here, and an MSP tool meets all of it on first contact:
 - no Intune: `deviceManagement/managedDevices` (and `users/{id}/managedDevices`) answer 400
   `BadRequest` "Request not applicable to target tenant.", as Graph does for a tenant without an
   Intune license (microsoftgraph/msgraph-beta-sdk-go#198; Microsoft Q&A ties it to the license);
-- the app's service principal holds directory roles (resetting a password app-only needs one).
+- the app's service principal holds directory roles (resetting a password app-only needs one;
+  Exchange Online's cmdlets need Exchange Administrator or Global Administrator);
+- Exchange Online's application permission `Exchange.ManageAsApp` (API "Office 365 Exchange
+  Online"): the `roles` claim of the tenant's Exchange token holds it, never the Graph token's.
 
-Every tenant starts with everything granted. `apply_demo_traps` withdraws things from a few
-customer tenants (the `m365dash demo` world and tests that opt in); `Emulator.set_access` changes
-one tenant at run time. These settings are not saved in the state folder: they come from the
-flags at each start.
+Every tenant starts with everything granted (the app holds User Administrator and Exchange
+Administrator). `apply_demo_traps` withdraws things from a few customer tenants (the `m365dash
+demo` world and tests that opt in); `Emulator.set_access` changes one tenant at run time.
+These settings are not saved in the state folder: they come from the flags at each start.
 """
 from __future__ import annotations
 
@@ -36,7 +39,10 @@ ALL_PERMISSIONS = (
     "Organization.Read.All", "Domain.Read.All", "DeviceManagementManagedDevices.Read.All",
     "DeviceManagementManagedDevices.PrivilegedOperations.All", "DelegatedAdminRelationship.Read.All",
     "MailboxSettings.ReadWrite", "UserAuthenticationMethod.ReadWrite.All", "Policy.Read.All")
-DEFAULT_ROLES = ("User Administrator",)      # the app's directory roles in every tenant
+DEFAULT_ROLES = ("User Administrator", "Exchange Administrator")   # the app's roles everywhere
+EXCHANGE_PERMISSION = "Exchange.ManageAsApp"     # of "Office 365 Exchange Online", not of Graph
+# Directory roles that let the app run Exchange Online's cmdlets (docs/EXCHANGE.md).
+EXCHANGE_ROLES = ("Exchange Administrator", "Global Administrator")
 
 DENIED = ("Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
 NON_PREMIUM = ("Authentication_RequestFromNonPremiumTenantOrB2CTenant",
@@ -55,6 +61,15 @@ class TenantAccess:
     premium: bool = True                     # Entra ID P1 (or higher) in the tenant
     intune: bool = True                      # an Intune license in the tenant
     directory_roles: list[str] = field(default_factory=lambda: list(DEFAULT_ROLES))
+    exchange: bool = True                    # Exchange.ManageAsApp granted (Exchange Online API)
+
+    def exchange_roles(self) -> list[str]:
+        """The `roles` claim of the tenant's Exchange Online token."""
+        return [EXCHANGE_PERMISSION] if self.exchange else []
+
+    @property
+    def exchange_admin(self) -> bool:
+        return bool(set(self.directory_roles).intersection(EXCHANGE_ROLES))
 
 
 def service_principal_id(tenant_id: str, client_id: str) -> str:
@@ -70,7 +85,7 @@ class AccessRegistry:
         return self._tenants.setdefault(tenant_id, TenantAccess())
 
     def set(self, tenant_id: str, *, granted=None, withdraw=(), consent="keep", premium=None,
-            directory_roles=None, intune=None) -> TenantAccess:
+            directory_roles=None, intune=None, exchange=None) -> TenantAccess:
         access = self.get(tenant_id)
         if granted is not None:
             access.granted = set(granted)
@@ -83,6 +98,8 @@ class AccessRegistry:
             access.premium = bool(premium)
         if intune is not None:
             access.intune = bool(intune)
+        if exchange is not None:
+            access.exchange = bool(exchange)
         if directory_roles is not None:
             unknown = [r for r in directory_roles if r not in BY_NAME]
             if unknown:
@@ -108,14 +125,17 @@ def apply_demo_traps(registry: AccessRegistry, customers: list) -> dict[str, str
     """Withdraw access from a few customers as real tenants do; returns tenant id -> trap.
 
     Customer 2 lacks AuditLog.Read.All (no last sign-in), customer 3 has no Entra ID P1,
-    customer 4 never consented (AADSTS65001) and customer 5 has no Intune; a smaller world gets
-    the traps that fit.
+    customer 4 never consented (AADSTS65001), customer 5 has no Intune and customer 6's app lacks
+    the Exchange Administrator directory role (trap "no Exchange Administrator role": it keeps
+    User Administrator and Exchange.ManageAsApp, so Exchange Online answers 403 to every
+    cmdlet); a smaller world gets the traps that fit (6 customers, the demo's default, get all).
     """
     traps = {}
     picks = [("missing AuditLog.Read.All", dict(withdraw=("AuditLog.Read.All",))),
              ("no Entra ID P1", dict(premium=False)),
              ("no consent (AADSTS65001)", dict(consent=65001)),
-             ("no Intune", dict(intune=False))]
+             ("no Intune", dict(intune=False)),
+             ("no Exchange Administrator role", dict(directory_roles=["User Administrator"]))]
     for info, (label, change) in zip(customers[1:], picks):
         registry.set(info.id, **change)
         traps[info.id] = label

@@ -11,7 +11,7 @@ import base64
 import random
 from dataclasses import dataclass, field
 
-from . import groups_demo, licensing, membership
+from . import exchange_demo, groups_demo, licensing, membership
 from .model import Tenant, User, days_ago
 from .names import (COMPANY_STEMS, DEPARTMENT_WEIGHTS, DEPARTMENTS, FIRST_NAMES, INDUSTRIES,
                     PLACES, SURNAMES)
@@ -95,6 +95,7 @@ def build_tenant(info: TenantInfo, seed: int, groups_per_tenant: int) -> Tenant:
     _roles(tenant, people, rng)
     _delete_some(tenant, people, rng)
     _hybrid_users(tenant, info, people, seed)
+    exchange_demo.build(tenant, people, seed)       # mailboxes: sizes, shared, dynamic groups
     tenant.dirty = False
     return tenant
 

@@ -26,8 +26,8 @@ import tornado.ioloop
 import tornado.netutil
 
 from .access import apply_demo_traps, service_principal_id
-from .faults import Faults, Stats
-from .identity import Identity, ensure_certificate
+from .faults import ExchangeWrite, Faults, Stats
+from .identity import EXCHANGE_AUDIENCE, Identity, ensure_certificate
 from .replication import Replication
 from .server import ServerState, make_app, ssl_context
 from .world import World
@@ -113,6 +113,7 @@ class Emulator:
         shown = f"[{shown}]" if ":" in shown else shown
         self.authority_host = f"https://{shown}:{self.port}"
         self.graph_url = f"{self.authority_host}/v1.0"
+        self.exchange_url = f"{self.authority_host}/adminapi/beta"   # Exchange Online's admin API
         self._server_state = ServerState(self.world, self.identity, self._faults, self._stats,
                                          self.graph_url, self.authority_host,
                                          replication=self._replication)
@@ -223,6 +224,13 @@ class Emulator:
         access = self._server_state.access.get(tenant_id)
         return self.identity.issue(tenant_id, lifetime, roles=sorted(access.granted))[0]
 
+    def exchange_token(self, tenant_id: str, lifetime: int | None = None) -> str:
+        """A valid Exchange Online token for a tenant (audience https://outlook.office365.com,
+        `roles` ["Exchange.ManageAsApp"] unless withdrawn with set_access)."""
+        access = self._server_state.access.get(tenant_id)
+        return self.identity.issue(tenant_id, lifetime, roles=access.exchange_roles(),
+                                   audience=EXCHANGE_AUDIENCE)[0]
+
     def session(self, tenant_id: str) -> EmulatorSession:
         return EmulatorSession(self, tenant_id)
 
@@ -234,6 +242,7 @@ class Emulator:
             "[graph]\n"
             f"authority_host = {q(self.authority_host)}\n"
             f"graph_url = {q(self.graph_url)}\n"
+            f"exchange_url = {q(self.exchange_url)}\n"
             f"client_id = {q(self.client_id)}\n"
             f"client_secret = {q(self.client_secret)}\n"
             f"partner_tenant_id = {q(self.partner_tenant_id)}\n"
@@ -266,6 +275,53 @@ class Emulator:
         item of a $batch counts on its own."""
         return [w for w in self._stats.writes() if tenant_id is None or w[0] == tenant_id]
 
+    def exchange_writes(self, tenant_id: str | None = None) -> list[ExchangeWrite]:
+        """Every successful Exchange Online write cmdlet so far (Set-/Add-/Remove-), in order, as
+        ExchangeWrite(tenant_id, cmdlet, parameters, changed): `parameters` as sent, `changed`
+        False when Exchange found nothing to do (a warning). Not part of `writes()`. Count one
+        cmdlet with `sum(w.cmdlet == "Set-Mailbox" for w in emu.exchange_writes(tid))`."""
+        return [w for w in self._stats.exchange_writes() if tenant_id is None or w.tenant_id == tenant_id]
+
+    def large_mailbox(self, tenant_id: str) -> str | None:
+        """UPN of the tenant's one demo mailbox over 50 GB (emulator/exchange_demo.py)."""
+        def find():
+            from .exchange import state
+            tenant = self.world.tenant(tenant_id)
+            user = tenant.users.get(state(tenant).large or "")
+            return user.p["userPrincipalName"] if user is not None else None
+        return self._call(find)
+
+    def shared_mailboxes(self, tenant_id: str) -> list[str]:
+        """UPNs of the tenant's shared mailboxes (the demo's info@ and reception@ first)."""
+        def find():
+            from .exchange import SHARED, mailbox_kind, mailboxes, state
+            tenant = self.world.tenant(tenant_id)
+            found = [u for u in mailboxes(tenant) if mailbox_kind(tenant, u) == SHARED]
+            demo = state(tenant).shared
+            found.sort(key=lambda u: demo.index(u.id.lower()) if u.id.lower() in demo else len(demo))
+            return [u.p["userPrincipalName"] for u in found]
+        return self._call(find)
+
+    def mailbox(self, tenant_id: str, identity: str) -> dict | None:
+        """The mailbox as Get-Mailbox shows it, plus what Exchange keeps about it: `FullAccess`
+        [{"User": upn, "AutoMapping": bool}], `SendAs` [upn], `TotalItemSizeBytes`, `ItemCount`;
+        None when the user (UPN, address, alias or id) has no mailbox."""
+        def find():
+            from . import exchange as X
+            tenant = self.world.tenant(tenant_id)
+            user = X.find_user(tenant, identity)
+            if not X.has_mailbox(tenant, user):
+                return None
+            entry = X.state(tenant).mailboxes.get(user.id.lower(), {})
+            size, items = X.size_of(tenant, user)
+            full = [{"User": X.principal_name(tenant, g["id"]), "AutoMapping": g.get("automap", True)}
+                    for g in entry.get("full", []) if X.principal_name(tenant, g["id"])]
+            send_as = [X.principal_name(tenant, g["id"]) for g in entry.get("send_as", [])
+                       if X.principal_name(tenant, g["id"])]
+            return {**X.mailbox_view(tenant, user), "FullAccess": full, "SendAs": send_as,
+                    "TotalItemSizeBytes": size, "ItemCount": items}
+        return self._call(find)
+
     def set_faults(self, *, latency_ms=None, throttle_rate=None, error_rate=None,
                    drop_after_write_rate=None) -> None:
         self._faults.set(latency_ms=latency_ms, throttle_rate=throttle_rate,
@@ -275,21 +331,25 @@ class Emulator:
         return self._faults.settings()
 
     def deny_tenant(self, tenant_id: str, status: int = 403) -> None:
-        """Every Graph call of this tenant answers `status` (403: no consent) until allowed."""
+        """Every Graph (and Exchange Online) call of this tenant answers `status` (403: no
+        consent) until allowed."""
         self._server_state.denied[tenant_id] = int(status)
 
     def set_access(self, tenant_id: str, *, granted=None, withdraw=(), consent="keep",
-                   premium=None, directory_roles=None, intune=None) -> None:
+                   premium=None, directory_roles=None, intune=None,
+                   exchange_permission=None) -> None:
         """Change what the app may do in one tenant from now on (emulator/access.py):
         `granted` (the whole set) or `withdraw` (application permissions), `consent` (None:
         consented; 700016 or 65001: the token endpoint refuses with that AADSTS code),
         `premium` (Entra ID P1), `intune` (an Intune license: without it managed devices answer
         400 "Request not applicable to target tenant."), `directory_roles` (built-in role names
-        held by the app).
+        held by the app; Exchange Online needs "Exchange Administrator" or "Global
+        Administrator", else 403), `exchange_permission` (False: Exchange.ManageAsApp withdrawn,
+        the Exchange token has no `roles` and InvokeCommand answers 401).
         Tokens issued before keep their `roles` claim, as Entra's do: get a new token."""
         self._call(lambda: self._server_state.access.set(
             tenant_id, granted=granted, withdraw=withdraw, consent=consent, premium=premium,
-            directory_roles=directory_roles, intune=intune))
+            directory_roles=directory_roles, intune=intune, exchange=exchange_permission))
 
     def throttle_partner_center(self, times: int = 1, retry_after: int = 1) -> None:
         """The next `times` Partner Center consent calls answer 429 with Retry-After."""
@@ -313,7 +373,8 @@ class Emulator:
 
         With `after_requests=N` (one tenant only), the tenant's next N Graph requests are served
         and the one after them finds its token expired (401 InvalidAuthenticationToken): a token
-        running out in the middle of a job. Tokens issued afterwards are valid.
+        running out in the middle of a job (Graph tokens only; the tenant's Exchange Online
+        token keeps its own lifetime). Tokens issued afterwards are valid.
         """
         if after_requests:
             if not tenant_id:

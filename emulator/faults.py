@@ -1,6 +1,6 @@
 """Fault injection (deterministic under the seed) and the server's request counters.
 
-Each Graph request (and each `$batch` item) rolls the dice in arrival order from one seeded
+Each Graph request (each `$batch` item, each Exchange Online InvokeCommand) rolls the dice in arrival order from one seeded
 random stream: a throttle (429 with a fractional Retry-After of 0.1 to 2 s) with probability
 `throttle_rate`, else a 503 with probability `error_rate`. After a successful write, with
 probability `drop_after_write_rate`, the connection is closed without an answer: the change
@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import threading
 from collections import Counter
+from typing import NamedTuple
 
 from .errors import GraphFault, injected
 
@@ -52,6 +53,15 @@ class Faults:
         return bool(self.drop_after_write_rate) and self._rng.random() < self.drop_after_write_rate
 
 
+class ExchangeWrite(NamedTuple):
+    """One successful Exchange Online write cmdlet (Set-/Add-/Remove-), as the client sent it;
+    `changed` is False when Exchange found nothing to do (it answered with a warning)."""
+    tenant_id: str
+    cmdlet: str
+    parameters: dict
+    changed: bool
+
+
 class Stats:
     """Counters shared by the server thread (writer) and callers of `Emulator.stats()`."""
 
@@ -61,6 +71,7 @@ class Stats:
         self._tenants = Counter()
         self._statuses = Counter()
         self._writes: list[tuple[str, str, str]] = []   # (tenant id, method, path) that wrote
+        self._exchange_writes: list[ExchangeWrite] = []
 
     def add(self, name: str, n: int = 1) -> None:
         with self._lock:
@@ -86,6 +97,14 @@ class Stats:
         with self._lock:
             return list(self._writes)
 
+    def exchange_write(self, tenant_id: str, cmdlet: str, parameters: dict, changed: bool) -> None:
+        with self._lock:
+            self._exchange_writes.append(ExchangeWrite(tenant_id, cmdlet, parameters, changed))
+
+    def exchange_writes(self) -> list[ExchangeWrite]:
+        with self._lock:
+            return list(self._exchange_writes)
+
     def snapshot(self) -> dict:
         with self._lock:
             counts = dict(self._counts)
@@ -100,5 +119,6 @@ class Stats:
                 "batch_requests": counts.get("batch_requests", 0),
                 "tokens": counts.get("tokens", 0),
                 "expired_tokens": counts.get("expired_tokens", 0),
+                "exchange_requests": counts.get("exchange_requests", 0),
                 "statuses": dict(self._statuses),
             }

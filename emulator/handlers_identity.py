@@ -4,7 +4,9 @@ Answers and errors follow Entra ID (AADSTS codes, `error_codes`, trace and corre
 msal's `ConfidentialClientApplication` works against it unchanged. Client credentials with a
 client secret or a certificate (a signed client assertion, emulator/assertions.py) are supported,
 and the device-code grant a partner admin signs in to Partner Center with
-(emulator/partner_center.py). Faults never apply here.
+(emulator/partner_center.py). Scope Graph's `.default` or Exchange Online's
+(`https://outlook.office365.com/.default`: audience https://outlook.office365.com, `roles`
+["Exchange.ManageAsApp"] when granted). Faults never apply here.
 """
 from __future__ import annotations
 
@@ -17,10 +19,14 @@ from urllib.parse import unquote
 import tornado.web
 
 from .assertions import AssertionRefused
-from .identity import APP_NAME
+from .identity import APP_NAME, EXCHANGE_AUDIENCE, GRAPH_AUDIENCE
 
 GRAPH_SCOPES = ("https://graph.microsoft.com/.default", "https://graph.microsoft.com//.default",
                 "00000003-0000-0000-c000-000000000000/.default")
+# Exchange Online's admin API (docs/EXCHANGE.md): the same app, another resource.
+EXCHANGE_SCOPES = ("https://outlook.office365.com/.default",
+                   "https://outlook.office365.com//.default",
+                   "00000002-0000-0ff1-ce00-000000000000/.default")
 IGNORED_SCOPES = ("openid", "profile", "offline_access", "email")
 TENANT_NOT_FOUND = ("Tenant '{t}' not found. Check to make sure you have the correct tenant ID and "
                     "are signing into the correct cloud. Check with your subscription "
@@ -174,10 +180,16 @@ class TokenHandler(IdentityHandler):
                                       f"The provided value for scope {scope} is not valid. Client "
                                       "credential flows must have a scope value with /.default "
                                       "suffixed to the resource identifier (application ID URI).")
-            if scope not in GRAPH_SCOPES:
+            if scope not in GRAPH_SCOPES and scope not in EXCHANGE_SCOPES:
                 return self.aad_error(400, "invalid_resource", 500011,
                                       f"The resource principal named {scope[:-9]} was not found in "
                                       f"the tenant named {info.display_name}.")
+        exchange = any(scope in EXCHANGE_SCOPES for scope in scopes)
+        if exchange and any(scope in GRAPH_SCOPES for scope in scopes):
+            return self.aad_error(400, "invalid_scope", 70011,
+                                  f"The provided value for the input parameter 'scope' is not "
+                                  f"valid. The scope {' '.join(scopes)} is not valid: a client "
+                                  "credentials request asks for one resource's .default only.")
         access = server.access.get(info.id)
         if access.consent == 65001:
             # The app is known to the tenant but no administrator granted its permissions.
@@ -185,6 +197,11 @@ class TokenHandler(IdentityHandler):
                                   f"The user or administrator has not consented to use the "
                                   f"application with ID '{client_id}' named '{APP_NAME}'. Send an "
                                   "interactive authorization request for this user and resource.")
-        token, lifetime = identity.issue(info.id, roles=sorted(access.granted))
+        if exchange:
+            token, lifetime = identity.issue(info.id, roles=access.exchange_roles(),
+                                             audience=EXCHANGE_AUDIENCE)
+        else:
+            token, lifetime = identity.issue(info.id, roles=sorted(access.granted),
+                                             audience=GRAPH_AUDIENCE)
         self._json(200, {"token_type": "Bearer", "expires_in": max(0, lifetime - 1),
                          "ext_expires_in": max(0, lifetime - 1), "access_token": token})

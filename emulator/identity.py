@@ -29,6 +29,11 @@ from .assertions import Certificates
 
 GRAPH_AUDIENCE = "https://graph.microsoft.com"
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
+# Exchange Online ("Office 365 Exchange Online"): the admin API behind InvokeCommand.
+EXCHANGE_AUDIENCE = "https://outlook.office365.com"
+EXCHANGE_APP_ID = "00000002-0000-0ff1-ce00-000000000000"
+AUDIENCES = {GRAPH_AUDIENCE: (GRAPH_AUDIENCE, GRAPH_AUDIENCE + "/", GRAPH_APP_ID),
+             EXCHANGE_AUDIENCE: (EXCHANGE_AUDIENCE, EXCHANGE_AUDIENCE + "/", EXCHANGE_APP_ID)}
 APP_ROLES = list(ALL_PERMISSIONS)      # granted in every tenant unless emulator/access.py says not
 APP_NAME = "M365 Dashboard (emulator)"
 
@@ -111,7 +116,7 @@ class Identity:
                                         serialization.PublicFormat.SubjectPublicKeyInfo)
         self.kid = base64.urlsafe_b64encode(hashlib.sha1(der).digest()).decode().rstrip("=")
         self._verified: dict[str, dict] = {}
-        self._issued: dict[str, set[str]] = {}     # tenant id -> `uti` of its live tokens
+        self._issued: dict[str, dict[str, str]] = {}   # tenant id -> `uti` -> `aud` of live tokens
         self._revoked: set[str] = set()            # `uti` of tokens made to expire early
 
     def register_certificate(self, pem: bytes | str) -> str:
@@ -125,14 +130,16 @@ class Identity:
         return secret is not None and secrets.compare_digest(secret, self.client_secret)
 
     def issue(self, tenant_id: str, lifetime: int | None = None,
-              roles: list[str] | None = None) -> tuple[str, int]:
+              roles: list[str] | None = None,
+              audience: str = GRAPH_AUDIENCE) -> tuple[str, int]:
         """(access token, lifetime seconds) for the app in one tenant; `roles`: the application
-        permissions granted there (the `roles` claim; Graph authorizes from it)."""
+        permissions granted there (the `roles` claim; Graph authorizes from it); `audience`:
+        Graph's or Exchange Online's (EXCHANGE_AUDIENCE)."""
         lifetime = self.token_lifetime if lifetime is None else int(lifetime)
         now = int(time.time())
         service_principal = str(uuid.uuid5(uuid.UUID(tenant_id), self.client_id))
         claims = {
-            "aud": GRAPH_AUDIENCE, "iss": f"https://sts.windows.net/{tenant_id}/", "iat": now,
+            "aud": audience, "iss": f"https://sts.windows.net/{tenant_id}/", "iat": now,
             "nbf": now, "exp": now + lifetime, "aio": secrets.token_urlsafe(24),
             "app_displayname": APP_NAME, "appid": self.client_id, "appidacr": "1",
             "idp": f"https://sts.windows.net/{tenant_id}/", "idtyp": "app",
@@ -145,7 +152,7 @@ class Identity:
             claims["roles"] = granted
         token = jwt.encode(claims, self._key, algorithm="RS256",
                            headers={"kid": self.kid, "x5t": self.kid})
-        self._issued.setdefault(tenant_id, set()).add(claims["uti"])
+        self._issued.setdefault(tenant_id, {})[claims["uti"]] = audience
         return token, lifetime
 
     def issue_user(self, tenant_id: str, audience: str, scope: str, upn: str) -> tuple[str, int]:
@@ -165,19 +172,24 @@ class Identity:
         """A delegated token's claims for `audience`; raises jwt.InvalidTokenError."""
         return jwt.decode(token, self._public, algorithms=["RS256"], audience=audience)
 
-    def expire(self, tenant_id: str | None = None) -> int:
-        """Make every token issued so far (for one tenant, or all) expire now, as if its
-        lifetime had run out; tokens issued later are valid. Returns how many were expired."""
+    def expire(self, tenant_id: str | None = None, audience: str | None = None) -> int:
+        """Make every token issued so far (for one tenant, or all; for one API's `audience`, or
+        every API's) expire now, as if its lifetime had run out; tokens issued later are valid.
+        Returns how many were expired."""
         tenants = [tenant_id] if tenant_id else list(self._issued)
         count = 0
         for tid in tenants:
-            live = self._issued.pop(tid, set())
-            self._revoked |= live
-            count += len(live)
+            live = self._issued.get(tid, {})
+            gone = [uti for uti, aud in live.items() if audience is None or aud == audience]
+            for uti in gone:
+                del live[uti]
+            self._revoked.update(gone)
+            count += len(gone)
         return count
 
-    def verify(self, token: str) -> dict:
-        """The token's claims; raises TokenError with Graph's message when it is refused."""
+    def verify(self, token: str, audience: str = GRAPH_AUDIENCE) -> dict:
+        """The token's claims; raises TokenError with Graph's message when it is refused
+        (`audience`: the API asking, Graph's unless Exchange Online's)."""
         claims = self._verified.get(token)
         if claims is None:
             try:
@@ -186,11 +198,11 @@ class Identity:
                                              "verify_nbf": False})
             except jwt.InvalidTokenError:
                 raise TokenError("IDX14100: JWT is not well formed or its signature is invalid.") from None
-            if claims.get("aud") not in (GRAPH_AUDIENCE, GRAPH_AUDIENCE + "/", GRAPH_APP_ID):
-                raise TokenError("Access token validation failure. Invalid audience.")
             if len(self._verified) > 20000:
                 self._verified.clear()
-            self._verified[token] = claims
+            self._verified[token] = claims      # signature checked; the audience each time
+        if claims.get("aud") not in AUDIENCES[audience]:
+            raise TokenError("Access token validation failure. Invalid audience.")
         if claims["exp"] <= time.time() or claims.get("uti") in self._revoked:
             raise TokenError("Lifetime validation failed, the token is expired.")
         return claims

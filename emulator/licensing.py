@@ -82,6 +82,11 @@ def refresh_user(tenant: Tenant, user: User) -> bool:
     licenses = [{"disabledPlans": list(plans), "skuId": sku_id} for sku_id, plans in active.items()]
     if licenses == user.p.get("assignedLicenses", []) and states == list(old_states.values()):
         return False
+    if user.p.get("mail") and old_active.keys() != active.keys():
+        had, has = _has_mailbox(tenant, old_active), _has_mailbox(tenant, active)
+        if had != has:             # the mailbox stays; Exchange marks it (emulator/exchange.py)
+            from .exchange import license_changed
+            license_changed(tenant, user, has, stamp)
     for sku_id in old_active.keys() - active.keys():
         tenant.skus[sku_id]["consumedUnits"] -= 1
     for sku_id in active.keys() - old_active.keys():

@@ -1,7 +1,8 @@
 """Group membership writes and the rules Graph enforces on them.
 
-Distribution lists and mail-enabled security groups belong to Exchange and dynamic groups to
-their rule: Graph refuses member writes to both. `members@odata.bind` adds up to 20 members in
+Distribution lists and mail-enabled security groups belong to Exchange (its
+Add-/Remove-DistributionGroupMember write them, `exchange_member`) and dynamic groups to their
+rule: Graph refuses member writes to both. `members@odata.bind` adds up to 20 members in
 one all-or-nothing request. Members of a licensed group get (or lose) its licenses at once.
 """
 from __future__ import annotations
@@ -94,6 +95,13 @@ def remove_member(tenant: Tenant, group: Group, member_id: str) -> None:
     if kind is None or (user is not None and user.deleted is not None):
         raise not_found(member_id)
     _joined(tenant, group, key, kind, False)
+
+
+def exchange_member(tenant: Tenant, group: Group, member_id: str, kind: str, added: bool) -> None:
+    """Add-/Remove-DistributionGroupMember (emulator/exchange_cmdlets.py): Exchange owns the
+    members of distribution lists and mail-enabled security groups that Graph refuses to write;
+    the change is logged as Graph's are, so `members`, `memberOf` and `members@delta` agree."""
+    _joined(tenant, group, member_id.lower(), kind, added)
 
 
 def user_left_directory(tenant: Tenant, user: User, left: bool) -> None:

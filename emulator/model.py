@@ -153,6 +153,7 @@ class Tenant:
         self.relationships: list[dict] = []       # GDAP (partner tenant only)
         self.contracts: list[dict] = []
         self.service_principals: dict[str, str] = {}   # app name -> service principal id
+        self.exchange = None                      # emulator/exchange.py ExchangeState, lazily
         self.dirty = False
 
     # -- change tracking ------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The HTTPS server: Tornado routes, Graph request pipeline, faults, outages, counters.
 
-Every Graph request goes: latency (an async sleep, so concurrent requests overlap) -> bearer
+Exchange Online's InvokeCommand has its own handler with the same steps
+(emulator/handlers_exchange.py). Every Graph request goes: latency (an async sleep, so concurrent requests overlap) -> bearer
 token (the tenant comes from its `tid` claim) -> tenant outage switch -> fault roll -> the
 route -> optionally a dropped connection after a write. Every answer carries `request-id`.
 Request bodies and Authorization headers are never logged.
@@ -19,8 +20,9 @@ from . import batch
 from .access import AccessRegistry
 from .access import check as check_access
 from .errors import GraphFault, injected
+from .handlers_exchange import routes as exchange_routes
 from .handlers_identity import DiscoveryHandler, KeysHandler, TokenHandler
-from .identity import TokenError
+from .identity import GRAPH_AUDIENCE, TokenError
 from .partner_center import PartnerCenterState
 from .partner_center import routes as partner_center_routes
 from .replication import Replication
@@ -41,6 +43,7 @@ class ServerState:
         # Replication lag after POST /users (emulator/replication.py); off unless asked for.
         self.replication = replication or Replication(0, 0.0)
         self.graph_url, self.authority_host = graph_url, authority_host
+        self.exchange_url = f"{authority_host}/adminapi/beta"    # emulator/handlers_exchange.py
         self.denied: dict[str, int] = {}       # tenant id -> status of its outage
         # tenant id -> Graph requests of that tenant still served before its tokens expire
         self.expire_after: dict[str, int] = {}
@@ -132,7 +135,7 @@ class GraphHandler(tornado.web.RequestHandler):
             if server.expire_after[tenant_id] < 0:
                 # The tenant's tokens expire now, this request's included: 401 as Graph answers.
                 del server.expire_after[tenant_id]
-                server.identity.expire(tenant_id)
+                server.identity.expire(tenant_id, audience=GRAPH_AUDIENCE)   # Graph's only
                 server.stats.add("expired_tokens")
                 try:
                     claims = self._authenticate()
@@ -227,6 +230,7 @@ def make_app(server: ServerState) -> tornado.web.Application:
         (rf"/{tenant}/discovery(/v2\.0)?/keys", KeysHandler, args),
         (rf"/{tenant}/oauth2/v2\.0/token", TokenHandler, args),
         *partner_center_routes(server),
+        *exchange_routes(server),
         (r"/.*", FallbackHandler),
     ], log_function=_log_request, compress_response=False)
 

@@ -6,7 +6,8 @@ needs no permission for the app's own) and its directory roles (`roleAssignments
 principalId eq '...'`), and probes whether signInActivity answers (Entra ID P1) and whether
 managed devices answer (Intune; "Request not applicable to target tenant." means none). Sync reads the
 same facts from the token it already holds and one extra item of its first `$batch`
-(`sync_access`). Both store the result on the tenant's row; `access_report` turns the rows into
+(`sync_access`); Exchange Online's permission comes from the tenant's Exchange token
+(services/exchange.py). Both store the result on the tenant's row; `access_report` turns the rows into
 the report of `m365dash access` and the All Tenants page.
 """
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pandas as pd
 
 from . import access as A
 from .errors import AuthFailure, GraphError
+from .exchange import exchange_roles
 from .permissions import ROLE_TEMPLATES
 from .store.rows import utc_now
 
@@ -33,9 +35,11 @@ GDAP = "tenantRelationships/delegatedAdminRelationships"
 
 # ---- during sync ---------------------------------------------------------------------------------
 
-def sync_access(claims: dict, snapshot) -> dict:
-    """Access columns from the sync's token claims and the app roles its first round read."""
-    return A.evaluate(claims.get("roles") or [], snapshot.app_roles, now=utc_now())
+def sync_access(claims: dict, snapshot, exchange: list[str] = ()) -> dict:
+    """Access columns from the sync's token claims (Graph's, and the Exchange permissions of
+    its Exchange token) and the app roles its first round read."""
+    return A.evaluate([*(claims.get("roles") or []), *exchange], snapshot.app_roles,
+                      now=utc_now())
 
 
 def failure_access(exc: BaseException, claims: dict | None) -> dict | None:
@@ -65,7 +69,8 @@ def check_tenant(m365, tenant_id: str) -> dict:
         return values
     client = m365.graph.tenant(tenant_id)
     roles, p1, detail, intune = _probe(client, m365.config.graph.client_id, claims.get("oid"))
-    values = A.evaluate(claims.get("roles") or [], roles, now=now, detail=detail)
+    granted = [*(claims.get("roles") or []), *exchange_roles(tokens, tenant_id)]
+    values = A.evaluate(granted, roles, now=now, detail=detail)
     if p1 is not None:
         values["entra_p1"] = p1
     if intune is not None:

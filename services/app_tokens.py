@@ -138,7 +138,9 @@ class TokenProvider:
                         self._apps[tenant_id] = app
         return app, lock
 
-    def token(self, tenant_id: str) -> str:
+    def token(self, tenant_id: str, scope: str = GRAPH_SCOPE) -> str:
+        """An app-only token for the tenant; `scope` another resource's `.default` (Exchange
+        Online's), from the same msal application and cache."""
         try:
             app, lock = self._app(tenant_id)
         except ValueError as exc:
@@ -147,7 +149,7 @@ class TokenProvider:
                               tenant_id=tenant_id, code="authority_error") from None
         with lock:
             try:
-                result = app.acquire_token_for_client(scopes=[GRAPH_SCOPE])
+                result = app.acquire_token_for_client(scopes=[scope])
             except ValueError as exc:
                 # msal raises ValueError when OIDC discovery fails (unknown tenant, bad host).
                 raise AuthFailure(f"token authority rejected tenant {tenant_id}: {exc}",
@@ -199,12 +201,12 @@ class TokenProvider:
             advice = f"could not get a token for tenant {tenant_id} as app {app}"
         return f"{advice}. Entra ID said: {description}" if description else advice
 
-    def claims(self, tenant_id: str) -> dict:
+    def claims(self, tenant_id: str, scope: str = GRAPH_SCOPE) -> dict:
         """What the tenant's app-only token says about the app, read from its payload without
         verifying it (Graph verifies; we only read our own grant): `roles` (the application
         permissions granted in that tenant), `oid` (the app's service principal id there),
         `tid`, `appid`. Gets a token if none is cached; the token itself never leaves here."""
-        return token_claims(self.token(tenant_id))
+        return token_claims(self.token(tenant_id, scope))
 
     def invalidate(self, tenant_id: str, token: str | None = None) -> None:
         """Forget the tenant's cached access token so the next call asks for a new one.

@@ -16,6 +16,8 @@ from .errors import ConfigError
 DEFAULT_AUTHORITY = "https://login.microsoftonline.com"
 DEFAULT_GRAPH_URL = "https://graph.microsoft.com/v1.0"
 DEFAULT_PARTNER_CENTER = "https://api.partnercenter.microsoft.com"
+# Exchange Online's admin REST API (docs/EXCHANGE.md); the emulator writes its own.
+DEFAULT_EXCHANGE_URL = "https://outlook.office365.com/adminapi/beta"
 
 
 def home() -> Path:
@@ -58,6 +60,7 @@ class GraphSettings:
     certificate_thumbprint: str | None = None
     authority_host: str = DEFAULT_AUTHORITY
     graph_url: str = DEFAULT_GRAPH_URL
+    exchange_url: str = DEFAULT_EXCHANGE_URL
     partner_tenant_id: str | None = None
     # `m365dash consent --push` (CSP partners): Partner Center's API and the public client app
     # a partner admin signs in with by device code (default: client_id, with public client
@@ -177,6 +180,7 @@ def parse_config(data: dict, cfg_path: Path) -> Config:
         certificate_thumbprint=_str(graph, "certificate_thumbprint", "graph", cfg_path),
         authority_host=_url(graph, "authority_host", "graph", cfg_path, DEFAULT_AUTHORITY),
         graph_url=_url(graph, "graph_url", "graph", cfg_path, DEFAULT_GRAPH_URL),
+        exchange_url=_url(graph, "exchange_url", "graph", cfg_path, DEFAULT_EXCHANGE_URL),
         partner_tenant_id=_str(graph, "partner_tenant_id", "graph", cfg_path),
         partner_center_url=_url(graph, "partner_center_url", "graph", cfg_path,
                                 DEFAULT_PARTNER_CENTER),

@@ -155,11 +155,15 @@ class TenantGraph:
 
     def request(self, method: str, path: str, *, params: dict | None = None, json: Any = None,
                 headers: dict | None = None, eventual: bool = False, deadline: float | None = None,
-                retry_unsafe: bool = True) -> Any:
+                retry_unsafe: bool = True, scope: str | None = None,
+                parse_error=from_graph_body) -> Any:
         """Send one Graph request with retries; returns the parsed JSON body (None for 204).
 
         `retry_unsafe=False` stops a POST from being re-sent after a dropped connection, when the
         write may already have happened: the caller then checks for the object instead.
+        `scope` and `parse_error` let another Microsoft API of the same tenant (Exchange Online,
+        services/exchange.py) go through this one choke point: its token audience and its error
+        body; retries, throttling, token renewal and counting stay the same.
         """
         hub = self.hub
         url = self.url(path)
@@ -174,7 +178,8 @@ class TenantGraph:
         renewed = False
         attempt, lag_tries, lag_spent = 0, 0, 0.0
         while True:
-            token = hub.tokens.token(self.tenant_id)
+            token = (hub.tokens.token(self.tenant_id) if scope is None
+                     else hub.tokens.token(self.tenant_id, scope))
             hdrs["Authorization"] = f"Bearer {token}"
             hub.stats.add(self.tenant_id)
             wait = None
@@ -202,7 +207,7 @@ class TenantGraph:
                     result = orjson.loads(resp.content)
                     self.fresh.saw_create(method, path, result)
                     return result
-                failure = from_graph_body(status, _json_or_empty(resp),
+                failure = parse_error(status, _json_or_empty(resp),
                                           request_id=resp.headers.get("request-id"),
                                           method=method, url=_loggable(url),
                                           tenant_id=self.tenant_id)

@@ -21,6 +21,7 @@ class Requirement:
     grant: str                       # what to grant (reported when missing)
     also: tuple[str, ...] = ()       # other permissions or roles that satisfy it too
     role: bool = False               # a directory role of the app, not an application permission
+    api: str = "Microsoft Graph"     # the API whose permission it is (app registration's list)
 
     @property
     def any_of(self) -> tuple[str, ...]:
@@ -48,8 +49,15 @@ class Feature:
     partner_only: bool = False       # needed in the partner tenant, not in customer tenants
 
 
-def _r(grant: str, *also: str, role: bool = False) -> Requirement:
-    return Requirement(grant, also, role)
+def _r(grant: str, *also: str, role: bool = False, api: str = "Microsoft Graph") -> Requirement:
+    return Requirement(grant, also, role, api)
+
+
+EXCHANGE_API = "Office 365 Exchange Online"
+# Exchange Online's admin API (services/exchange.py): its own application permission, and a
+# directory role of the app that manages Exchange (without one every cmdlet is refused).
+EXCHANGE = (_r("Exchange.ManageAsApp", api=EXCHANGE_API),
+            _r("Exchange Administrator", "Global Administrator", role=True))
 
 
 READ_USERS = _r("User.ReadWrite.All", "User.Read.All", *_DIR_READ)
@@ -102,6 +110,8 @@ FEATURES: dict[str, Feature] = {f.key: f for f in (
                 "DeviceManagementManagedDevices.ReadWrite.All"),), needs_intune=True),
     Feature("device_retire", "retire a leaver's Intune devices (no wipe)",
             (_r("DeviceManagementManagedDevices.PrivilegedOperations.All"),), needs_intune=True),
+    Feature("exchange", "manage mailboxes and distribution lists (shared mailbox, Full Access, "
+            "forwarding, address lists; Exchange Online)", EXCHANGE),
     Feature("discovery", "find customer tenants through GDAP (partner tenant)",
             (_r("DelegatedAdminRelationship.Read.All", "DelegatedAdminRelationship.ReadWrite.All"),),
             partner_only=True),
@@ -114,6 +124,7 @@ ROLE_TEMPLATES = {
     "7be44c8a-adaf-4e2a-84d6-ab2649e08a13": "Privileged Authentication Administrator",
     "729827e3-9c14-49f7-bb1b-9608f156bbb8": "Helpdesk Administrator",
     "966707d0-3269-4727-9be2-8c3a10f19b9d": "Password Administrator",
+    "29232cdf-9323-42fd-ade2-1d097af3e4de": "Exchange Administrator",
 }
 
 # Workflow steps (their `action` words) -> the feature they use; steps whose action is not
@@ -170,7 +181,13 @@ def switched_on_by(grant: str) -> list[str]:
 def markdown_table() -> str:
     """The README's table: each permission or role to request, and what it switches on."""
     lines = ["| permission | what it switches on |", "|---|---|"]
-    lines += [f"| `{p}` | {'; '.join(switched_on_by(p))} |" for p in requested_permissions()]
+    apis = {r.grant: r.api for f in FEATURES.values() for r in f.needs}
+    lines += [f"| `{p}`{_api_note(apis[p])} | {'; '.join(switched_on_by(p))} |"
+              for p in requested_permissions()]
     lines += [f"| `{r}` (directory role of the app) | {'; '.join(switched_on_by(r))} |"
               for r in requested_roles()]
     return "\n".join(lines)
+
+
+def _api_note(api: str) -> str:
+    return "" if api == "Microsoft Graph" else f" ({api} API)"

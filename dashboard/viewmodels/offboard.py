@@ -52,6 +52,25 @@ class OffboardViewModel(PlanViewModel):
     auto_reply_audience = param.Selector(default="all", objects=list(AUDIENCES),
                                          doc="Who outside the organization gets the reply.")
     retire_devices = param.Boolean(default=False, doc="Retire the user's Intune devices (no wipe).")
+    convert_to_shared = param.Boolean(default=False, doc="Convert the mailbox to a shared mailbox "
+                                      "(before its license goes; refused over 50 GB).")
+    mailbox_access = param.Boolean(default=False, doc="Give people Full Access to the mailbox.")
+    mailbox_access_to = param.String(default="manager", doc="Who gets Full Access: 'manager' or "
+                                     "user principal names separated by ';'.")
+    automapping = param.Boolean(default=True, doc="Full Access shows the mailbox in their Outlook.")
+    send_as = param.Boolean(default=False, doc="Let people send as the user.")
+    send_as_to = param.String(default="manager", doc="Who may send as the user: 'manager' or "
+                              "user principal names separated by ';'.")
+    forward_to = param.Boolean(default=False, doc="Forward new mail to an address.")
+    forward_address = param.String(default="manager", doc="Where new mail goes: an address or "
+                                   "'manager'.")
+    keep_copy = param.Boolean(default=True, doc="Keep a copy of forwarded mail in the mailbox.")
+    hide_from_address_lists = param.Boolean(default=False, doc="Hide the user from the address "
+                                            "lists (global address list).")
+    remove_distribution_lists = param.Boolean(default=False, doc="Take the user out of "
+                                              "distribution lists and mail-enabled security groups.")
+    mailbox_type = param.String(default="", doc="The mailbox type the last sync saw (UserMailbox, "
+                                "SharedMailbox; empty: none known).")
     hand_over_to_manager = param.Boolean(default=False, doc="Make the manager owner of the groups "
                                                             "the user owns.")
     offboard_at = param.Date(default=None, allow_None=True, doc="When to offboard, in the "
@@ -75,7 +94,9 @@ class OffboardViewModel(PlanViewModel):
         self.clear_alerts()
         self.param.update(**{k: False for k in TOGGLES}, new_password="", last_result=None,
                           auto_reply_text="", auto_reply_external="", auto_reply_audience="all",
-                          offboard_at=None, defaults_note="")
+                          offboard_at=None, defaults_note="", mailbox_access_to="manager",
+                          send_as_to="manager", forward_address="manager", automapping=True,
+                          keep_copy=True)
         try:
             row = self.m365.resolve_user(tenant, user)
         except (ValueError, KeyError):
@@ -87,6 +108,7 @@ class OffboardViewModel(PlanViewModel):
         self.tenant, self.user = str(row["tenant_id"]), str(row["id"])
         self.user_principal_name = str(row["user_principal_name"])
         self.account_enabled = bool(row.get("account_enabled") is not False)
+        self.mailbox_type = str(row.get("mailbox_type") or "")
         held = self.m365.user_licenses(self.tenant)
         held = held[held["user_id"] == self.user].copy()
         held["source"] = [license_source(r) for r in held.to_dict("records")]
@@ -129,6 +151,11 @@ class OffboardViewModel(PlanViewModel):
     def options(self) -> dict:
         """The chosen options as plan_offboarding takes them."""
         chosen = {k: bool(getattr(self, k)) for k in TOGGLES if k != "auto_reply"}
+        # Exchange's people and address options carry who, not just whether.
+        chosen["mailbox_access"] = self.mailbox_access_to if self.mailbox_access else None
+        chosen["send_as"] = self.send_as_to if self.send_as else None
+        chosen["forward_to"] = self.forward_address.strip() if self.forward_to else None
+        chosen.update(automapping=self.automapping, keep_copy=self.keep_copy)
         chosen["auto_reply"] = ({"message": self.auto_reply_text,
                                  "external_message": self.auto_reply_external,
                                  "audience": self.auto_reply_audience}
@@ -136,7 +163,8 @@ class OffboardViewModel(PlanViewModel):
         return chosen
 
     @param.depends(*TOGGLES, "licenses", "groups", "roles", "account_enabled", "busy",
-                   "auto_reply_text")
+                   "auto_reply_text", "mailbox_access_to", "send_as_to", "forward_address",
+                   "mailbox_type")
     def blockers(self) -> list[str]:
         """Why the Offboard button is disabled (empty: it is enabled)."""
         chosen = [k for k in TOGGLES if getattr(self, k)]
@@ -152,9 +180,19 @@ class OffboardViewModel(PlanViewModel):
         # The workflow's own rule, on what the store says the user holds.
         if self.auto_reply and not self.auto_reply_text.strip():
             return ["write the automatic reply's message"]
+        for on, text, what in ((self.mailbox_access, self.mailbox_access_to, "who gets Full Access"),
+                               (self.send_as, self.send_as_to, "who may send as the user"),
+                               (self.forward_to, self.forward_address, "where to forward mail")):
+            if on and not text.strip():
+                return [f"say {what}"]
+        lists = int(self.groups["kind"].isin(["distribution", "mail_security"]).sum()) \
+            if len(self.groups) else 0
         why = unchanged_reasons({k: getattr(self, k) for k in TOGGLES},
                                 enabled=self.account_enabled, licenses=self.licenses,
-                                groups=self.groups, roles=self.roles)
+                                groups=self.groups, roles=self.roles,
+                                mailbox={"remove_distribution_lists": lists,
+                                         "convert_to_shared": int(self.mailbox_type !=
+                                                                  "SharedMailbox")})
         return ["nothing to change: " + "; ".join(why)] if why else []
 
     def can_offboard(self) -> bool:

@@ -24,7 +24,23 @@ HELP = {"delete": "removes all licenses, groups and directory roles, then delete
                       "filled in",
         "retire_devices": "retires the user's Intune devices (company data removed, no wipe); "
                           "the plan lists them",
-        "hand_over_to_manager": "the manager becomes an owner of every group the user owns"}
+        "hand_over_to_manager": "the manager becomes an owner of every group the user owns",
+        "convert_to_shared": "keeps the mail without a license (up to 50 GB); done before the "
+                             "licenses are removed",
+        "mailbox_access": "opens the mailbox to the people below (Exchange Online)",
+        "send_as": "lets the people below send mail as the user",
+        "forward_to": "sends new mail on to the address below",
+        "hide_from_address_lists": "the user no longer appears in the address book",
+        "remove_distribution_lists": "takes the user out of every distribution list and "
+                                     "mail-enabled security group listed above"}
+
+
+def _mailbox_note(kind: str) -> str:
+    if kind == "SharedMailbox":
+        return "*The mailbox is already a shared mailbox.*"
+    if kind:
+        return "*A user mailbox (as of the last sync).*"
+    return "*No mailbox seen at the last sync; the plan reads Exchange Online again.*"
 
 
 class OffboardView(Viewer):
@@ -47,6 +63,27 @@ class OffboardView(Viewer):
             pn.widgets.Select.from_param(vm.param.auto_reply_audience, name="Who outside gets it",
                                          options={v: k for k, v in AUDIENCES.items()}, width=260),
             visible=vm.param.auto_reply, margin=(0, 0, 0, 60))
+        def indented(*widgets, show):
+            return pn.Column(*widgets, visible=show, margin=(0, 0, 0, 60))
+        full_access = indented(
+            pn.widgets.TextInput.from_param(vm.param.mailbox_access_to, name="Who gets Full Access "
+                                            "(manager, or user names separated by ;)", width=460,
+                                            css_classes=["m365-full-access-to"]),
+            pn.widgets.Checkbox.from_param(vm.param.automapping, name="Show the mailbox in their "
+                                           "Outlook (automapping)"),
+            show=vm.param.mailbox_access)
+        send_as = indented(
+            pn.widgets.TextInput.from_param(vm.param.send_as_to, name="Who may send as the user "
+                                            "(manager, or user names separated by ;)", width=460),
+            show=vm.param.send_as)
+        forward = indented(
+            pn.widgets.TextInput.from_param(vm.param.forward_address, name="Forward to (an email "
+                                            "address, or manager)", width=460,
+                                            css_classes=["m365-forward-to"]),
+            pn.widgets.Checkbox.from_param(vm.param.keep_copy, name="Keep a copy in the mailbox"),
+            show=vm.param.forward_to)
+        mailbox_note = pn.pane.Markdown(pn.bind(_mailbox_note, vm.param.mailbox_type),
+                                        styles={"color": "#6c757d"})
         when = pn.widgets.DatetimePicker.from_param(
             vm.param.offboard_at, name="Offboard at (your time); empty: now",
             width=320, allow_input=True, css_classes=["m365-offboard-at"])
@@ -89,7 +126,11 @@ class OffboardView(Viewer):
             pn.pane.Markdown("### Access"),
             *[switches[k] for k in ("block_sign_in", "revoke_sessions", "reset_password",
                                     "remove_mfa", "retire_devices")],
-            pn.pane.Markdown("### Mail"), switches["auto_reply"], reply,
+            pn.pane.Markdown("### Mailbox (Exchange Online)"), mailbox_note,
+            switches["convert_to_shared"], switches["mailbox_access"], full_access,
+            switches["send_as"], send_as, switches["forward_to"], forward,
+            switches["hide_from_address_lists"], switches["remove_distribution_lists"],
+            switches["auto_reply"], reply,
             pn.pane.Markdown("### When"), when, zone_note,
             pn.Row(button, back, save_defaults), blockers_note(vm.blockers),
             sizing_mode="stretch_width")

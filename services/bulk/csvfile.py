@@ -81,6 +81,16 @@ OFFBOARD_COLUMNS = {
     "auto_reply_audience": ["Auto Reply Audience"],
     "auto_reply_start": ["Auto Reply Start"],
     "auto_reply_end": ["Auto Reply End"],
+    # Exchange Online (docs/EXCHANGE.md). Mailbox Access / Send As: people (UPNs joined by ";")
+    # or "manager"; Forward To: an address or "manager".
+    "convert_to_shared": ["Convert To Shared", "Convert to shared mailbox", "Shared Mailbox"],
+    "mailbox_access": ["Mailbox Access", "Full Access"],
+    "automapping": ["Automapping", "Auto Mapping"],
+    "send_as": ["Send As"],
+    "forward_to": ["Forward To", "Forward Mail To", "Forwarding"],
+    "keep_copy": ["Keep Copy", "Keep a Copy", "Deliver And Forward"],
+    "hide_from_address_lists": ["Hide From Address Lists", "Hide From GAL"],
+    "remove_distribution_lists": ["Remove Distribution Lists", "Remove from distribution lists"],
     # ISO 8601 with a UTC offset: the row is scheduled for then (docs/SCHEDULES.md); empty: now.
     "at": ["When", "Offboard At", "Scheduled At"],
 }
@@ -107,7 +117,10 @@ LIST_FIELDS = {"licenses", "groups", "roles", "add_licenses", "remove_licenses",
                "remove_groups", "add_roles", "remove_roles"}
 BOOL_FIELDS = {"delete", "remove_licenses", "remove_groups", "remove_roles", "block_sign_in",
                "revoke_sessions", "reset_password", "account_enabled", "remove_mfa",
-               "retire_devices", "hand_over_to_manager"}
+               "retire_devices", "hand_over_to_manager", "convert_to_shared",
+               "hide_from_address_lists", "remove_distribution_lists"}
+# Booleans whose empty cell means yes (the form's defaults); "no" turns them off.
+BOOL_DEFAULT_TRUE = {"automapping", "keep_copy"}
 _TRUE = {"yes", "y", "true", "1", "x", "on"}
 _FALSE = {"no", "n", "false", "0", "off", ""}
 
@@ -299,8 +312,10 @@ def _convert(table: BulkTable, number: int, name: str, value: str):
     # names when updating.
     if name in LIST_FIELDS and table.kind != "offboard":
         return [part.strip() for part in re.split(r"[;|]", value) if part.strip()]
-    if name in BOOL_FIELDS:
+    if name in BOOL_FIELDS or name in BOOL_DEFAULT_TRUE:
         low = value.lower()
+        if not low and name in BOOL_DEFAULT_TRUE:
+            return True
         if low in _TRUE:
             return True
         if low in _FALSE:

@@ -157,9 +157,13 @@ def _run_row(m365, journal: Journal, job_id: str, kind: str, row: dict, rec, sin
 
 def row_plan(m365, kind: str, row: dict):
     if kind == "offboard":
+        # The Exchange people and address columns are text; the other options yes/no.
+        text = {"mailbox_access", "send_as", "forward_to"}
         return m365.plan_offboarding(row["tenant"], row["user"], at=row.get("at") or None, **{
-            k: bool(row.get(k)) for k in OFFBOARD_OPTIONS if k != "auto_reply"},
-            auto_reply=_auto_reply(row))
+            k: bool(row.get(k)) for k in OFFBOARD_OPTIONS if k != "auto_reply" and k not in text},
+            **{k: row.get(k) or None for k in text},
+            automapping=row.get("automapping") is not False,
+            keep_copy=row.get("keep_copy") is not False, auto_reply=_auto_reply(row))
     changes = {k: v for k, v in row.items() if k in UPDATE_CHANGE_FIELDS and v not in ("", None)}
     return m365.plan_edit(row["tenant"], row["user"], changes=changes,
                           **{k: row.get(k) or [] for k in ("add_licenses", "remove_licenses", "add_groups",

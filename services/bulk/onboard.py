@@ -3,7 +3,8 @@
 Rows are checked against one snapshot per tenant (see `context.py`), so 1,000 rows cost a few
 requests to validate. Applying runs in phases across all users of a tenant: creates (20 per
 `$batch`), then role assignments and license assignments (20 per `$batch`), then group additions
-(`members@odata.bind`, 20 members per PATCH, 20 PATCHes per `$batch`).
+(`members@odata.bind`, 20 members per PATCH, 20 PATCHes per `$batch`); distribution lists and
+mail-enabled security groups last, one Exchange Online cmdlet per member (Exchange has no batch).
 """
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ import pandas as pd
 from ..access import feature_refusal
 from ..passwords import check_password
 from ..workflows.onboarding import upn_from
-from ..workflows.resolve import group_write_refusal
+from ..workflows.mailbox_steps import list_needs_mailbox
+from ..workflows.resolve import exchange_group, group_write_refusal
 from ..workflows.validation import (PROPERTIES, graph_value, mail_nickname, property_problems,
                                     upn_problem)
 from .context import BulkContext, load_context
@@ -31,6 +33,7 @@ class OnboardRow:
     password: str | None             # typed in the CSV, else generated at apply
     sku_ids: list[str] = field(default_factory=list)
     group_ids: list[str] = field(default_factory=list)
+    list_ids: list[str] = field(default_factory=list)   # distribution lists (Exchange Online)
     role_ids: list[str] = field(default_factory=list)
     manager_id: str | None = None
     exists_id: str | None = None     # set when an earlier bulk job already created this user
@@ -114,8 +117,12 @@ def validate_rows(table: BulkTable, contexts: dict[str, BulkContext], tenant_of:
             if why or refusal:
                 problems.append(RowProblem(n, col("groups"), why or f"'{name}' {refusal}"))
                 continue
-            item.group_ids.append(group["id"])
+            (item.list_ids if exchange_group(group) else item.group_ids).append(group["id"])
             item.labels[group["id"]] = name
+        if item.list_ids:
+            lists = [ctx.facts.groups.get(g.lower(), {"id": g}) for g in item.list_ids]
+            for p in list_needs_mailbox(ctx.facts, [(s, []) for s in item.sku_ids], lists):
+                problems.append(RowProblem(n, col("groups"), p.message))
         for name in raw.get("roles", []):
             role, why = ctx.facts.find_role(name)
             if why:
@@ -172,6 +179,8 @@ def plan_steps(rows: list[OnboardRow]) -> list[dict]:
                           "target": ";".join(r.sku_ids)})
         steps += [{"row": r.row, "tenant_id": r.tenant_id, "user": r.upn, "step": "group",
                    "target": gid} for gid in r.group_ids]
+        steps += [{"row": r.row, "tenant_id": r.tenant_id, "user": r.upn, "step": "list",
+                   "target": gid} for gid in r.list_ids]
         if r.manager_id:
             steps.append({"row": r.row, "tenant_id": r.tenant_id, "user": r.upn, "step": "manager",
                           "target": r.manager_id})
@@ -214,9 +223,10 @@ def access_problems(m365, table: BulkTable, rows: list[OnboardRow]) -> list[RowP
     for r in rows:
         wanted = [("user_principal_name", "user_create"), ("licenses", "license_assign"),
                   ("groups", "group_membership"), ("roles", "role_assign"),
-                  ("manager", "user_edit")]
+                  ("manager", "user_edit"), ("lists", "exchange")]
         present = {"user_principal_name": True, "licenses": bool(r.sku_ids),
                    "groups": bool(r.group_ids), "roles": bool(r.role_ids),
+                   "lists": bool(r.list_ids),
                    "manager": bool(r.manager_id)}
         for column, feature in wanted:
             if not present[column] or r.exists_id and feature == "user_create":
@@ -225,7 +235,8 @@ def access_problems(m365, table: BulkTable, rows: list[OnboardRow]) -> list[RowP
             if key not in answers:
                 answers[key] = feature_refusal(m365, r.tenant_id, feature)
             if answers[key]:
-                problems.append(RowProblem(r.row, table.header_of(column), answers[key]))
+                header = table.header_of("groups" if column == "lists" else column)
+                problems.append(RowProblem(r.row, header, answers[key]))
     return problems
 
 

@@ -17,8 +17,10 @@ from typing import Callable
 import pandas as pd
 
 from ..errors import GraphError
+from ..exchange import ExchangeOnline
 from ..graph import TenantGraph
 from ..passwords import generate_password
+from ..workflows.plan import graph_failure
 from ..workflows.resolve import user_path
 from .journal import Journal
 from .parallel import run_side_by_side
@@ -85,6 +87,7 @@ class OnboardRunner:
         self._roles()
         self._licenses()
         self._groups()
+        self._lists()
         self._managers()
 
     def _pending(self, step: str) -> pd.DataFrame:
@@ -219,6 +222,25 @@ class OnboardRunner:
                       self._group_chunk(c, chunk))
                      for tenant_id, patches in by_tenant.items()
                      for start in range(0, len(patches), 20)])
+
+    def _lists(self) -> None:
+        """Distribution lists and mail-enabled security groups: one Exchange cmdlet per member,
+        tenants side by side; "already a member" (a resumed job) counts as done."""
+        by_tenant = defaultdict(list)
+        for rec, uid in self._dependent_steps("list"):
+            by_tenant[rec.tenant_id].append((rec, uid))
+
+        def add(tenant_id: str, items: list) -> None:
+            exo = ExchangeOnline(self._client(tenant_id))
+            for rec, uid in items:
+                try:
+                    exo.add_member(rec.target, uid)
+                except GraphError as exc:
+                    self._finish([(rec.seq, "failed", graph_failure(exc), None)])
+                else:
+                    self._finish([(rec.seq, "done", None, None)])
+        run_batches([(tid, lambda tid=tid, part=items[i:i + 20]: add(tid, part))
+                     for tid, items in by_tenant.items() for i in range(0, len(items), 20)])
 
     def _group_chunk(self, client: TenantGraph, chunk: list) -> None:
         base = client.base

@@ -152,6 +152,13 @@ class Store:
                                             st.c.updated).where(st.c.tenant_id == tenant_id))
             return {r.resource: SyncState(r.delta_link, r.full_at, r.updated) for r in result}
 
+    def mark_stale(self, tenant_id: str, resource: str) -> None:
+        """Make the next sync of the tenant read `resource` again (its sync state is dropped),
+        e.g. the mailboxes after a workflow changed one."""
+        st = S.sync_state
+        with self.engine.begin() as conn:
+            conn.execute(st.delete().where(st.c.tenant_id == tenant_id, st.c.resource == resource))
+
     def group_ids(self, tenant_id: str) -> list[str]:
         with self.engine.connect() as conn:
             return list(conn.execute(sa.select(S.groups.c.id)

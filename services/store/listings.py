@@ -32,7 +32,10 @@ USERS = ["tenant_id", "tenant_name", "id", "user_principal_name", "display_name"
          "surname", "account_enabled", "usage_location", "department", "job_title", "licenses",
          "created", "last_sign_in"]
 USERS_EXTRA = ["license_sources", "mail", "office_location", "mobile_phone", "business_phones",
-               "user_type", "last_non_interactive_sign_in", "on_premises_sync"]
+               "user_type", "last_non_interactive_sign_in", "on_premises_sync",
+               # Exchange Online (services/sync/mailboxes.py): "" when no mailbox is known
+               "mailbox_type", "forwarding_to", "hidden_from_address_lists"]
+MAILBOX_COLUMNS = ("mailbox_type", "forwarding_to", "hidden_from_address_lists")
 LICENSES = ["tenant_id", "tenant_name", "sku_id", "sku_part_number", "product_name",
             "capability_status", "enabled", "consumed", "available", "suspended", "warning",
             "utilization"]
@@ -44,14 +47,18 @@ USER_LICENSES_EXTRA = ["assigned_directly", "assigned_by_group", "assigned_by_gr
 GROUPS = ["tenant_id", "id", "display_name", "kind", "is_team", "is_dynamic", "writable",
           "members", "apps"]
 GROUPS_EXTRA = ["tenant_name", "mail", "group_types", "description", "mail_enabled",
-                "security_enabled", "membership_rule", "on_premises_sync", "read_only_reason"]
+                "security_enabled", "membership_rule", "on_premises_sync", "read_only_reason",
+                "changed_in"]
 ROLES = ["tenant_id", "role_definition_id", "display_name", "members"]
 ROLES_EXTRA = ["tenant_name", "is_built_in", "description", "template_id", "member_ids"]
 
+# `writable`: Graph changes the members. Distribution lists and mail-enabled security groups are
+# changed through Exchange Online instead (`changed_in`), where the tenant's access allows it
+# (services.access, feature "exchange").
+EXCHANGE_KINDS = ("distribution", "mail_security")
 READ_ONLY_REASONS = {
-    "distribution": "distribution list: Graph cannot change its members (Exchange admin center)",
-    "mail_security": "mail-enabled security group: Graph cannot change its members "
-                     "(Exchange admin center)",
+    "distribution": "distribution list: changed through Exchange Online, not Graph",
+    "mail_security": "mail-enabled security group: changed through Exchange Online, not Graph",
 }
 
 
@@ -142,9 +149,13 @@ def users(conn: Connection, scope: Iterable[str] | None = None,
     where = [tenant_filter(u, scope)]
     if only_ids is not None:
         where.append(u.c.id.in_(list(only_ids)))
-    stmt = sa.select(*[u.c[c] for c in stored]).where(*where) \
+    m = S.mailboxes
+    joined = u.outerjoin(m, sa.and_(m.c.tenant_id == u.c.tenant_id, m.c.user_id == u.c.id))
+    stmt = sa.select(*[u.c[c] for c in stored], *[m.c[c] for c in MAILBOX_COLUMNS]) \
+        .select_from(joined).where(*where) \
         .order_by(u.c.tenant_id, u.c.user_principal_name)      # ix_users_tenant_upn order
-    df = frame(raw_rows(conn, stmt), stored)
+    df = frame(raw_rows(conn, stmt), [*stored, *MAILBOX_COLUMNS])
+    df["mailbox_type"] = df["mailbox_type"].fillna("")
     tenant = pd.Categorical(df["tenant_id"])
     parts = _part_numbers(conn, scope)
     groups = _group_names(conn, scope)
@@ -159,7 +170,8 @@ def users(conn: Connection, scope: Iterable[str] | None = None,
         "tenant_id": "category", "tenant_name": "category", "account_enabled": "boolean",
         "usage_location": "category", "department": "category", "created": "utc",
         "last_sign_in": "utc", "last_non_interactive_sign_in": "utc",
-        "on_premises_sync": "boolean"})
+        "on_premises_sync": "boolean", "mailbox_type": "category",
+        "hidden_from_address_lists": "boolean"})
 
 
 def _decode(tenant: pd.Categorical, values: pd.Series, decode) -> pd.Series:
@@ -272,14 +284,15 @@ def groups(conn: Connection, scope: Iterable[str] | None = None,
             "synced from on-premises Active Directory: change it there" if r["on_premises_sync"]
             else None)
         rows.append({**{c: r[c] for c in ("tenant_id", "id", "display_name", "kind", "is_team",
-                                          "is_dynamic", "writable", "mail", "description",
+                                          "is_dynamic", "mail", "description",
                                           "mail_enabled", "security_enabled", "membership_rule",
                                           "on_premises_sync")},
                      "members": _count(r["member_ids"]) + _count(r["other_members"]),
                      "apps": "; ".join(sorted(x for x in apps.get(key, ()) if x)),
                      "tenant_name": names.get(r["tenant_id"]),
                      "group_types": "; ".join(_json_list(r["group_types"])),
-                     "read_only_reason": reason})
+                     "read_only_reason": reason, "writable": r["writable"],
+                     "changed_in": "Exchange Online" if r["kind"] in EXCHANGE_KINDS else "Graph"})
     df = frame(rows, GROUPS + GROUPS_EXTRA)
     return apply_dtypes(df, {"tenant_id": "category", "kind": "category", "is_team": "boolean",
                              "is_dynamic": "boolean", "writable": "boolean", "members": "Int64",

@@ -216,8 +216,9 @@ def derive_group(row: dict) -> dict:
     row["kind"] = kind
     row["is_team"] = "Team" in options
     row["is_dynamic"] = dynamic
-    # Graph refuses member changes for distribution lists, mail-enabled security and dynamic
-    # groups; groups synced from on-premises AD are changed there, not in the cloud.
+    # Whether Graph changes the members: not for dynamic groups (a rule), groups synced from
+    # on-premises AD (changed there), distribution lists and mail-enabled security groups (those
+    # are changed through Exchange Online: the listing's `changed_in`).
     row["writable"] = (kind in ("microsoft365", "security") and not dynamic
                        and not row.get("on_premises_sync"))
     return row

@@ -92,6 +92,18 @@ users = sa.Table(
     sa.Index("ix_users_tenant_upn", "tenant_id", "user_principal_name"),
 )
 
+# Exchange Online mailboxes (one Get-Mailbox per tenant per sync, services/sync/mailboxes.py),
+# replaced whole each time they are read; a user without a row has no mailbox known.
+mailboxes = sa.Table(
+    "mailboxes", metadata,
+    sa.Column("tenant_id", sa.String(ID), primary_key=True),
+    sa.Column("user_id", sa.String(ID), primary_key=True),
+    sa.Column("mailbox_type", sa.String(32)),           # UserMailbox, SharedMailbox, ...
+    sa.Column("forwarding_to", sa.String(NAME)),        # the ForwardingSmtpAddress, no "smtp:"
+    sa.Column("keeps_copy", sa.Boolean),                # DeliverToMailboxAndForward
+    sa.Column("hidden_from_address_lists", sa.Boolean),
+)
+
 user_licenses = sa.Table(
     "user_licenses", metadata,
     sa.Column("tenant_id", sa.String(ID), primary_key=True),
@@ -291,6 +303,17 @@ offboarding_defaults = sa.Table(
     sa.Column("tenant_id", sa.String(ID), primary_key=True),
     sa.Column("options", sa.Text, nullable=False, default="{}"),    # JSON {option: true | false}
     sa.Column("auto_reply_message", sa.Text),                       # may hold {display_name}, {manager}
+    sa.Column("updated", sa.DateTime(timezone=True)),
+    sa.Column("updated_by", sa.String(320)),
+)
+
+# The MSP's monthly price per SKU (services.license_prices; queries in services.store.prices):
+# what a license on a disabled or inactive account costs on the Overview and in the
+# license-audit notebook. A SKU without a row is priced from services.overview.DEFAULT_PRICES.
+license_prices = sa.Table(
+    "license_prices", metadata,
+    sa.Column("sku_part_number", sa.String(NAME), primary_key=True),
+    sa.Column("monthly_price", sa.Float, nullable=False),
     sa.Column("updated", sa.DateTime(timezone=True)),
     sa.Column("updated_by", sa.String(320)),
 )

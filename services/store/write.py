@@ -117,7 +117,8 @@ def prepare(dialect, snap: TenantSnapshot) -> dict[sa.Table, list]:
     out: dict[sa.Table, list] = {}
     for table, rows in ((S.domains, snap.domains), (S.skus, snap.skus),
                         (S.role_definitions, snap.role_definitions),
-                        (S.role_assignments, snap.role_assignments)):
+                        (S.role_assignments, snap.role_assignments),
+                        (S.mailboxes, snap.mailboxes)):
         if rows is not None:
             out[table] = insert_statements(dialect, table, rows)
     if snap.users is not None and snap.users.full:
@@ -249,6 +250,8 @@ def _write_state(conn: Connection, snap: TenantSnapshot, now: str) -> None:
         updates["apps"] = {"delta_link": None, "full": True}
     if snap.reference_read:
         updates["reference"] = {"delta_link": None, "full": True}
+    if snap.mailboxes is not None:
+        updates["mailboxes"] = {"delta_link": None, "full": True}
     if not updates:
         return
     stored = {r.resource: r.full_at for r in conn.execute(

@@ -23,6 +23,9 @@ from ..discovery import DiscoveredTenant, discover
 from ..errors import AuthFailure, GraphError, M365DashError, PermissionDeniedByGraph, Transient
 from ..graph import Graph
 from ..access_check import failure_access, sync_access
+from ..exchange import exchange_roles
+from .mailboxes import due as mailboxes_due
+from .mailboxes import read_mailboxes
 from ..store import Store
 from .reader import TenantReader
 from .report import SyncFailed, SyncReport, TenantResult
@@ -187,9 +190,13 @@ class Syncer:
             try:
                 # The token's claims say what the app was granted there (never the token).
                 claims = self.graph.tokens.claims(tenant_id)
-                snapshot = TenantReader(client, self.store, full=full,
-                                        app_principal=claims.get("oid")).read()
-                snapshot.access = sync_access(claims, snapshot)
+                reader = TenantReader(client, self.store, full=full,
+                                      app_principal=claims.get("oid"))
+                snapshot = reader.read()
+                exchange = exchange_roles(self.graph.tokens, tenant_id)
+                snapshot.access = sync_access(claims, snapshot, exchange)
+                if mailboxes_due(reader):
+                    read_mailboxes(client, snapshot, exchange)
                 self.store.write(snapshot)
             except Exception as exc:  # noqa: BLE001 - one tenant's failure must not stop the rest
                 result.error = failure_reason(exc)[:1000]

@@ -56,7 +56,11 @@ class WorkflowsMixin:
                          remove_groups=False, remove_roles=False, block_sign_in=False,
                          revoke_sessions=False, reset_password=False,
                          reveal_password=False, remove_mfa=False, auto_reply=None,
-                         retire_devices=False, hand_over_to_manager=False, at=None) -> Plan:
+                         retire_devices=False, hand_over_to_manager=False,
+                         convert_to_shared=False, mailbox_access=None, automapping=True,
+                         send_as=None, forward_to=None, keep_copy=True,
+                         hide_from_address_lists=False, remove_distribution_lists=False,
+                         at=None) -> Plan:
         """Plan an offboarding; a reset password is shown only with reveal_password=True.
         remove_roles removes every directory role the user holds (delete does so too).
         remove_mfa deletes every authentication method but the password; auto_reply is the
@@ -64,6 +68,12 @@ class WorkflowsMixin:
         none), "start", "end"} ({display_name} and {manager} are filled in); retire_devices
         retires the user's Intune devices (no wipe); hand_over_to_manager makes the manager an
         owner of every group the user owns (docs/OFFBOARDING.md).
+        Exchange Online (docs/EXCHANGE.md): convert_to_shared converts the mailbox before the
+        licenses go (refused over 50 GB); mailbox_access and send_as name people (a UPN, a list,
+        or "manager"/True for the manager) to get Full Access (automapping=True shows it in
+        their Outlook) or Send As; forward_to is an address (or "manager"), keep_copy keeps
+        a copy in the mailbox; hide_from_address_lists; remove_distribution_lists takes the
+        user out of distribution lists and mail-enabled security groups.
         With `at` (an aware datetime or ISO text with its offset, within a year) apply()
         stores a scheduled job instead of writing; at its time the job is planned again with
         these options against current Graph (docs/SCHEDULES.md)."""
@@ -73,7 +83,11 @@ class WorkflowsMixin:
                        block_sign_in=block_sign_in, revoke_sessions=revoke_sessions,
                        reset_password=reset_password, reveal_password=reveal_password,
                        remove_mfa=remove_mfa, auto_reply=auto_reply, retire_devices=retire_devices,
-                       hand_over_to_manager=hand_over_to_manager)
+                       hand_over_to_manager=hand_over_to_manager,
+                       convert_to_shared=convert_to_shared, mailbox_access=mailbox_access,
+                       automapping=automapping, send_as=send_as, forward_to=forward_to,
+                       keep_copy=keep_copy, hide_from_address_lists=hide_from_address_lists,
+                       remove_distribution_lists=remove_distribution_lists)
         plan = plan_offboarding(self, tenant, user, **options)
         return plan if at is None else schedule(plan, at, options)
 

@@ -15,24 +15,27 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from . import mailbox_steps as MB
 from . import offboarding_steps as X
 from . import records
 from . import steps as S
 from .hybrid import BLOCK_WARNING, DELETE_REASON, PASSWORD_REASON, is_synced
+from ..access import feature_refusal
 from .plan import ApplyContext, Plan, Problem
-from .resolve import (current_frames, get_user, group_write_refusal, license_sources, load_facts,
+from .resolve import (current_frames, exchange_group, get_user, group_write_refusal,
+                      license_sources, load_facts,
                       member_groups, resolve_tenant, role_assignments)
 
 OPTIONS = ("delete", "remove_licenses", "remove_groups", "remove_roles", "block_sign_in",
            "revoke_sessions", "reset_password", "remove_mfa", "auto_reply", "retire_devices",
-           "hand_over_to_manager")
+           "hand_over_to_manager", *MB.OPTIONS)
 # What each option is called where an MSP reads it (the dashboard's toggles, problem texts).
 OPTION_LABELS = {"delete": "Delete User", "remove_licenses": "Remove assigned licenses",
                  "remove_groups": "Remove from groups", "remove_roles": "Remove directory roles",
                  "block_sign_in": "Block sign-in", "revoke_sessions": "Revoke sessions",
                  "reset_password": "Reset password", "remove_mfa": "Remove MFA methods",
                  "auto_reply": "Automatic replies", "retire_devices": "Retire managed devices",
-                 "hand_over_to_manager": "Hand over groups to the manager"}
+                 "hand_over_to_manager": "Hand over groups to the manager", **MB.LABELS}
 
 
 def _count(held) -> int:
@@ -40,7 +43,8 @@ def _count(held) -> int:
 
 
 def unchanged_reasons(options: Mapping[str, bool], *, enabled: bool, licenses, groups,
-                      roles, mfa_methods=None, devices=None, owned_groups=None) -> list[str]:
+                      roles, mfa_methods=None, devices=None, owned_groups=None,
+                      mailbox: Mapping[str, int] | None = None) -> list[str]:
     """Why the chosen offboarding options would change nothing for this user, or [] when at
     least one of them changes something.
 
@@ -50,7 +54,9 @@ def unchanged_reasons(options: Mapping[str, bool], *, enabled: bool, licenses, g
     (a count, or anything with a length such as the frames in `plan.current`); `mfa_methods`,
     `devices` and `owned_groups` likewise count the MFA methods (password excluded), Intune
     devices not yet retiring and groups the user owns (None: not known, taken as something to
-    change). Delete, revoke sessions, reset password and automatic replies always change something. One reason per chosen option that
+    change); `mailbox` maps the Exchange options (mailbox_steps.OPTIONS) to how many changes
+    each would make (missing: not known). Delete, revoke sessions, reset password and automatic
+    replies always change something. One reason per chosen option that
     finds nothing, in `OPTIONS` order; the texts are the ones `plan_offboarding` gives after
     "nothing to change: ".
     """
@@ -64,7 +70,8 @@ def unchanged_reasons(options: Mapping[str, bool], *, enabled: bool, licenses, g
             "remove_roles": _count(roles), "block_sign_in": int(bool(enabled)),
             "remove_mfa": 1 if mfa_methods is None else _count(mfa_methods),
             "retire_devices": 1 if devices is None else _count(devices),
-            "hand_over_to_manager": 1 if owned_groups is None else _count(owned_groups)}
+            "hand_over_to_manager": 1 if owned_groups is None else _count(owned_groups),
+            **{k: (mailbox or {}).get(k, 1) for k in MB.OPTIONS}}
     if chosen & {"delete", "revoke_sessions", "reset_password", "auto_reply"} or any(
             held[k] for k in chosen):
         return []
@@ -74,26 +81,37 @@ def unchanged_reasons(options: Mapping[str, bool], *, enabled: bool, licenses, g
            "block_sign_in": "sign-in is already blocked",
            "remove_mfa": "the user has no MFA methods besides the password",
            "retire_devices": "the user has no Intune devices to retire",
-           "hand_over_to_manager": "the user owns no groups"}
+           "hand_over_to_manager": "the user owns no groups",
+           "convert_to_shared": "the mailbox is already a shared mailbox",
+           "mailbox_access": "they already have Full Access",
+           "send_as": "they already have Send As",
+           "forward_to": "mail is already forwarded there",
+           "hide_from_address_lists": "the user is already hidden from the address lists",
+           "remove_distribution_lists": "the user is in no distribution lists"}
     return [why[k] for k in OPTIONS if k in chosen]
 
 
 def plan_offboarding(m365, tenant, user, delete=False, remove_licenses=False, remove_groups=False,
                      remove_roles=False, block_sign_in=False, revoke_sessions=False,
                      reset_password=False, reveal_password=False, remove_mfa=False,
-                     auto_reply=None, retire_devices=False, hand_over_to_manager=False) -> Plan:
+                     auto_reply=None, retire_devices=False, hand_over_to_manager=False,
+                     convert_to_shared=False, mailbox_access=None, automapping=True,
+                     send_as=None, forward_to=None, keep_copy=True,
+                     hide_from_address_lists=False, remove_distribution_lists=False) -> Plan:
     reply = X.normalize_auto_reply(auto_reply)
+    pick = MB.choice(convert_to_shared, mailbox_access, automapping, send_as, forward_to,
+                     keep_copy, hide_from_address_lists, remove_distribution_lists)
     chosen = {"delete": bool(delete), "remove_licenses": bool(remove_licenses),
               "remove_groups": bool(remove_groups), "remove_roles": bool(remove_roles),
               "block_sign_in": bool(block_sign_in), "revoke_sessions": bool(revoke_sessions),
               "reset_password": bool(reset_password), "remove_mfa": bool(remove_mfa),
               "auto_reply": reply is not None, "retire_devices": bool(retire_devices),
-              "hand_over_to_manager": bool(hand_over_to_manager)}
+              "hand_over_to_manager": bool(hand_over_to_manager), **pick.chosen}
     tenant_id, tenant_problem = resolve_tenant(m365, tenant)
     plan = Plan(m365, kind="delete" if delete else "offboard",
                 permission="delete" if delete else "offboard", tenant_id=tenant_id, user=str(user),
                 parameters={"tenant": str(tenant), "user": str(user), **chosen,
-                            "reveal_password": bool(reveal_password),
+                            "reveal_password": bool(reveal_password), **pick.parameters(),
                             **({"auto_reply_settings": reply} if reply is not None else {})},
                 reveal_password=bool(reveal_password))
     if tenant_problem:
@@ -114,9 +132,15 @@ def plan_offboarding(m365, tenant, user, delete=False, remove_licenses=False, re
     plan.current = current_frames(facts, sources, groups, roles)
     warnings = plan.warnings
     enabled = current.get("accountEnabled") is not False
-    extras = _plan_extras(client, current, chosen, reply, plan)
+    extras = _plan_extras(client, current, chosen, reply, plan,
+                          need_manager=bool(pick.mailbox_access or pick.send_as or pick.forward_to))
+    mail = MB.plan_mailbox(m365, client, current, pick, extras.manager, groups,
+                           delete=bool(delete), remove_licenses=bool(remove_licenses))
+    plan.problems.extend(mail.problems)
+    warnings.extend(mail.warnings)
     reasons = unchanged_reasons(chosen, enabled=enabled, licenses=len(sources),
-                                groups=len(groups), roles=len(held_roles), **extras.counts)
+                                groups=len(groups), roles=len(held_roles), **extras.counts,
+                                mailbox=mail.counts)
     if is_synced(current):
         # AD owns the account: refuse what Graph refuses (or what the next sync would undo)
         # before any write; licenses, groups, sessions and the rest stay cloud-side.
@@ -154,6 +178,11 @@ def plan_offboarding(m365, tenant, user, delete=False, remove_licenses=False, re
     # the user's ownerships and devices' link to the user).
     for step in extras.reply + extras.hand_over + extras.devices:
         prerequisites.append(plan.add(step))
+    # Exchange's steps before the licenses go: the license step waits for the conversion, so a
+    # failed conversion never leaves an unlicensed user mailbox (disabled after 30 days).
+    for step in mail.steps:
+        prerequisites.append(plan.add(step))
+    keep_mail = (mail.convert.number,) if mail.convert is not None else ()
     leaving: dict[str, str] = {}          # group id -> why the user leaves it
     if remove_licenses or delete:
         direct = [sku for sku, e in sources.items() if e["direct"]]
@@ -174,10 +203,20 @@ def plan_offboarding(m365, tenant, user, delete=False, remove_licenses=False, re
                                             "leaving the group removes it")
         if direct:
             names = {sku: facts.sku_name(sku) for sku in direct}
-            prerequisites.append(plan.add(S.change_licenses([], direct, names)))
+            prerequisites.append(plan.add(S.change_licenses([], direct, names, after=keep_mail)))
     if remove_groups or delete:
+        exchange_off = feature_refusal(m365, tenant_id, "exchange")
         for group in groups:
             gid = group["id"].lower()
+            if exchange_group(group):
+                if pick.remove_distribution_lists:
+                    continue              # planned with the Exchange steps (mailbox_steps)
+                if delete:
+                    continue              # the deletion ends the membership; Exchange not needed
+                if exchange_off:
+                    warnings.append(Problem("groups", f"'{group.get('displayName')}' is changed "
+                                            f"in Exchange Online, which is off here: {exchange_off}"))
+                    continue
             refusal = group_write_refusal(group)
             if refusal:
                 end = "the deletion ends it" if delete else "remove the user there instead"
@@ -217,12 +256,16 @@ class _Extras:
     def __init__(self):
         self.mfa, self.reply, self.hand_over, self.devices = [], [], [], []
         self.counts: dict[str, int] = {}
+        self.manager: dict | None = None
 
 
-def _plan_extras(client, current: dict, chosen: dict, reply: dict | None, plan: Plan) -> _Extras:
+def _plan_extras(client, current: dict, chosen: dict, reply: dict | None, plan: Plan, *,
+                 need_manager: bool = False) -> _Extras:
     extras = _Extras()
     uid = current["id"]
-    manager = X.user_manager(client, uid) if (reply is not None or chosen["hand_over_to_manager"]) else None
+    manager = X.user_manager(client, uid) if (reply is not None or chosen["hand_over_to_manager"]
+                                              or need_manager) else None
+    extras.manager = manager
     todo = []
     if chosen["remove_mfa"]:
         todo.append(("mfa", "mfa_methods", lambda: X.plan_remove_mfa(client, uid)))

@@ -13,11 +13,13 @@ import unicodedata
 from .. import audit as _audit
 from ..errors import GraphError
 from ..passwords import check_password
+from . import mailbox_steps as MB
 from . import steps as S
 from . import tap
 from .manager import check_manager
 from .plan import Plan, Problem
-from .resolve import as_names, load_facts, nickname_taken, resolve_tenant, user_exists
+from .resolve import (as_names, exchange_group, load_facts, nickname_taken, resolve_tenant,
+                      user_exists)
 from .validation import (PROPERTIES, graph_value, group_requests, license_requests, mail_nickname,
                          property_problems, role_requests, upn_issue)
 
@@ -206,11 +208,15 @@ def plan_onboarding(m365, tenant, user: dict | None = None, licenses=None, group
         plan.add(S.set_manager(manager_id, str(user["manager"]), after=(create,)))
     for role in role_list:
         plan.add(S.assign_role(role, after=(create,)))
+    licensed = ()
     if sku_list:
         names = {sku: facts.sku_name(sku) for sku, _ in sku_list}
-        plan.add(S.change_licenses(sku_list, [], names, after=(create,)))
+        licensed = (plan.add(S.change_licenses(sku_list, [], names, after=(create,))),)
+    lists = [g for g in group_list if exchange_group(g)]
+    if lists:
+        problems.extend(MB.list_needs_mailbox(facts, sku_list, lists))
     for group in group_list:
-        plan.add(S.add_to_group(group, after=(create,)))
+        plan.add(S.add_to_group(group, after=(create, *licensed) if group in lists else (create,)))
     tap_body, tap_problems, tap_warnings = tap.check_options(
         client, first_sign_in, tap_lifetime_minutes, tap_usable_once,
         {g["id"].lower() for g in group_list})

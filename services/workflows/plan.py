@@ -402,6 +402,8 @@ class Plan:
         if sync is None:
             return
         try:
+            if any(s.feature == "exchange" for s in self._steps):
+                self.m365.store.mark_stale(self.tenant_id, "mailboxes")
             sync(self.tenant_id)
         except Exception as exc:  # noqa: BLE001 - the change stands; the next scheduled sync catches up
             log.warning("store refresh after %s failed for tenant %s: %s", self.kind,

@@ -38,17 +38,17 @@ def group_kind(group: dict) -> str:
 
 
 def group_write_refusal(group: dict) -> str | None:
-    """Why Graph will not change this group's members, or None when it will."""
-    kind = group_kind(group)
-    if kind == "distribution":
-        return ("is a distribution list; Graph cannot change its members (use the Exchange admin "
-                "center)")
-    if kind == "mail_security":
-        return ("is a mail-enabled security group; Graph cannot change its members (use the "
-                "Exchange admin center)")
+    """Why this group's members cannot be changed by hand, or None when they can (distribution
+    lists and mail-enabled security groups through Exchange Online: `exchange_group`)."""
     if group.get("membershipRule") or "DynamicMembership" in (group.get("groupTypes") or []):
         return "is a dynamic group; its members come from its membership rule, not by hand"
     return None
+
+
+def exchange_group(group: dict) -> bool:
+    """Whether Exchange Online (not Graph) changes this group's members: a distribution list or
+    a mail-enabled security group (services/workflows/mailbox_steps.py)."""
+    return group_kind(group) in ("distribution", "mail_security")
 
 
 @dataclass

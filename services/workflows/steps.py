@@ -12,7 +12,9 @@ from ..errors import AmbiguousWrite, Conflict, GraphError, NotFound
 from ..graph import BatchResponse
 from ..passwords import generate_password
 from .plan import FAILED, ApplyContext, Outcome, Step, done, graph_failure, skipped
-from .resolve import group_kind, license_sources, member_groups, role_assignments, user_exists
+from .mailbox_steps import distribution_member_step
+from .resolve import (exchange_group, group_kind, license_sources, member_groups, role_assignments,
+                      user_exists)
 
 log = logging.getLogger(__name__)
 
@@ -249,6 +251,8 @@ def _answer_text(resp: BatchResponse) -> str:
 
 
 def add_to_group(group: dict, *, after=(), why: str = "") -> Step:
+    if exchange_group(group):
+        return distribution_member_step(group, None, add=True, why=why, after=after)
     gid = group["id"]
 
     def request(ctx: ApplyContext):
@@ -269,6 +273,8 @@ def add_to_group(group: dict, *, after=(), why: str = "") -> Step:
 
 
 def remove_from_group(group: dict, *, after=(), why: str = "") -> Step:
+    if exchange_group(group):
+        return distribution_member_step(group, None, add=False, why=why, after=after)
     gid = group["id"]
 
     def request(ctx: ApplyContext):

@@ -143,7 +143,9 @@ def test_access_own_service_principal_needs_no_permission_and_has_its_roles(emu)
     api = Api(emu, tid, _token(emu, tid).json()["access_token"])
     mine = api.all("roleManagement/directory/roleAssignments",
                    params={"$filter": f"principalId eq '{sp['id']}'"})
-    assert [a["roleDefinitionId"] for a in mine] == ["fe930be7-5e62-47db-91af-98c3a49a38b1"]
+    # User Administrator (password resets) and Exchange Administrator (Exchange Online)
+    assert [a["roleDefinitionId"] for a in mine] == ["fe930be7-5e62-47db-91af-98c3a49a38b1",
+                                                     "29232cdf-9323-42fd-ade2-1d097af3e4de"]
     everyone = api.all("roleManagement/directory/roleAssignments")
     assert mine[0] in everyone and everyone[0]["principalId"] != sp["id"]
 

@@ -62,7 +62,7 @@ def test_access_missing_permission_and_its_switched_off_features_in_tenants(emu,
     assert "last sign-in and recent sign-ins (needs AuditLog.Read.All)" in row["features_off"]
     assert row["last_sign_in_note"] == "not available (needs AuditLog.Read.All)"
     assert "AuditLog.Read.All" not in row["granted_permissions"]
-    assert row["app_roles"] == "User Administrator"
+    assert row["app_roles"] == "Exchange Administrator; User Administrator"
     # Everything else synced.
     assert row["users"] == 20 and row["groups"] > 0 and row["seats_total"] > 0
     assert m365.users(tid)["last_sign_in"].isna().all()

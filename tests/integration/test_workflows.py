@@ -58,7 +58,7 @@ def groups_of(m365, tenant_id, **where):
 
 
 def plain_groups(m365, tenant_id, n=2):
-    groups = groups_of(m365, tenant_id, writable=True, is_dynamic=False)
+    groups = groups_of(m365, tenant_id, writable=True, is_dynamic=False, changed_in="Graph")
     groups = groups[~groups["display_name"].str.startswith("SG-License")]
     return groups["display_name"].head(n).tolist()
 
@@ -147,9 +147,11 @@ def test_validation_reports_every_problem_at_once(m365, tid):
     licenses = " | ".join(by_field["licenses"])
     assert "no seats left" in licenses and "Suspended" in licenses and "NO_SUCH_SKU" in licenses
     groups = " | ".join(by_field["groups"])
-    assert "distribution list" in groups and "mail-enabled security" in groups
+    # Distribution lists and mail-enabled security groups are joined through Exchange Online,
+    # with a mailbox (a license with Exchange): one problem for both.
+    assert "only users with a mailbox" in groups
     assert "dynamic" in groups and "No such group" in groups
-    assert len(plan.problems) == 14
+    assert len(plan.problems) == 13
 
     other_domain = m365.domains(tid).iloc[1]["domain"]
     plan = m365.plan_onboarding(tid, user={"given_name": "Nick", "surname": "Taken",
@@ -162,15 +164,43 @@ def test_validation_reports_every_problem_at_once(m365, tid):
     assert domain(m365, tid) in plan.problems[0].message
 
 
-def test_a_distribution_list_among_the_groups_is_a_problem(m365, tid, raw):
+def test_a_distribution_list_among_the_groups_is_joined_through_exchange(m365, tid, raw, emu):
     user = new_user(m365, tid)
-    dl = groups_of(m365, tid, kind="distribution").iloc[0]["display_name"]
-    plan = m365.plan_onboarding(tid, user=user, groups=[plain_groups(m365, tid, 1)[0], dl])
-    assert len(plan.problems) == 1 and plan.problems[0].field == "groups"
-    assert dl in plan.problems[0].message and "Exchange admin center" in plan.problems[0].message
-    with pytest.raises(PlanHasProblems):
-        plan.apply()
-    assert raw.user(upn_of(user)) is None
+    dl = groups_of(m365, tid, kind="distribution").iloc[0]
+    plan = m365.plan_onboarding(tid, user=user, groups=[plain_groups(m365, tid, 1)[0],
+                                                        dl["display_name"]])
+    assert [p.field for p in plan.problems] == ["groups"]      # no mailbox: no list
+    assert "only users with a mailbox" in plan.problems[0].message
+    plan = m365.plan_onboarding(tid, user=user, licenses=["EXCHANGESTANDARD"],
+                                groups=[plain_groups(m365, tid, 1)[0], dl["display_name"]])
+    assert plan.problems == []
+    assert list(plan.steps["action"])[-1] == "add to distribution list"
+    result = plan.apply()
+    assert result.ok, result
+    assert dl["id"] in raw.group_ids(result.user_id)          # Graph sees Exchange's change
+    adds = [w for w in emu.exchange_writes(tid) if w.cmdlet == "Add-DistributionGroupMember"]
+    assert len(adds) == 1
+    again = plan.apply()                                       # nothing is done twice
+    assert again.ok and again.steps.iloc[-1]["status"] == "skipped"
+    assert len([w for w in emu.exchange_writes(tid)
+                if w.cmdlet == "Add-DistributionGroupMember"]) == 1
+
+
+def test_a_distribution_list_is_refused_up_front_without_exchange_access(m365, emu, raw):
+    other = emu.tenant_ids[1]
+    user = new_user(m365, other)
+    dl = groups_of(m365, other, kind="distribution").iloc[0]["display_name"]
+    emu.set_access(other, directory_roles=["User Administrator"])
+    try:
+        m365.check_access(other)
+        plan = m365.plan_onboarding(other, user=user, groups=[dl], licenses=["EXCHANGESTANDARD"])
+        assert any("Exchange Administrator" in p.message for p in plan.problems), plan.problems
+        with pytest.raises(PlanHasProblems):
+            plan.apply()
+        assert Raw(emu, other).user(upn_of(user)) is None
+    finally:
+        emu.set_access(other, directory_roles=["User Administrator", "Exchange Administrator"])
+        m365.check_access(other)
 
 
 def test_last_seat_taken_between_plan_and_apply_then_reapply_completes(m365, emu):

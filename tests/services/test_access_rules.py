@@ -14,6 +14,10 @@ from services.errors import AuthFailure
 from services.store import Store
 
 README = Path(__file__).resolve().parents[2] / "README.md"
+# What an emulated tenant grants by default: Graph's permissions in its Graph token, Exchange's
+# in its Exchange token (services.exchange.exchange_roles), and the app's directory roles.
+ALL_PERMISSIONS = sorted({*ALL_PERMISSIONS, "Exchange.ManageAsApp"})
+DEFAULT_ROLES = sorted({*DEFAULT_ROLES, "Exchange Administrator"})
 
 
 def test_permissions_readme_table_is_the_generated_one():
@@ -56,9 +60,12 @@ def test_access_missing_permission_lists_it_and_the_features_it_switches_off():
 
 
 def test_access_a_missing_directory_role_switches_off_password_reset_only():
-    row = {**A.evaluate(ALL_PERMISSIONS, []), "display_name": "Contoso"}
+    row = {**A.evaluate(ALL_PERMISSIONS, ["Exchange Administrator"]), "display_name": "Contoso"}
     assert row["missing_permissions"] == "User Administrator (directory role)"
     assert set(A.features_off(row)) == {"password_reset"}
+    row = {**A.evaluate(ALL_PERMISSIONS, ["User Administrator"]), "display_name": "Contoso"}
+    assert row["missing_permissions"] == "Exchange Administrator (directory role)"
+    assert set(A.features_off(row)) == {"exchange"}
     # Roles that could not be read are not reported as missing.
     assert A.evaluate(ALL_PERMISSIONS, None)["access"] == A.READY
 

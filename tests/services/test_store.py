@@ -196,7 +196,10 @@ def test_groups_listing_kinds_flags_members_and_apps(store):
     assert by["kind"].to_dict() == {"g1": "microsoft365", "g2": "security", "g3": "mail_security",
                                     "g4": "distribution", "g5": "security"}
     assert by.loc["g1", "is_team"] and not by.loc["g2", "is_team"]
+    # Graph changes these; distribution lists and mail-enabled security groups: Exchange Online.
     assert by["writable"].to_dict() == {"g1": True, "g2": True, "g3": False, "g4": False, "g5": False}
+    assert by["changed_in"].to_dict() == {"g1": "Graph", "g2": "Graph", "g3": "Exchange Online",
+                                          "g4": "Exchange Online", "g5": "Graph"}
     assert by.loc["g5", "is_dynamic"]
     assert by.loc["g5", "read_only_reason"].startswith("dynamic")
     assert by["members"].to_dict() == {"g1": 2, "g2": 2, "g3": 0, "g4": 1, "g5": 0}

@@ -91,7 +91,8 @@ def test_delete_removes_what_it_can_first_and_notes_the_rest(world):
     delete = plan._steps[-1]
     assert delete.after == (2, 3)                       # not deleted if freeing seats failed
     assert all("the deletion ends it" in w.message for w in plan.warnings)
-    assert len(plan.warnings) == 3                      # dynamic licence, dynamic group, DL
+    # dynamic licence, dynamic group; the distribution list ends with the deletion, no warning
+    assert len(plan.warnings) == 2
 
 
 def test_groups_toggle_alone_on_a_user_in_no_groups_changes_nothing(world):
