@@ -91,6 +91,12 @@ class WorkflowsMixin:
         plan = plan_offboarding(self, tenant, user, **options)
         return plan if at is None else schedule(plan, at, options)
 
+    def mailbox(self, tenant, user) -> dict:
+        """The user's Exchange Online mailbox, read live: type, size and quota, forwarding,
+        hidden from the address lists, Full Access and Send As holders (mailbox_details)."""
+        from ..mailbox_details import mailbox_details
+        return mailbox_details(self, tenant, user)
+
     def manager_of(self, tenant, user) -> dict | None:
         """The user's manager, read live from Graph: {"id", "user_principal_name",
         "display_name"}, or None when they have none (for edit forms and the user's page)."""

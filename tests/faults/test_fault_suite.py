@@ -178,3 +178,70 @@ def test_fault_suite_everything_lands_exactly_once(tmp_path):
     assert duplicates == 0 and not missing
     assert not wrong, wrong[:5]
     assert not mismatches, mismatches[:10]
+
+
+EXCHANGE_OFFBOARD = 100 if FULL else 6
+
+
+def test_fault_suite_exchange_offboarding_lands_exactly_once(tmp_path):
+    """Bulk offboarding with the mailbox steps under the same faults: each mailbox converted,
+    opened, forwarded and hidden once (a re-sent cmdlet after a lost answer changes nothing)."""
+    with Emulator(tenants=1, users_per_tenant=EXCHANGE_OFFBOARD + 30, seed=78,
+                  state_dir=tmp_path / "emu") as emu:
+        m365 = connect(emu.config_path)
+        m365.sync(progress=False)
+        tid = emu.tenant_ids[0]
+        users = m365.users(tid)
+        admin = users[users["user_principal_name"].str.startswith("admin@")].iloc[0]
+        big = (emu.large_mailbox(tid) or "").lower()
+        leavers = [u for u in users[users["mailbox_type"] == "UserMailbox"]["user_principal_name"]
+                   if u.lower() not in (big, admin["user_principal_name"].lower())][:EXCHANGE_OFFBOARD]
+        assert len(leavers) == EXCHANGE_OFFBOARD
+        off = tmp_path / "offboard.csv"
+        pd.DataFrame({"Tenant": tid, "User": leavers, "Convert To Shared": "yes",
+                      "Mailbox Access": admin["user_principal_name"],
+                      "Forward To": admin["user_principal_name"], "Keep Copy": "yes",
+                      "Hide From Address Lists": "yes", "Remove Licenses": "yes"}).to_csv(off, index=False)
+        emu.set_faults(**FAULTS)
+        started = time.perf_counter()
+        plan = m365.bulk_offboard(off)
+        assert not plan.problems, plan.problems[:3]
+        result = plan.apply(progress=False)
+        seconds = round(time.perf_counter() - started, 1)
+        stats = emu.stats()
+        emu.set_faults(throttle_rate=0, error_rate=0, drop_after_write_rate=0, latency_ms=0)
+        assert result.ok, result.failed().to_string()
+        changed: dict[tuple, int] = {}
+        for w in emu.exchange_writes(tid):
+            if w.changed:
+                # One change per cmdlet, mailbox and setting (Set-Mailbox is sent per setting).
+                key = (w.cmdlet, str(w.parameters.get("Identity")).lower(),
+                       tuple(sorted(k for k in w.parameters if k != "Identity")))
+                changed[key] = changed.get(key, 0) + 1
+        wrong = []
+        for upn in leavers:
+            box = emu.mailbox(tid, upn)
+            if (box["RecipientTypeDetails"] != "SharedMailbox" or not box["HiddenFromAddressListsEnabled"]
+                    or len(box["FullAccess"]) != 1
+                    or not str(box["ForwardingSmtpAddress"]).lower().endswith(
+                        admin["user_principal_name"].lower())):
+                wrong.append(upn)
+        twice = {k: n for k, n in changed.items() if n != 1}
+        per_user = {c: sum(1 for (cmdlet, _who, _what) in changed if cmdlet == c)
+                    for c in ("Set-Mailbox", "Add-MailboxPermission")}
+        unlicensed = [u for u in leavers if _all(emu, tid, f"users/{u}/licenseDetails")]
+        figures = {"exchange_offboarded": EXCHANGE_OFFBOARD, "seconds": seconds,
+                   "throttled_429": stats.get("throttled"), "errors_503": stats.get("errors"),
+                   "answers_dropped_after_write": stats.get("dropped"),
+                   "exchange_requests": stats.get("exchange_requests"),
+                   "cmdlets_changed_twice": len(twice), "mailboxes_wrong": len(wrong),
+                   "still_licensed": len(unlicensed)}
+        print("RELIABILITY_EXCHANGE " + json.dumps(figures))
+        m365.close()
+    assert stats.get("throttled", 0) > 0
+    assert not wrong, wrong[:5]
+    assert not unlicensed, unlicensed[:5]
+    assert not twice, list(twice.items())[:5]
+    # Set-Mailbox changes three things per user (type, forwarding, hidden) in three calls.
+    assert per_user == {"Set-Mailbox": 3 * EXCHANGE_OFFBOARD,
+                        "Add-MailboxPermission": EXCHANGE_OFFBOARD}
