@@ -1,11 +1,14 @@
 """Benchmark: All Users with 100,000 synced users (200 tenants x 500 users) in headless chromium.
 
-Prints the time from navigation to the first rows of All Users, and from the last key of a
-search typed at a person's speed (30 ms a key) to the filtered list. Targets: <= 1.5 s (median
-of 5 warm loads) and <= 0.3 s. The first navigation of a fresh server process also pays for
-Python imports and the first read of the store, so it is reported as "cold"; the target applies
-to the next ("warm") navigations, each from a new browser profile; "cached" is a returning
-browser with the dashboard's scripts in its cache. One JSON line (`BENCH {...}`) follows.
+Prints the time from navigation to the first rows of All Users, from navigation to the
+Overview's cards, and from the last key of a search typed at a person's speed (30 ms a key) to
+the filtered list. Targets: <= 1.5 s (median of 5 warm loads), <= 1.5 s (median of 5 Overview
+loads) and <= 0.3 s. The first session of a fresh server process opens the Overview one second
+after the server started ("first session"): the server computes the Overview's figures and the
+All Users listing in the background from its start, so that session may wait for them. The
+first All Users of the process is reported as "cold"; the target applies to the next ("warm")
+navigations, each from a new browser profile; "cached" is a returning browser with the
+dashboard's scripts in its cache. One JSON line (`BENCH {...}`) follows.
 
     .venv/bin/python bench/bench_dashboard.py [--tenants 200] [--users 500]
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -67,6 +71,7 @@ def main() -> int:
         t = time.perf_counter()
         m365.sync(progress=False)
         sync_s = time.perf_counter() - t
+        load_before = os.getloadavg()[0]
         users = m365.users()
         target = users["display_name"].iloc[len(users) // 2]
         needle = users["user_principal_name"].iloc[len(users) // 2].split("@")[0]
@@ -75,8 +80,11 @@ def main() -> int:
         server = serve(m365, port=port, threaded=True)
         time.sleep(1)
         url = f"http://127.0.0.1:{port}/?page=users"
+        overview_url = url.replace("?page=users", "")
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            overview_first = overview_cards(browser.new_page(viewport={"width": 1400, "height": 1000}),
+                                            overview_url)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             cold = first_rows(page, url)
             warms = []
@@ -91,10 +99,8 @@ def main() -> int:
             first_rows(context.new_page(), url)
             cached = first_rows(context.new_page(), url)
             page.locator(".m365-user-count", has_text=f"{len(users):,} of").wait_for()
-            overview_url = url.replace("?page=users", "")
-            overview_first = overview_cards(browser.new_page(), overview_url)
             overviews = [overview_cards(browser.new_page(viewport={"width": 1400, "height": 1000}),
-                                        overview_url) for _ in range(3)]
+                                        overview_url) for _ in range(5)]
             overview = statistics.median(overviews)
             searches = []
             for _ in range(3):
@@ -106,11 +112,13 @@ def main() -> int:
             browser.close()
         server.stop()
         m365.close()
-    print(f"users: {len(users):,} in {args.tenants} tenants (sync {sync_s:.1f}s)")
+    print(f"users: {len(users):,} in {args.tenants} tenants (sync {sync_s:.1f}s); load average "
+          f"{load_before:.2f} before, {os.getloadavg()[0]:.2f} after")
     print(f"All Users first rows: cold {cold:.2f}s (new server process), warm {warm:.2f}s "
           f"(median of {', '.join(f'{w:.2f}' for w in warms)}; new browser profile each), "
           f"cached {cached:.2f}s (scripts in the browser cache); target <= 1.5 s")
-    print(f"Overview cards: first {overview_first:.2f}s (computes the figures), then "
+    print(f"Overview cards: first session {overview_first:.2f}s (1 s after the server "
+          f"started), then "
           f"{overview:.2f}s (median of {', '.join(f'{o:.2f}' for o in overviews)}); "
           "target <= 1.5 s")
     print(f"filtered list for '{needle}' ({hits} match) after the last key: {search:.2f}s "
@@ -121,6 +129,7 @@ def main() -> int:
                                  "first_rows_warm_all_s": [round(w, 3) for w in warms],
                                  "overview_first_s": round(overview_first, 3),
                                  "overview_s": round(overview, 3),
+                                 "overview_all_s": [round(o, 3) for o in overviews],
                                  "filter_after_last_key_s": round(search, 3)}))
     # The warm navigation carries the first-rows target; exit 1 so `make bench` lists a miss.
     return 0 if warm <= 1.5 and search <= 0.3 and overview <= 1.5 else 1

@@ -14,8 +14,9 @@ import panel as pn
 from .session_identity import session_actor, sign_out_url
 from .pages import MODELS, PAGES, Navigation, page_allowed, sidebar_pages
 from .resources import configure
-from .shell import shell
+from .shell import SIDEBAR_CSS, shell, theme_from_cookies
 from .viewmodels.base import error_text
+from .views.links import Links, link
 
 log = logging.getLogger(__name__)
 TITLE = "M365 Dashboard"
@@ -111,16 +112,29 @@ class DashboardSession:
 
     # ---- template ------------------------------------------------------------------------------
 
-    def sidebar(self) -> pn.Column:
-        buttons = []
-        for key in sidebar_pages(self.m365.actor):
-            button = pn.widgets.Button(
-                name=PAGES[key].title, sizing_mode="stretch_width", css_classes=[f"m365-nav-{key}"],
-                button_type=pn.bind(lambda page, k=key: "primary" if k in (page, PAGES[page].lit)
-                                    else "light", self.nav.param.page))
-            button.on_click(lambda _e, k=key: self.open(k, self.nav.tenant if k != "tenants" else "", ""))
-            buttons.append(button)
-        return pn.Column(*buttons, sizing_mode="stretch_width")
+    def sidebar_entries(self) -> list[tuple[str, str]]:
+        """(page, title) of the sidebar's links, in order, for this session's role."""
+        return [(key, PAGES[key].title) for key in sidebar_pages(self.m365.actor)]
+
+    def sidebar_html(self) -> str:
+        """The sidebar's links, the open page's (or the page it belongs to) lit."""
+        lit = {self.nav.page, PAGES[self.nav.page].lit}
+        return "<nav class='m365-sidebar-nav'>" + "".join(
+            link(title, key, self.nav.tenant if key != "tenants" else "",
+                 css_class=f"m365-nav m365-nav-{key}" + (" m365-nav-current" if key in lit else ""),
+                 current=key in lit)
+            for key, title in self.sidebar_entries()) + "</nav>"
+
+    def sidebar(self) -> Links:
+        """The sidebar: one HTML component of links (seven Bokeh buttons cost the first page of
+        every session about 0.25 s, docs/BENCHMARKS.md §6); a click opens the page here."""
+        nav = Links(open=lambda page, _t, _u: self.open(
+                        page, self.nav.tenant if page != "tenants" else "", ""),
+                    object=self.sidebar_html(), css=SIDEBAR_CSS, sizing_mode="stretch_width",
+                    margin=0, css_classes=["m365-sidebar-links"])
+        self.nav.param.watch(lambda *_e: setattr(nav, "object", self.sidebar_html()),
+                             ["page", "tenant"])
+        return nav
 
     def who(self) -> str:
         """The header's right side: who is signed in, their role, and Sign out (HTML)."""
@@ -135,9 +149,9 @@ class DashboardSession:
                      "style='color:#ffffff'>Sign out</a>")
         return text
 
-    def template(self) -> pn.Column:
+    def template(self, theme: str = "light") -> pn.Column:
         self.show()
-        return shell(TITLE, self.main, self.sidebar(), who=self.who())
+        return shell(TITLE, self.main, self.sidebar(), who=self.who(), theme=theme)
 
 
 def _query_args() -> dict[str, str]:
@@ -151,9 +165,23 @@ def _query_args() -> dict[str, str]:
     return out
 
 
+def _theme() -> str:
+    """This browser's light/dark choice (the header's switch sets a cookie), applied to the
+    session's widgets and tables: Panel's dark theme is set per session, before any is built."""
+    try:
+        cookies = pn.state.cookies if pn.state.curdoc is not None else {}
+    except Exception:  # noqa: BLE001 - no request (a notebook, a test): the light theme
+        cookies = {}
+    theme = theme_from_cookies(cookies)
+    if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+        pn.config.theme = "dark" if theme == "dark" else "default"
+    return theme
+
+
 def build_page(m365) -> pn.Column:
     """One session's dashboard; applies ?page=&tenant=&user= and keeps the URL in step."""
     configure()
+    theme = _theme()
     try:
         actor = session_actor(default=m365.actor)
     except PermissionError as exc:
@@ -162,7 +190,7 @@ def build_page(m365) -> pn.Column:
         text = f"Access denied: {exc}" + (
             f"\n\n[Sign out]({out}) to sign in with another account." if out else "")
         return shell(TITLE, pn.pane.Alert(text, alert_type="danger",
-                                          css_classes=["m365-access-denied"]))
+                                          css_classes=["m365-access-denied"]), theme=theme)
     # Every write of this session runs, is checked and is audited as the signed-in person.
     m365 = m365.as_actor(actor)
     nav = Navigation()
@@ -172,7 +200,7 @@ def build_page(m365) -> pn.Column:
     nav.param.update(**query)
     nav.resolve_deep_link()
     session = DashboardSession(m365, nav)
-    page = session.template()
+    page = session.template(theme)
     if pn.state.location is not None:
         pn.state.location.sync(nav, {"page": "page", "tenant": "tenant", "user": "user"})
     return page

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import socket
+import threading
 
 from .resources import configure
 
@@ -70,6 +71,25 @@ def websocket_origins(address: str, port: int, allow_origins=()) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def warm_caches(m365) -> threading.Thread:
+    """Compute, in a background thread, what every new session reads first: the Overview's
+    figures, then the All Users listing (both shared by sessions, per store state). The first
+    technician to open the dashboard then does not wait seconds for them at 100,000 users; one
+    who comes sooner waits for this computation instead of starting a second one."""
+    def work():
+        from .viewmodels.listing_cache import user_listing
+        from .viewmodels.overview import warm
+        warm(m365)
+        try:
+            user_listing(m365)
+        except Exception:  # noqa: BLE001 - All Users reads it itself, and says why it cannot
+            log.exception("reading the All Users listing ahead failed")
+
+    thread = threading.Thread(target=work, name="m365dash-warm", daemon=True)
+    thread.start()
+    return thread
+
+
 def serve(m365, *, address: str = "127.0.0.1", port: int = 5006, threaded: bool = False,
           show: bool = False, auth=None, allow_origins=(), use_xheaders: bool = False):
     """Serve the dashboard for `m365`. Blocks unless `threaded` (then returns the server thread,
@@ -95,6 +115,7 @@ def serve(m365, *, address: str = "127.0.0.1", port: int = 5006, threaded: bool 
     if use_xheaders:
         opts["use_xheaders"] = True
     origins = websocket_origins(address, port, allow_origins)
+    warm_caches(m365)
     log.info("serving on %s:%s, sign-in: %s, websocket origins: %s", address, port,
              auth.mode if auth else "none (loopback)", ", ".join(origins))
     return pn.serve({"/": page}, address=address, port=port, show=show,

@@ -63,7 +63,8 @@ MULTI_TENANT_AUTHORITIES = {"common", "organizations", "consumers"}
 
 # The only cookies a Bokeh session token (which is embedded in the served page) may carry; OAuth
 # access/refresh tokens, the XSRF cookie and Panel's unsigned `is_guest` cookie stay out of it.
-SESSION_COOKIES = ["user", "id_token"]
+# m365_theme is the light/dark choice of the header's switch (dashboard.shell): no secret.
+SESSION_COOKIES = ["user", "id_token", "m365_theme"]
 # Request headers kept out of the session token.
 EXCLUDED_HEADERS = ["Cookie", "Authorization", "Proxy-Authorization", "X-Api-Key"]
 # Cookies the logout page clears (ours and Panel's OAuth ones).

@@ -231,9 +231,11 @@ def get_group_members(tenant: Tenant, params: dict) -> Result:
     return _limited(out, params, lambda obj: X.recipient_view(tenant, obj))
 
 
-def _member(tenant: Tenant, identity) -> tuple[str, str]:
+def _member(tenant: Tenant, identity, *, removing: bool = False) -> tuple[str, str]:
+    # Joining needs a mail-enabled recipient; a member without mail (demo data, or a license
+    # removed since) can still be taken out.
     user = X.find_user(tenant, identity)
-    if user is not None and user.p.get("mail"):
+    if user is not None and (user.p.get("mail") or removing):
         return user.id.lower(), "user"
     group = X.find_group(tenant, identity) if user is None else None
     if group is not None and X.group_kind(group).startswith("MailUniversal"):
@@ -243,7 +245,7 @@ def _member(tenant: Tenant, identity) -> tuple[str, str]:
 
 def change_member(tenant: Tenant, params: dict, add: bool) -> Result:
     group = _distribution_group(tenant, params["Identity"], writing=True)
-    member_id, kind = _member(tenant, params["Member"])
+    member_id, kind = _member(tenant, params["Member"], removing=not add)
     inside = member_id in group.members
     if add and inside:
         raise X.refused(f"The recipient {params['Member']} is already a member of the group "

@@ -15,9 +15,10 @@ ROLES = ("viewer", "technician", "admin")
 ALLOWED = {
     "viewer": frozenset(),
     "technician": frozenset({"onboard", "edit"}),
-    # "templates": save, copy and delete onboarding templates (what every new hire gets).
+    # "templates": save, copy and delete onboarding templates (what every new hire gets);
+    # "prices": the license price table the idle-license cost is computed from.
     "admin": frozenset({"onboard", "edit", "offboard", "delete", "restore", "bulk", "sync_settings",
-                        "templates"}),
+                        "templates", "prices"}),
 }
 
 

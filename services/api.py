@@ -18,6 +18,7 @@ from .bulk import BulkMixin
 from .config import Config, load_config
 from .errors import UserNotFound
 from .graph import Graph
+from .license_prices import LicensePricesMixin
 from .offboarding_defaults import OffboardingDefaultsMixin
 from .schedules import SchedulesMixin
 from .store import Store, ensure_sqlite_folder
@@ -42,7 +43,7 @@ def connect(config: str | os.PathLike | Config | None = None, actor: Actor | Non
 
 
 class M365(WorkflowsMixin, BulkMixin, TemplatesMixin, OffboardingDefaultsMixin,
-           SchedulesMixin, AccessMixin):
+           SchedulesMixin, AccessMixin, LicensePricesMixin):
     """One MSP's view of its tenants: synced listings, sync, and workflows."""
 
     def __init__(self, config: Config, actor: Actor, *, graph: Graph | None = None,
@@ -232,6 +233,11 @@ class M365(WorkflowsMixin, BulkMixin, TemplatesMixin, OffboardingDefaultsMixin,
     def groups(self, tenant=None) -> pd.DataFrame:
         """One row per group: kind, is_team, is_dynamic, writable, members, apps, ..."""
         return self._read(L.groups, tenant)
+
+    def dynamic_distribution_groups(self, tenant=None) -> pd.DataFrame:
+        """Exchange Online's dynamic distribution groups (Graph does not list them): id,
+        display_name, mail, recipient_filter, kind, read_only_reason (read with the mailboxes)."""
+        return self._read(L.dynamic_distribution_groups, tenant)
 
     def roles(self, tenant=None) -> pd.DataFrame:
         """One row per directory role definition with the number of principals holding it."""

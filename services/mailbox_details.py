@@ -48,3 +48,26 @@ def mailbox_details(m365, tenant, user) -> dict:
             "full_access": [{"user": p.get("User"), "automapping": p.get("AutoMapping")}
                             for p in full],
             "send_as": [p.get("Trustee") for p in send_as]}
+
+
+def shared_mailbox_to_tidy(users):
+    """Which rows of `m365.users()` are shared mailboxes that still hold a license or still
+    allow sign-in (a boolean Series): a shared mailbox needs neither under 50 GB, and an
+    enabled account with a password is a way in that nobody watches (the admin center and
+    Lighthouse flag both)."""
+    shared = users["mailbox_type"].astype(str) == "SharedMailbox"
+    licensed = users["licenses"].fillna("").astype(str) != ""
+    enabled = users["account_enabled"].fillna(True).astype(bool)
+    return shared & (licensed | enabled)
+
+
+def tidy_reason(row) -> str:
+    """Why a shared mailbox row is flagged ('' when it is not)."""
+    if str(row.get("mailbox_type")) != "SharedMailbox":
+        return ""
+    parts = []
+    if str(row.get("licenses") or ""):
+        parts.append("holds a license")
+    if row.get("account_enabled") is not False:
+        parts.append("sign-in allowed")
+    return " and ".join(parts)

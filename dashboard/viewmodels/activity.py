@@ -28,6 +28,10 @@ def _detail_text(detail) -> str:
     scheduled = _schedule_text(detail)
     if scheduled:
         return scheduled
+    if "sku_part_number" in detail and "monthly_price" in detail:      # license_price
+        was = detail.get("before")
+        return (f"{detail['sku_part_number']}: ${float(detail['monthly_price']):,.2f} a month "
+                f"per seat" + (f" (was ${float(was):,.2f})" if was is not None else ""))
     steps = detail.get("steps") or []
     if steps:
         return "; ".join(f"{s.get('action')} {s.get('target')}: {s.get('status')}"
@@ -110,11 +114,15 @@ class ActivityViewModel(PlanViewModel):
     def actions(self) -> list[str]:
         return ["", "onboard", "edit", "offboard", "delete", "restore", "bulk_onboard",
                 "bulk_offboard", "bulk_update", "sync_settings", "schedule_offboarding",
-                "scheduled_offboarding", "cancel_scheduled"]
+                "scheduled_offboarding", "cancel_scheduled", "license_price"]
 
     def export_csv(self) -> str:
         """The filtered entries with their full detail as JSON, formula-safe."""
         raw = self._raw.assign(detail=[json.dumps(d, default=str, sort_keys=True) for d in self._raw["detail"]])
+        # The tenant's name beside its id (a bulk job's several tenants, each named).
+        names = ["; ".join(self._name(t) for t in str(tid or "").split(";") if t)
+                 for tid in raw["tenant_id"]]
+        raw.insert(raw.columns.get_loc("tenant_id") + 1, "tenant_name", names)
         return to_csv(raw)
 
     def load_deleted(self) -> None:

@@ -2,6 +2,7 @@
 idle-license cost is computed from."""
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import weakref
@@ -10,11 +11,14 @@ import pandas as pd
 import param
 
 from services import access as A
-from services.overview import DEFAULT_PRICES, INACTIVE_DAYS, Overview, overview
+from services.errors import PermissionDenied
+from services.license_prices import COLUMNS as STORED_PRICE_COLUMNS
+from services.overview import INACTIVE_DAYS, Overview, overview
 
-from .base import PageViewModel
+from .base import PageViewModel, error_text
 
 PRICE_COLUMNS = ["sku_part_number", "product_name", "monthly_price"]
+log = logging.getLogger(__name__)
 _NOT_AVAILABLE = re.compile(r"^not available \((.*)\)$")
 
 
@@ -32,21 +36,27 @@ def idle_excluded_text(excluded: pd.DataFrame) -> str:
         return ""
     return "excludes " + ", ".join(f"{r.display_name} ({excluded_reason(r.reason)})"
                                    for r in excluded.itertuples())
-# Figures per store, for the store's tenant versions and the prices asked: at 100,000 users the
-# figures take seconds to compute, and every session's first page is the Overview. A write in
-# any process sharing the store changes a version or the audit log, and the next Overview
-# recomputes.
+# Figures per store, for the store's tenant versions, its newest audit entry and the prices
+# asked: every session's first page is the Overview, and one computation serves them all. A
+# write in any process sharing the store changes a version or the audit log (a price change is
+# audited too), and the next Overview recomputes.
 _FIGURES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
 
 
-def cached_overview(m365, prices: dict[str, float], days: int) -> Overview:
-    # A write made here may not change a tenant's version, but it always adds to the audit log.
+def _store_state(m365) -> tuple:
     newest = m365.audit_log(limit=1)
     last_write = tuple(newest[["time", "action", "outcome"]].astype(str).iloc[0]) \
         if len(newest) else ()
-    key = (tuple(sorted(m365.tenant_versions().items())), last_write,
-           tuple(sorted(prices.items())), days)
+    return tuple(sorted(m365.tenant_versions().items())), last_write
+
+
+def cached_overview(m365, prices: dict[str, float] | None = None,
+                    days: int = INACTIVE_DAYS) -> Overview:
+    """The figures for the store's current state; `prices` None: the stored price table.
+    Concurrent sessions wait for one computation instead of each computing."""
+    prices = m365.license_price_map() if prices is None else prices
+    key = (*_store_state(m365), tuple(sorted(prices.items())), days)
     with _LOCK:
         found = _FIGURES.get(m365.store)
         if found is not None and found[0] == key:
@@ -54,6 +64,15 @@ def cached_overview(m365, prices: dict[str, float], days: int) -> Overview:
         figures = overview(m365, prices, days=days)
         _FIGURES[m365.store] = (key, figures)
         return figures
+
+
+def warm(m365) -> None:
+    """Compute the figures with the stored prices now (a server does it at start, so the first
+    session's Overview does not wait for them)."""
+    try:
+        cached_overview(m365)
+    except Exception:  # noqa: BLE001 - the first Overview computes them instead, and says why
+        log.exception("computing the Overview figures ahead failed")
 
 
 SHORT_ERROR = 160      # characters of a sync error on the card; All Tenants has it whole
@@ -83,16 +102,17 @@ class OverviewViewModel(PageViewModel):
     figures = param.ClassSelector(class_=Overview, default=Overview(), doc="The figures shown, "
                                   "from services.overview.overview().")
     prices = param.DataFrame(default=pd.DataFrame(columns=PRICE_COLUMNS), doc="Monthly price per "
-                             "SKU (editable); idle licenses are costed with it.")
+                             "SKU, as stored (m365.license_prices()); idle licenses are costed "
+                             "with it. Admins change a price with set_price().")
     days = param.Integer(default=INACTIVE_DAYS, bounds=(1, 365), doc="A licensed account without "
                          "a sign-in for this many days counts as inactive.")
 
     def sync_error_lines(self) -> list[str]:
-        """The Sync errors card's lines for the current figures (reads the tenants' access from
-        the store, no Graph call)."""
-        if self.figures.sync_errors.empty or self.m365 is None:
-            return sync_error_lines(self.figures.sync_errors)
-        return sync_error_lines(self.figures.sync_errors, self.m365.tenants())
+        """The Sync errors card's lines for the current figures (no store read: the failing
+        tenants' access came with the figures)."""
+        access = self.figures.sync_error_access
+        tenants = pd.DataFrame({"tenant_id": list(access), "access": list(access.values())})
+        return sync_error_lines(self.figures.sync_errors, tenants if access else None)
 
     def idle_excluded_note(self) -> str:
         """The sentence under the idle licenses saying which tenants they leave out: their
@@ -107,30 +127,36 @@ class OverviewViewModel(PageViewModel):
                 f"{'its' if n == 1 else 'their'} disabled accounts count.")
 
     def refresh(self) -> None:
-        """Recompute the figures from the store (no Graph call)."""
-        if self.prices.empty:
-            self.prices = self._default_prices()      # the watcher computes the figures
-        else:
-            self._compute()
+        """Read the price table and the figures from the store (no Graph call)."""
+        if self.m365 is None:
+            return
+        with param.parameterized.discard_events(self):
+            self.prices = self._stored_prices()
+        self.param.trigger("prices")                 # the watcher computes the figures
 
-    def _default_prices(self) -> pd.DataFrame:
-        skus = self.m365.licenses()[["sku_part_number", "product_name"]].astype(str) \
-            .drop_duplicates("sku_part_number").sort_values("product_name")
-        skus["monthly_price"] = skus["sku_part_number"].map(DEFAULT_PRICES).fillna(0.0)
-        return skus.reset_index(drop=True)[PRICE_COLUMNS]
+    def _stored_prices(self) -> pd.DataFrame:
+        stored = self.m365.license_prices()
+        return stored.reindex(columns=STORED_PRICE_COLUMNS)[PRICE_COLUMNS].reset_index(drop=True)
 
     def price_map(self) -> dict[str, float]:
         return {str(k): float(v) for k, v in zip(self.prices["sku_part_number"],
                                                  self.prices["monthly_price"]) if pd.notna(v)}
 
-    def set_price(self, sku_part_number: str, price: float) -> None:
-        """Change one SKU's monthly price; the idle cost follows."""
-        if price < 0:
-            self.alert("warning", "A monthly price cannot be negative.")
-            return
-        prices = self.prices.copy()
-        prices.loc[prices["sku_part_number"] == sku_part_number, "monthly_price"] = float(price)
-        self.prices = prices
+    def set_price(self, sku_part_number: str, price: float) -> bool:
+        """Store one SKU's monthly price (admins; audited by the services); the idle cost and
+        every session's Overview follow. False, with an alert, when it was not saved."""
+        try:
+            saved = self.m365.set_license_price(sku_part_number, price)
+        except (PermissionDenied, ValueError) as exc:
+            self.alert("warning", f"The price of {sku_part_number} was not changed: "
+                                  f"{error_text(exc)}")
+            self.prices = self.prices.copy()       # the table shows the stored price again
+            return False
+        self.clear_alerts()                          # a later success clears a failure's alert
+        self.status = (f"{saved['sku_part_number']} now costs ${saved['monthly_price']:,.2f} "
+                       "a month per seat")
+        self.prices = self._stored_prices()
+        return True
 
     @param.depends("prices", "days", watch=True)
     def _compute(self) -> None:

@@ -64,6 +64,40 @@ def busy_bar(vm) -> pn.viewable.Viewable:
     return pn.panel(pn.bind(render, vm.param.busy, vm.param.progress, vm.param.status))
 
 
+# Tabulator's bootstrap5 theme paints with fixed light colours; in the dark theme (the header's
+# switch, dashboard.shell) the same tables take the page's colours instead.
+DARK_TABLE_CSS = """
+.tabulator, .tabulator .tabulator-tableholder { background-color: var(--m365-bg, #1b1e22);
+  color: var(--m365-fg, #e6e8ea); border-color: var(--m365-border, #3a4046); }
+.tabulator .tabulator-header, .tabulator .tabulator-header .tabulator-col {
+  background-color: var(--m365-button-bg, #2c3136) !important; color: var(--m365-fg, #e6e8ea)
+  !important; border-color: var(--m365-border, #3a4046) !important; }
+.tabulator-row, .tabulator-row .tabulator-cell { background-color: var(--m365-card-bg, #23272b)
+  !important; color: var(--m365-fg, #e6e8ea) !important; border-color: var(--m365-border,
+  #3a4046) !important; }
+.tabulator-row.tabulator-row-even, .tabulator-row.tabulator-row-even .tabulator-cell {
+  background-color: #272c31 !important; }
+.tabulator-row.tabulator-selectable:hover, .tabulator-row.tabulator-selectable:hover
+  .tabulator-cell { background-color: var(--m365-hover-bg, #363c42) !important; }
+.tabulator-row.tabulator-selected, .tabulator-row.tabulator-selected .tabulator-cell {
+  background-color: #1f4e79 !important; color: #ffffff !important; }
+.tabulator .tabulator-footer, .tabulator .tabulator-footer .tabulator-page {
+  background-color: var(--m365-button-bg, #2c3136) !important; color: var(--m365-fg, #e6e8ea)
+  !important; border-color: var(--m365-border, #3a4046) !important; }
+.tabulator .tabulator-footer .tabulator-page.active { background-color: var(--m365-primary,
+  #3d8bfd) !important; color: #ffffff !important; }
+.tabulator .tabulator-header-filter input, .tabulator-cell input { background: #1b1e22;
+  color: var(--m365-fg, #e6e8ea); border: 1px solid var(--m365-border, #3a4046); }
+.tabulator .tabulator-placeholder span { color: var(--m365-muted, #a3abb3) !important; }
+.tabulator a { color: #8bb9fe; }
+"""
+
+
+def dark_theme() -> bool:
+    """Whether this session is shown in the dark theme (pn.config.theme is per session)."""
+    return pn.config.theme == "dark"
+
+
 def table(value, *, remote: bool = False, page_size: int = PAGE_SIZE, hidden=(),
           empty: str = "Nothing to show", pager: bool | None = None, **kwargs):
     """A Tabulator with the dashboard's defaults: paged, sortable, filterable headers.
@@ -82,6 +116,8 @@ def table(value, *, remote: bool = False, page_size: int = PAGE_SIZE, hidden=(),
     kwargs.setdefault("theme_classes", ["table-sm"])
     if "width" in kwargs:
         kwargs.pop("sizing_mode")
+    if dark_theme():
+        kwargs["stylesheets"] = [*kwargs.get("stylesheets", []), DARK_TABLE_CSS]
     # A table of a few rows has no pager.
     few = isinstance(value, pd.DataFrame) and len(value) <= page_size
     pagination = "remote" if remote else (None if few or pager is False else "local")
@@ -174,8 +210,12 @@ def plan_panel(vm) -> pn.viewable.Viewable:
     title = pn.pane.HTML(pn.bind(lambda t: f"<h3>{html.escape(t)}</h3>These changes will be made "
                                  "in Microsoft 365:" if t else "", vm.param.pending_title),
                          css_classes=["m365-plan-title"], width=740)
+    # Columns fit the card and their text wraps: fitted to the data, a long list of licenses
+    # pushed the details out of the card.
     steps = table(pn.bind(plan_rows, vm.param.pending_steps), page_size=20,
-                  layout="fit_data_stretch", titles=STEP_TITLES, widths={"step": 48}, width=740,
+                  layout="fit_columns", titles=STEP_TITLES, width=740,
+                  widths={"step": 52, "action": 165, "target": 220},
+                  stylesheets=[wrapped_cells(["action", "target", "detail"])],
                   css_classes=["m365-plan-steps"])
     warnings = pn.pane.Alert(pn.bind(lambda ws: "\n".join(f"- {w}" for w in ws),
                                      vm.param.pending_warnings),

@@ -300,6 +300,21 @@ def groups(conn: Connection, scope: Iterable[str] | None = None,
                              "security_enabled": "boolean", "on_premises_sync": "boolean"})
 
 
+DYNAMIC_LIST_REASON = ("dynamic distribution group: its members come from its recipient filter "
+                       "in Exchange Online; change the filter there")
+
+
+def dynamic_distribution_groups(conn: Connection, scope: Iterable[str] | None = None) -> pd.DataFrame:
+    """Exchange's dynamic distribution groups (not in Graph), as the group pickers list them."""
+    d = S.dynamic_distribution_groups
+    rows = [dict(r) for r in conn.execute(sa.select(d).where(tenant_filter(d, scope))
+                                          .order_by(d.c.tenant_id, d.c.display_name)).mappings()]
+    df = frame(rows, ["tenant_id", "id", "display_name", "mail", "recipient_filter"])
+    df["kind"] = "dynamic_distribution"
+    df["read_only_reason"] = DYNAMIC_LIST_REASON
+    return df
+
+
 def _count(joined) -> int:
     return joined.count(";") + 1 if joined else 0
 

@@ -104,6 +104,17 @@ mailboxes = sa.Table(
     sa.Column("hidden_from_address_lists", sa.Boolean),
 )
 
+# Dynamic distribution groups: Exchange-only (Graph does not list them), read with the mailboxes;
+# their members come from a recipient filter, so they are shown but never offered for joining.
+dynamic_distribution_groups = sa.Table(
+    "dynamic_distribution_groups", metadata,
+    sa.Column("tenant_id", sa.String(ID), primary_key=True),
+    sa.Column("id", sa.String(ID), primary_key=True),              # Exchange's Guid
+    sa.Column("display_name", sa.String(NAME)),
+    sa.Column("mail", sa.String(NAME)),
+    sa.Column("recipient_filter", sa.Text),
+)
+
 user_licenses = sa.Table(
     "user_licenses", metadata,
     sa.Column("tenant_id", sa.String(ID), primary_key=True),

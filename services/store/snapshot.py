@@ -44,6 +44,7 @@ class TenantSnapshot:
     app_roles: list[str] | None = None           # the app's directory roles; None: not read
     groups: GroupChange | None = None
     mailboxes: list[dict] | None = None          # mailboxes-table rows; None: not read
+    dynamic_lists: list[dict] | None = None      # dynamic distribution groups; None: not read
     apps: dict[str, list[dict]] | None = None   # group id -> appRoleAssignment rows
     apps_full: bool = False                      # apps covers every group (else only those keys)
     # organization, domains and role definitions were read (they are not read on every sync)

@@ -118,7 +118,8 @@ def prepare(dialect, snap: TenantSnapshot) -> dict[sa.Table, list]:
     for table, rows in ((S.domains, snap.domains), (S.skus, snap.skus),
                         (S.role_definitions, snap.role_definitions),
                         (S.role_assignments, snap.role_assignments),
-                        (S.mailboxes, snap.mailboxes)):
+                        (S.mailboxes, snap.mailboxes),
+                        (S.dynamic_distribution_groups, snap.dynamic_lists)):
         if rows is not None:
             out[table] = insert_statements(dialect, table, rows)
     if snap.users is not None and snap.users.full:

@@ -62,6 +62,17 @@ def read_mailboxes(client, snapshot: TenantSnapshot, exchange_permissions) -> No
         log.info("tenant %s: %s", snapshot.tenant_id, text)
         snapshot.warnings.append(text[:500])
         return
+    try:
+        dynamic = ExchangeOnline(client).get("Get-DynamicDistributionGroup",
+                                             {"ResultSize": "Unlimited"})
+    except GraphError as exc:
+        snapshot.warnings.append(f"dynamic distribution groups not read: {exc.graph_message}"[:500])
+    else:
+        snapshot.dynamic_lists = [
+            {"tenant_id": snapshot.tenant_id, "id": str(g.get("Guid") or g.get("Name")),
+             "display_name": g.get("DisplayName") or g.get("Name"),
+             "mail": g.get("PrimarySmtpAddress"), "recipient_filter": g.get("RecipientFilter")}
+            for g in dynamic if g.get("Guid") or g.get("Name")]
     rows = {}
     for mailbox in found:
         row = mailbox_row(snapshot.tenant_id, mailbox)

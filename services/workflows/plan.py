@@ -313,6 +313,10 @@ class Plan:
                  "status": outcomes[s.number].status, "error": outcomes[s.number].error}
                 for s in self._steps]
         audit_error = self._audit(rows, entry_id)
+        if any(s.feature == "exchange" for s in self._steps):
+            # Exchange has no delta: the next sync (this refresh, or a bulk job's at its end)
+            # reads the mailboxes again.
+            self.m365.store.mark_stale(self.tenant_id, "mailboxes")
         if refresh_store:
             self._refresh_store()
         password = ctx.password if self._reveal_password else None
@@ -402,8 +406,6 @@ class Plan:
         if sync is None:
             return
         try:
-            if any(s.feature == "exchange" for s in self._steps):
-                self.m365.store.mark_stale(self.tenant_id, "mailboxes")
             sync(self.tenant_id)
         except Exception as exc:  # noqa: BLE001 - the change stands; the next scheduled sync catches up
             log.warning("store refresh after %s failed for tenant %s: %s", self.kind,

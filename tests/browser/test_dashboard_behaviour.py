@@ -102,7 +102,7 @@ def test_browser_cancel_with_unsaved_changes_asks_first(served, open_page):
     expect(box).to_have_value("Sales")
     box.fill("Legal")
     box.press("Enter")
-    page.locator(".m365-nav-licenses button").click()      # leaving the page...
+    page.locator(".m365-nav-licenses").click()      # leaving the page...
     keep = page.locator(".m365-keep-editing button")
     keep.wait_for()                                        # ... asks first
     assert in_viewport(page, keep)
@@ -209,7 +209,7 @@ def test_browser_url_follows_the_tenant_picker(served, open_page):
     page.locator(".m365-users .tabulator-row").first.wait_for()
     page.locator("select").first.select_option(label=name)
     page.wait_for_url(re.compile(rf"tenant={tid}"))
-    page.locator(".m365-nav-licenses button").click()
+    page.locator(".m365-nav-licenses").click()
     page.wait_for_url(re.compile(rf"page=licenses.*tenant={tid}|tenant={tid}.*page=licenses"))
 
 
@@ -227,7 +227,7 @@ def test_browser_overview_is_the_first_page_and_its_cards_open_their_pages(serve
     for width, height in ((1440, 900), (1280, 800)):
         page.set_viewport_size({"width": width, "height": height})
         shot(page, f"overview-{width}x{height}")
-    page.locator(".m365-card-open-full button").click()
+    page.locator(".m365-card-open-full").click()
     page.locator(".m365-skus .tabulator-row").first.wait_for()
     assert "page=licenses" in page.url
 

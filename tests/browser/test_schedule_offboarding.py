@@ -55,7 +55,7 @@ def test_browser_schedule_offboarding_then_cancel_it_from_activity(served, open_
     assert job["at"].to_pydatetime() == picked.astimezone(timezone.utc)
 
     # Activity lists it, in words, with Cancel.
-    page.locator(".m365-nav-activity button").click()
+    page.locator(".m365-nav-activity").click()
     row = page.locator(".m365-scheduled .tabulator-row", has_text=upn)
     row.wait_for()
     expect(row).to_contain_text("Friday Five")

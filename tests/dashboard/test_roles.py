@@ -17,7 +17,7 @@ def _session(m365, page="users", **nav):
 
 
 def _sidebar_names(session) -> list[str]:
-    return [b.name for b in session.sidebar() if hasattr(b, "on_click")]
+    return [title for _key, title in session.sidebar_entries()]
 
 
 def _user_actions(session) -> set[str]:

@@ -155,3 +155,32 @@ def test_exchange_bulk_offboarding_columns_convert_and_forward(m365, emu, tid, t
     assert box["FullAccess"][0]["AutoMapping"] is False
     assert box["DeliverToMailboxAndForward"] is False
     assert len(_writes(emu, tid, "Add-MailboxPermission")) >= 1
+
+
+def test_exchange_sync_lists_mailbox_types_and_dynamic_distribution_groups(m365, emu, tid):
+    users = m365.users(tid).set_index("user_principal_name")
+    for upn in emu.shared_mailboxes(tid):
+        assert users.loc[upn, "mailbox_type"] == "SharedMailbox"
+    assert (users["mailbox_type"] == "UserMailbox").sum() > 10
+    forwarded = users[users["forwarding_to"].notna()]
+    assert len(forwarded) >= 1 and "@" in forwarded.iloc[0]["forwarding_to"]
+    dynamic = m365.dynamic_distribution_groups(tid)
+    assert len(dynamic) >= 1 and dynamic["read_only_reason"].str.contains("recipient filter").all()
+
+
+def test_exchange_mailbox_details_for_the_user_page(m365, emu, tid):
+    big = m365.mailbox(tid, emu.large_mailbox(tid))
+    assert big["available"] and big["kind"] == "user mailbox"
+    assert big["size_bytes"] > 50 * 1024 ** 3 and big["over_shared_limit"]
+    info = m365.mailbox(tid, emu.shared_mailboxes(tid)[0])
+    assert info["type"] == "SharedMailbox" and len(info["full_access"]) >= 1
+
+
+def test_exchange_shared_mailboxes_to_tidy_are_the_licensed_or_enabled_ones(m365, emu, tid):
+    from services.mailbox_details import shared_mailbox_to_tidy, tidy_reason
+    users = m365.users(tid)
+    flagged = users[shared_mailbox_to_tidy(users)].set_index("user_principal_name")
+    info, reception = emu.shared_mailboxes(tid)[:2]
+    assert info in flagged.index and "holds a license" in tidy_reason(flagged.loc[info].to_dict())
+    assert reception in flagged.index and "sign-in allowed" in tidy_reason(flagged.loc[reception].to_dict())
+    assert (flagged["mailbox_type"] == "SharedMailbox").all()

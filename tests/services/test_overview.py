@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from services.licensing import sold_by_the_thousand
-from services.overview import idle_licenses, overview
+from services.overview import idle_frame, idle_licenses, overview
 from tests.helpers import emulated_world
 
 
@@ -47,3 +47,28 @@ def test_overview_idle_licenses_says_why(m365):
                          now=pd.Timestamp("2026-12-01T12:00:00Z"))
     assert set(rows["why"]) <= {"disabled account", "no sign-in for 90 days"}
     assert not sold_by_the_thousand(pd.Series([999])).any()
+
+
+def test_overview_idle_query_equals_the_rule_on_the_listings(m365):
+    """The one-query idle rows (services.store.idle) are exactly idle_licenses() applied to
+    users() and user_licenses(), across the 90-day boundary and with a tenant left out."""
+    now = pd.Timestamp("2026-12-01T12:00:00Z")
+    users, held = m365.users(), m365.user_licenses()
+    for exclude in ([], [str(users["tenant_id"].iloc[0])]):
+        for days in (30, 90):
+            ref = idle_licenses(users, held, days=days, now=now, exclude_tenants=exclude)
+            got = idle_frame(m365, days=days, now=now, exclude_tenants=exclude, prices={})
+            key = ["tenant_id", "user_id", "sku_part_number", "why"]
+            want = ref[key].astype(str).sort_values(key).reset_index(drop=True)
+            have = got[key].astype(str).sort_values(key).reset_index(drop=True)
+            pd.testing.assert_frame_equal(have, want)
+            assert (got["monthly_price"] == 0.0).all()
+
+
+def test_overview_figures_need_no_listing_of_every_user(m365, monkeypatch):
+    """The Overview reads aggregates and the idle rows, never users() or user_licenses()."""
+    def refuse(*_a, **_k):
+        raise AssertionError("overview() read a whole listing")
+    monkeypatch.setattr(type(m365), "users", refuse)
+    monkeypatch.setattr(type(m365), "user_licenses", refuse)
+    assert overview(m365).users > 0
