@@ -171,6 +171,13 @@ def last_sign_in_note(row: dict) -> str | None:
     return None if why is None else f"not available ({why})"
 
 
+# Exchange Online's grants live in two places other than Graph's permission list (README).
+EXCHANGE_FIX = ("grant Exchange.ManageAsApp (app registration > API permissions > APIs my "
+                "organization uses > Office 365 Exchange Online > Application permissions, then "
+                "grant consent) and assign the app the Exchange Administrator role in the tenant "
+                "(Entra admin center > Roles and administrators)")
+
+
 def refusal(row: dict | None, feature: str, *, url: str | None = None) -> str | None:
     """Why this tenant (a tenants-table row) cannot use `feature`, or None when it can or its
     access was never checked (then Graph's own answer decides)."""
@@ -196,6 +203,9 @@ def refusal(row: dict | None, feature: str, *, url: str | None = None) -> str | 
         return (f"{label} is not available in {name}: the tenant has no Intune (Graph answers "
                 "\"Request not applicable to target tenant.\"); an Intune license or a suite "
                 "with it (Microsoft 365 Business Premium, E3, E5) switches it on")
+    if feature == "exchange":
+        return (f"{label} is switched off in {name}: the app {why} there; {EXCHANGE_FIX}"
+                f"{where}")
     return f"{label} is switched off in {name}: the app {why} there; {FIX[MISSING]}{where}"
 
 
