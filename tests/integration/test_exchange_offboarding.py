@@ -184,3 +184,25 @@ def test_exchange_shared_mailboxes_to_tidy_are_the_licensed_or_enabled_ones(m365
     assert info in flagged.index and "holds a license" in tidy_reason(flagged.loc[info].to_dict())
     assert reception in flagged.index and "sign-in allowed" in tidy_reason(flagged.loc[reception].to_dict())
     assert (flagged["mailbox_type"] == "SharedMailbox").all()
+
+
+def test_exchange_scheduled_offboarding_converts_at_its_time(m365, emu, tid):
+    from datetime import datetime, timedelta, timezone
+
+    from services.schedules import run_due
+    user, boss, _dl = _leaver(m365, emu, tid)
+    at = (datetime.now(timezone.utc) + timedelta(hours=2)).replace(microsecond=0)
+    plan = m365.plan_offboarding(tid, user.user_principal_name, convert_to_shared=True,
+                                 mailbox_access="manager", remove_licenses=True, at=at)
+    assert plan.problems == []
+    job = plan.apply()
+    assert job.ok and job.job_id
+    assert emu.mailbox(tid, user.user_principal_name)["RecipientTypeDetails"] == "UserMailbox"
+    listed = m365.scheduled_jobs().set_index("id").loc[job.job_id]
+    assert "Convert to shared mailbox" in listed["options"]
+    assert "Give Full Access to the mailbox" in listed["options"]
+    ran = run_due(m365, now=at + timedelta(minutes=1))
+    assert ran["status"].tolist() == ["done"], ran
+    box = emu.mailbox(tid, user.user_principal_name)
+    assert box["RecipientTypeDetails"] == "SharedMailbox"
+    assert [p["User"].lower() for p in box["FullAccess"]] == [boss.user_principal_name.lower()]
