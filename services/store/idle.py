@@ -16,8 +16,7 @@ from sqlalchemy.engine import Connection
 
 from . import schema as S
 from .frames import frame, raw_rows, tenant_filter, tenant_names
-from .listings import _decode, _part_numbers, _product, _tenant_names
-from .. import skus as sku_names
+from .listings import _tenant_names, with_sku_names
 
 COLUMNS = ["tenant_id", "tenant_name", "user_id", "user_principal_name", "sku_id",
            "sku_part_number", "product_name", "disabled"]
@@ -43,12 +42,7 @@ def idle_license_rows(conn: Connection, scope: Iterable[str] | None, cutoff: str
             .order_by(ul.c.tenant_id, u.c.user_principal_name, ul.c.sku_id))
     df = frame(raw_rows(conn, stmt), ["tenant_id", "user_id", "user_principal_name", "sku_id",
                                       "account_enabled"])
-    parts = _part_numbers(conn, scope)
-    tenant = pd.Categorical(df["tenant_id"])
-    df["tenant_id"] = tenant
-    df["sku_part_number"] = _decode(tenant, df["sku_id"], lambda t, v: parts.get((t, v))
-                                    or sku_names.part_number(v) or "")
-    df["product_name"] = _decode(tenant, df["sku_id"], lambda t, v: _product(parts, t, v))
+    tenant = with_sku_names(conn, scope, df)
     df["tenant_name"] = _tenant_names(tenant, tenant_names(conn))
     df["disabled"] = ~df["account_enabled"].astype(bool).to_numpy() if len(df) else \
         pd.Series([], dtype=bool)

@@ -226,6 +226,18 @@ def licenses(conn: Connection, scope: Iterable[str] | None = None) -> pd.DataFra
         "locked_out": "Int64"})
 
 
+def with_sku_names(conn: Connection, scope, df: pd.DataFrame) -> pd.Categorical:
+    """Give a frame of (tenant_id, sku_id) rows its sku_part_number and product_name columns
+    (decoded once per distinct SKU); returns the tenant column as a Categorical."""
+    parts = _part_numbers(conn, scope)
+    tenant = pd.Categorical(df["tenant_id"])
+    df["tenant_id"] = tenant
+    df["sku_part_number"] = _decode(tenant, df["sku_id"], lambda t, v: parts.get((t, v))
+                                    or sku_names.part_number(v) or "")
+    df["product_name"] = _decode(tenant, df["sku_id"], lambda t, v: _product(parts, t, v))
+    return tenant
+
+
 def user_licenses(conn: Connection, scope: Iterable[str] | None = None) -> pd.DataFrame:
     ul, u = S.user_licenses, S.users
     stored = ["tenant_id", "user_id", "user_principal_name", "sku_id", "assigned_directly",
@@ -236,13 +248,8 @@ def user_licenses(conn: Connection, scope: Iterable[str] | None = None) -> pd.Da
             .where(tenant_filter(ul, scope))
             .order_by(ul.c.tenant_id, u.c.user_principal_name, ul.c.sku_id))
     df = frame(raw_rows(conn, stmt), stored)
-    parts = _part_numbers(conn, scope)
     groups = _group_names(conn, scope)
-    tenant = pd.Categorical(df["tenant_id"])
-    df["tenant_id"] = tenant
-    df["sku_part_number"] = _decode(tenant, df["sku_id"], lambda t, v: parts.get((t, v))
-                                    or sku_names.part_number(v) or "")
-    df["product_name"] = _decode(tenant, df["sku_id"], lambda t, v: _product(parts, t, v))
+    tenant = with_sku_names(conn, scope, df)
     df["assigned_by_group_name"] = _decode(tenant, df["assigned_by_group"], lambda t, v: "; ".join(
         groups.get((t, g), g) for g in v.split(";") if g))
     df["assigned_by_group"] = _decode(tenant, df["assigned_by_group"], lambda t, v: v.replace(";", "; "))
