@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from services.workflows import PlanHasProblems
+from services.workflows.hybrid import is_synced
 
 from ..helpers import RawGraph
 
@@ -31,7 +32,7 @@ def _leaver(m365, emu, tid, taken=set()):
     for row in users.itertuples():
         upn = row.user_principal_name
         if (row.mailbox_type != "UserMailbox" or upn in taken or upn == boss.user_principal_name
-                or upn == emu.large_mailbox(tid)):
+                or upn == emu.large_mailbox(tid) or is_synced(row.on_premises_sync)):
             continue
         taken.add(upn)
         raw("PUT", f"users/{row.id}/manager/$ref",
