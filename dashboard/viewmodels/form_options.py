@@ -1,8 +1,10 @@
 """What the wizard offers on its Roles & Licenses and Groups tabs, and why an option is locked.
 
 A SKU with no seats left (or a suspended one) cannot be picked; a license the user gets from a
-group cannot be removed here. Groups Graph cannot change (distribution lists, mail-enabled
-security groups, dynamic groups) are listed but cannot be picked, with the reason.
+group cannot be removed here. Distribution lists and mail-enabled security groups are changed
+in Exchange Online: they can be picked when the tenant's access allows Exchange Online, and are
+noted so. Groups that cannot be changed here (dynamic groups, groups synced from on-premises,
+Exchange groups without Exchange access) are listed but cannot be picked, with the reason.
 """
 from __future__ import annotations
 
@@ -15,10 +17,11 @@ LICENSE_OPTION_COLUMNS = ["product_name", "sku_part_number", "used", "purchased"
 ROLE_OPTION_COLUMNS = ["display_name", "description", "role_definition_id"]
 GROUP_OPTION_COLUMNS = ["display_name", "kind", "is_team", "apps", "selectable", "note", "id"]
 
-KIND_REASONS = {
-    "distribution": "distribution list: Graph cannot change its members (use Exchange admin)",
-    "mail_security": "mail-enabled security group: Graph cannot change its members (use Exchange admin)",
-}
+# Groups whose members Exchange Online changes (services.store.listings EXCHANGE_KINDS), as
+# the picker names them.
+EXCHANGE_KINDS = {"distribution": "distribution list", "mail_security": "mail-enabled security group"}
+# Exchange's dynamic distribution groups (m365.dynamic_distribution_groups): listed, never picked.
+DYNAMIC_LIST = "dynamic_distribution"
 
 
 def license_options(skus: pd.DataFrame, held: dict[str, dict]) -> pd.DataFrame:
@@ -51,24 +54,56 @@ def role_options(roles: pd.DataFrame) -> pd.DataFrame:
     return df.sort_values("display_name", ignore_index=True)[ROLE_OPTION_COLUMNS]
 
 
-def group_reason(row: dict) -> str:
-    """Why Graph cannot change the group's members, or '' when it can."""
-    if bool(row.get("writable", True)) and not bool(row.get("is_dynamic")):
-        return ""
-    if bool(row.get("is_dynamic")):
+def _yes(value) -> bool:
+    """True only for a true value: a missing one (None, pd.NA) is not."""
+    return value is not None and value is not pd.NA and bool(value)
+
+
+def group_reason(row: dict, exchange_off: str | None = None) -> str:
+    """Why the group's members cannot be changed here, or '' when they can. `exchange_off`:
+    why the tenant's access does not allow Exchange Online (m365.features_off), None when it
+    does."""
+    if str(row.get("kind")) == DYNAMIC_LIST:
+        return str(row.get("read_only_reason") or "dynamic distribution group: members come "
+                                                   "from its recipient filter")
+    if _yes(row.get("is_dynamic")):
         return "dynamic group: members come from its rule"
-    return str(row.get("read_only_reason") or KIND_REASONS.get(str(row.get("kind")), "Graph cannot "
-                                                                 "change its members"))
+    if _yes(row.get("on_premises_sync")):
+        return "synced from on-premises Active Directory: change it there"
+    word = EXCHANGE_KINDS.get(str(row.get("kind")))
+    if word and exchange_off:
+        if exchange_off.startswith("needs "):       # a permission or role the app lacks
+            return f"{word}, changed in Exchange Online: the app {exchange_off} in this tenant"
+        return f"{word}, changed in Exchange Online, which this tenant does not allow ({exchange_off})"
+    if word:
+        return ""
+    writable = row.get("writable", True)
+    if writable is None or writable is pd.NA or bool(writable):
+        return ""
+    return str(row.get("read_only_reason") or "Graph cannot change its members")
 
 
-def group_options(groups: pd.DataFrame, member_of: set[str]) -> pd.DataFrame:
+def group_note(row: dict) -> str:
+    """What a technician should know about a group that can be picked ('' for most)."""
+    word = EXCHANGE_KINDS.get(str(row.get("kind")))
+    return f"{word}, changed in Exchange Online" if word else ""
+
+
+def group_options(groups: pd.DataFrame, member_of: set[str], exchange_off: str | None = None,
+                  dynamic_lists: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per group of the tenant (and per dynamic distribution group, which Graph does not
+    list), the pickable ones first; `exchange_off` as for group_reason."""
     rows = []
-    for r in groups.to_dict("records"):
-        why = group_reason(r)
+    records = groups.to_dict("records")
+    if dynamic_lists is not None:
+        records += dynamic_lists.to_dict("records")
+    for r in records:
+        why = group_reason(r, exchange_off)
         member = r["id"] in member_of
-        note = f"member; {why}" if why and member else (why or ("member" if member else ""))
+        parts = (["member"] if member else []) + [why or group_note(r)]
         rows.append({"display_name": str(r["display_name"]), "kind": str(r["kind"]),
                      "is_team": bool(r.get("is_team")), "apps": str(r.get("apps") or ""),
-                     "selectable": not why, "note": note, "id": str(r["id"])})
+                     "selectable": not why, "note": "; ".join(p for p in parts if p),
+                     "id": str(r["id"])})
     df = pd.DataFrame(rows, columns=GROUP_OPTION_COLUMNS)
     return df.sort_values(["selectable", "display_name"], ascending=[False, True], ignore_index=True)

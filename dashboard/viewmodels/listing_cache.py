@@ -15,8 +15,18 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from services.mailbox_details import shared_mailbox_to_tidy
+
 TABLE_COLUMNS = ["tenant_name", "display_name", "user_principal_name", "department", "job_title",
-                 "licenses", "licenses_shown", "account_enabled", "last_sign_in", "tenant_id", "id"]
+                 "licenses", "licenses_shown", "mailbox", "account_enabled", "last_sign_in",
+                 "tenant_id", "id", "licensed", "shared_to_tidy"]
+# Made here, once per listing read, not by users() (what a filter or a cell needs per row, so no
+# keystroke does per-row work): the mailbox in a word, whether the user holds a license, and
+# whether a shared mailbox still holds a license or still allows sign-in (the services' one rule,
+# services.mailbox_details.shared_mailbox_to_tidy: the admin center and Lighthouse flag both).
+DERIVED = ("licenses_shown", "mailbox", "licensed", "shared_to_tidy")
+MAILBOX_WORDS = {"SharedMailbox": "Shared", "UserMailbox": "User", "RoomMailbox": "Room",
+                 "EquipmentMailbox": "Equipment"}
 SEARCHED = ["display_name", "user_principal_name", "department", "job_title"]
 # Re-reading a few tenants is cheaper than the whole listing; past this many, read it all.
 PARTIAL_LIMIT = 20
@@ -38,12 +48,18 @@ def short_licenses(text: str) -> str:
 def display(users: pd.DataFrame) -> pd.DataFrame:
     """The listing as the table shows it (the view formats last sign-in, 'never' when none).
     `licenses` keeps the full names (CSV, filters); `licenses_shown` is what the cell shows."""
-    out = users[[c for c in TABLE_COLUMNS if c != "licenses_shown"]].reset_index(drop=True).copy()
+    out = users[[c for c in TABLE_COLUMNS if c not in DERIVED]].reset_index(drop=True).copy()
     # Few users hold a combination of licenses no one else holds: shorten each combination once.
     codes, combos = pd.factorize(out["licenses"].fillna("").astype(str))
     shown = np.array([short_licenses(c) for c in combos], dtype=object)
     out.insert(out.columns.get_loc("licenses") + 1, "licenses_shown",
                shown[codes] if len(codes) else pd.Series([], dtype=object))
+    kinds = (users["mailbox_type"] if "mailbox_type" in users else pd.Series("", index=users.index))
+    out.insert(out.columns.get_loc("licenses_shown") + 1, "mailbox",
+               kinds.astype(object).map(MAILBOX_WORDS).fillna("").astype(object).to_numpy())
+    out["licensed"] = (out["licenses"].fillna("").astype(str).str.len() > 0).to_numpy(dtype=bool)
+    out["shared_to_tidy"] = (shared_mailbox_to_tidy(users).to_numpy(dtype=bool)
+                             if "mailbox_type" in users else np.zeros(len(out), dtype=bool))
     # A time, not text: sorted by the server, "never" (no time) stays last either way.
     out["last_sign_in"] = pd.to_datetime(out["last_sign_in"], utc=True).dt.tz_localize(None)
     return out

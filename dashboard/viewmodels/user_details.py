@@ -1,5 +1,6 @@
 """User details: summary, licenses with their source, groups (Teams, apps), roles from the store;
-the manager, devices and recent sign-ins read live from Graph (the store does not keep them)."""
+the manager, devices and recent sign-ins read live from Graph, the mailbox live from Exchange
+Online (the store does not keep them)."""
 from __future__ import annotations
 
 import asyncio
@@ -60,9 +61,18 @@ class UserDetailsViewModel(PageViewModel):
                            "live; 'No manager' when they have none, empty until read.")
     sign_ins = param.DataFrame(default=pd.DataFrame(columns=SIGN_IN_COLUMNS), doc="The user's "
                                "recent sign-ins (newest first), read live.")
+    mailbox = param.Dict(default={}, doc="The user's mailbox read live from Exchange Online "
+                         "(services.mailbox_details: available, reason, type, sizes, forwarding, "
+                         "hidden, full_access, send_as), each holder with a 'name' to show; "
+                         "empty until read.")
+    mailbox_loading = param.Boolean(default=False, doc="Whether the mailbox is being read from "
+                                    "Exchange Online now.")
+    timezone = param.String(default="UTC", doc="The viewer's time zone (IANA name, from the "
+                            "browser): the summary's times are shown in it.")
 
     def load(self, tenant: str | None = None, user: str | None = None) -> bool:
-        """Read the user from the store; `load_live()` then adds devices and sign-ins."""
+        """Read the user from the store; `load_live()` then adds the manager, devices, sign-ins
+        and the mailbox."""
         if tenant is not None:
             self.tenant = tenant
         if user is not None:
@@ -72,7 +82,7 @@ class UserDetailsViewModel(PageViewModel):
             row = self.m365.resolve_user(self.tenant, self.user)
         except (ValueError, KeyError):
             self.param.update(summary={}, manager="", devices=self.devices.iloc[0:0], devices_note="",
-                              sign_ins=self.sign_ins.iloc[0:0])
+                              sign_ins=self.sign_ins.iloc[0:0], mailbox={}, mailbox_loading=False)
             self.alert("warning", "This user is not in the tenant any more: deleted, or not "
                                   "synced yet. A deleted user can be restored from the Activity "
                                   "page for 30 days.")
@@ -87,7 +97,7 @@ class UserDetailsViewModel(PageViewModel):
         self.groups = groups[GROUP_COLUMNS].reset_index(drop=True)
         self.roles = self.m365.user_roles(self.tenant, self.user)[ROLE_COLUMNS]
         self.param.update(manager="", devices=self.devices.iloc[0:0], devices_note="",
-                          sign_ins=self.sign_ins.iloc[0:0])
+                          sign_ins=self.sign_ins.iloc[0:0], mailbox={}, mailbox_loading=True)
         return True
 
     async def _load_devices(self, client, user: str) -> None:
@@ -110,9 +120,48 @@ class UserDetailsViewModel(PageViewModel):
         self.devices = pd.DataFrame([{c: d.get(c) for c in DEVICE_COLUMNS} for d in items],
                                     columns=DEVICE_COLUMNS)
 
+    def _read_mailbox(self, tenant: str, user: str) -> dict:
+        """The mailbox (blocking: Exchange Online and the store), each Full Access and Send As
+        holder named as 'Name (sign-in name)' when the store knows them."""
+        off = self.m365.features_off(tenant).get("exchange")
+        if off:          # the access rule's own reason is long (steps and a consent URL)
+            why = f"the app {off}" if off.startswith("needs ") else off
+            return {"available": False, "reason": f"Exchange Online is off in this tenant: {why}. "
+                                                  "All Tenants shows what to grant."}
+        box = dict(self.m365.mailbox(tenant, user))
+        holders = [f.get("user") for f in box.get("full_access") or []] + list(box.get("send_as") or [])
+        names = {}
+        if any(holders):
+            users = self.m365.users(tenant)
+            names = dict(zip(users["user_principal_name"].astype(str).str.lower(),
+                             users["display_name"].astype(str)))
+
+        def named(who) -> str:
+            who = str(who or "")
+            name = names.get(who.lower())
+            return f"{name} ({who})" if name and name != who else who
+        box["full_access"] = [{**f, "name": named(f.get("user"))} for f in box.get("full_access") or []]
+        box["send_as"] = [named(w) for w in box.get("send_as") or []]
+        return box
+
+    async def _load_mailbox(self, tenant: str, user: str) -> None:
+        """The mailbox section: read off the event loop; shown only if the page still shows
+        this user when Exchange answers."""
+        self.mailbox_loading = True
+        try:
+            box = await asyncio.to_thread(self._read_mailbox, tenant, user)
+        except Exception as exc:  # noqa: BLE001 - the page still shows everything else
+            box = {"available": False, "reason": f"the mailbox could not be read: {error_text(exc)}"}
+        if (self.tenant, self.user) == (tenant, user):
+            self.param.update(mailbox=box, mailbox_loading=False)
+
     async def load_live(self) -> None:
-        """The manager, devices and the last sign-ins, read from Graph off the event loop; a
-        Graph failure is an alert naming what is missing."""
+        """The manager, devices and the last sign-ins, read from Graph off the event loop, and
+        the mailbox from Exchange Online beside them; a Graph failure is an alert naming what is
+        missing."""
+        await asyncio.gather(self._load_graph(), self._load_mailbox(self.tenant, self.user))
+
+    async def _load_graph(self) -> None:
         client = self.m365.graph.tenant(self.tenant)
         user = self.user
         try:

@@ -68,8 +68,9 @@ class UserFormViewModel(OnboardingChoices, LeavingForm, PlanViewModel):
                                    doc="Directory roles of the tenant.")
     roles = param.List(default=[], item_type=str, doc="Role definition ids the user should hold.")
     group_options = param.DataFrame(default=pd.DataFrame(columns=GROUP_OPTION_COLUMNS),
-                                    doc="Groups of the tenant: Team or not, apps, whether Graph "
-                                        "can change its members and why not.")
+                                    doc="Groups of the tenant: Team or not, apps, whether its "
+                                        "members can be changed here (Graph, or Exchange Online "
+                                        "for distribution lists) and why not.")
     groups = param.List(default=[], item_type=str, doc="Group ids the user should be a member of.")
     generated_password = param.String(default="", doc="The password generated at creation; shown "
                                                       "once, cleared when the wizard closes.")
@@ -172,7 +173,11 @@ class UserFormViewModel(OnboardingChoices, LeavingForm, PlanViewModel):
             held = {r["sku_part_number"]: r for r in ul[ul["user_id"] == self.user_id].to_dict("records")}
         self.license_options = license_options(self.m365.licenses(self.tenant), held)
         self.role_options = role_options(self.m365.role_definitions(self.tenant))
-        self.group_options = group_options(self.m365.groups(self.tenant), set(self._current["groups"]))
+        # Distribution lists are changed in Exchange Online, where the tenant's access allows it.
+        exchange_off = self.m365.features_off(self.tenant).get("exchange")
+        self.group_options = group_options(
+            self.m365.groups(self.tenant), set(self._current["groups"]), exchange_off=exchange_off,
+            dynamic_lists=self.m365.dynamic_distribution_groups(self.tenant))
 
     # ---- derived state ---------------------------------------------------------------------------
 

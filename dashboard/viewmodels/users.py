@@ -40,6 +40,9 @@ class UsersViewModel(PageViewModel):
                                           "principal name, department and job title.")
     licensed = param.Selector(default="any", objects=LICENSE_FILTERS, doc="Show every user, "
                               "only licensed or only unlicensed users.")
+    shared_to_tidy = param.Boolean(default=False, doc="Show only shared mailboxes that still "
+                                   "hold a license or still allow sign-in (a shared mailbox "
+                                   "needs neither; the admin center and Lighthouse flag both).")
     column_filters = param.Dict(default={}, doc="Column -> text typed in the table's header "
                                 "filter; a row shows when each column contains its text (any case).")
     filtered = param.DataFrame(default=pd.DataFrame(columns=TABLE_COLUMNS), doc="The rows the "
@@ -84,12 +87,12 @@ class UsersViewModel(PageViewModel):
     def _filters(self, search: str | None = None) -> tuple:
         """The filters now, with `search` in place of the box's text when given."""
         return (self.tenant, self.search if search is None else search, self.licensed,
-                tuple(sorted(self.column_filters.items())))
+                self.shared_to_tidy, tuple(sorted(self.column_filters.items())))
 
     def _rows(self, filters: tuple) -> tuple[pd.DataFrame, int]:
         """(rows, users in the tenant's scope) for `filters`; reads only immutable frames, so it
         may run in a worker thread while the page takes more keys."""
-        tenant, search, licensed, columns = filters
+        tenant, search, licensed, to_tidy, columns = filters
         frame, key = self._all, self._key
         mask = np.ones(len(frame), dtype=bool)
         if tenant:
@@ -99,8 +102,10 @@ class UsersViewModel(PageViewModel):
         if text:
             mask &= key.str.contains(text, regex=False).to_numpy()
         if licensed != "any":
-            has = (frame["licenses"].fillna("").astype(str).str.len() > 0).to_numpy()
+            has = frame["licensed"].to_numpy(dtype=bool)
             mask &= has if licensed == "licensed" else ~has
+        if to_tidy:
+            mask &= frame["shared_to_tidy"].to_numpy(dtype=bool)
         for column, value in columns:
             value = str(value or "").strip().lower()
             if value and column in frame.columns:
@@ -110,7 +115,7 @@ class UsersViewModel(PageViewModel):
                 mask &= cells.str.contains(value, regex=False).to_numpy()
         return frame[mask], in_scope
 
-    @param.depends("tenant", "search", "licensed", "column_filters", watch=True)
+    @param.depends("tenant", "search", "licensed", "shared_to_tidy", "column_filters", watch=True)
     def _filter(self) -> None:
         filters = self._filters()
         if self._ready is not None and self._ready[0] == filters:
@@ -154,7 +159,8 @@ class UsersViewModel(PageViewModel):
 
     def export_csv(self) -> str:
         """The filtered rows as CSV; cells that could start a spreadsheet formula are neutralised."""
-        return to_csv(self.filtered.drop(columns=["tenant_id", "licenses_shown"])
+        return to_csv(self.filtered.drop(columns=["tenant_id", "licenses_shown", "licensed",
+                                                  "shared_to_tidy"])
                       .rename(columns={"id": "object_id"}))
 
     def export_filename(self) -> str:

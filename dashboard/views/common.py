@@ -127,7 +127,8 @@ def table(value, *, remote: bool = False, page_size: int = PAGE_SIZE, hidden=(),
 
 # Group kinds (groups() `kind`) as the admin center names them.
 KIND_LABELS = {"microsoft365": "Microsoft 365 group", "security": "Security group",
-               "mail_security": "Mail-enabled security", "distribution": "Distribution list"}
+               "mail_security": "Mail-enabled security", "distribution": "Distribution list",
+               "dynamic_distribution": "Dynamic distribution list"}
 
 
 def with_kind_labels(groups: pd.DataFrame) -> pd.DataFrame:

@@ -1,5 +1,5 @@
-"""User details page: summary, licenses (with source), groups (Teams, apps), roles, devices,
-recent sign-ins."""
+"""User details page: summary, mailbox, licenses (with source), groups (Teams, apps), roles,
+devices, recent sign-ins."""
 from __future__ import annotations
 
 import html
@@ -10,15 +10,17 @@ import pandas as pd
 import panel as pn
 from panel.viewable import Viewer
 
+from ..viewmodels.offboard import zone
 from ..viewmodels.user_details import SUMMARY_FIELDS
-from .common import WRAP_HEADERS, alerts, local_time, table, with_kind_labels, wrapped_cells
+from .common import (WRAP_HEADERS, alerts, iso_utc, local_time, table, with_kind_labels,
+                     wrapped_cells)
 
 LABELS = {"display_name": "Name", "user_principal_name": "Sign-in name", "tenant_name": "Tenant",
           "account_enabled": "Sign-in allowed", "given_name": "First name", "surname": "Last name",
           "job_title": "Job title", "department": "Department", "office_location": "Office",
           "usage_location": "Usage location", "mail": "Mail", "mobile_phone": "Mobile phone",
-          "business_phones": "Business phone", "created": "Created", "last_sign_in": "Last sign-in",
-          "id": "Object id"}
+          "business_phones": "Business phone", "created": "Created (your time)",
+          "last_sign_in": "Last sign-in (your time)", "id": "Object id"}
 
 
 DEVICE_TITLES = {"deviceName": "Device", "operatingSystem": "Operating system",
@@ -33,29 +35,122 @@ def _utc_on_hover(field: str) -> dict:
     return {**WRAP_HEADERS, "columns": [{"field": field, "tooltip": True}]}
 
 
-def _cell(value) -> str:
-    """A summary value as a technician reads it: Yes/No, times to the minute, blanks empty."""
-    if value is None or (not isinstance(value, (str, bool)) and pd.isna(value)):
+# The summary's and the mailbox's labels in one column of one width, so the two tables line up;
+# a long value wraps inside its cell.
+TH = "padding-right:1em;vertical-align:top"
+
+
+def _table(css: str, rows: str) -> str:
+    return (f"<table class='{css}' style='table-layout:fixed;width:100%;overflow-wrap:anywhere'>"
+            f"<colgroup><col style='width:190px'><col></colgroup>{rows}</table>")
+
+
+def _blank(value) -> bool:
+    return value is None or (not isinstance(value, (str, bool)) and pd.isna(value))
+
+
+def _cell(value, timezone: str = "UTC") -> str:
+    """A summary value as a technician reads it: Yes/No, times to the minute in the viewer's
+    time zone, blanks empty."""
+    if _blank(value):
         return ""
     if isinstance(value, (bool, np.bool_)):
         return "Yes" if value else "No"
     if isinstance(value, (pd.Timestamp, datetime)):
-        return pd.Timestamp(value).strftime("%Y-%m-%d %H:%M UTC")
+        stamp = pd.Timestamp(value)
+        stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
+        return stamp.tz_convert(zone(timezone)).strftime("%Y-%m-%d %H:%M")
     return str(value)
 
 
-def _summary_html(summary: dict, manager: str = "") -> str:
+def _summary_html(summary: dict, manager: str = "", timezone: str = "UTC") -> str:
+    """The summary table; times in the viewer's time zone (UTC on hover, as in the tables)."""
     if not summary:
         return ""
     rows = []
     for key in SUMMARY_FIELDS:
-        text = _cell(summary.get(key))
-        rows.append(f"<tr><th style='padding-right:1em'>{LABELS[key]}</th>"
-                    f"<td>{html.escape(text)}</td></tr>")
+        value = summary.get(key)
+        text = _cell(value, timezone)
+        hover = (f" title='{iso_utc([value])[0]} (UTC)'"
+                 if isinstance(value, (pd.Timestamp, datetime)) and text else "")
+        rows.append(f"<tr><th style='{TH}'>{LABELS[key]}</th>"
+                    f"<td{hover}>{html.escape(text)}</td></tr>")
         if key == "department":          # read live: blank until Graph answers
-            rows.append("<tr><th style='padding-right:1em'>Manager</th><td class='m365-manager'>"
+            rows.append(f"<tr><th style='{TH}'>Manager</th><td class='m365-manager'>"
                         f"{html.escape(manager or 'reading…')}</td></tr>")
-    return f"<table class='m365-summary'>{''.join(rows)}</table>"
+    return _table("m365-summary", "".join(rows))
+
+
+SHARED_LIMIT = 50 * 1024 ** 3     # what an unlicensed shared mailbox may hold (services.exchange)
+MUTED = "color:#6c757d"
+RED = "color:#b00020"
+
+
+def size_text(size) -> str:
+    """Bytes as Exchange counts them (1 GB = 1024³ bytes): "12.3 GB", "50 GB", "350 MB"."""
+    if _blank(size):
+        return ""
+    size = float(size)
+    if size < 1024 ** 3:
+        return f"{size / 1024 ** 2:.0f} MB"
+    gb = size / 1024 ** 3
+    return f"{gb:.0f} GB" if gb == int(gb) else f"{gb:.1f} GB"
+
+
+def _mailbox_rows(box: dict) -> list[tuple[str, str]]:
+    """(label, HTML) per line of an available mailbox."""
+    kind = str(box.get("kind") or box.get("type") or "mailbox")
+    size, quota = size_text(box.get("size_bytes")), size_text(box.get("quota_bytes"))
+    used = f"{size} of {quota}" if size and quota else (size or "unknown")
+    rows = [("Type", html.escape(kind[:1].upper() + kind[1:])), ("Size", html.escape(used))]
+    if box.get("over_shared_limit"):
+        rows.append(("", f"<span style='{RED}' class='m365-mailbox-over'>Over "
+                         f"{size_text(SHARED_LIMIT)}: cannot become a shared mailbox without a "
+                         "license.</span>"))
+    to = box.get("forwarding_to")
+    forward = (f"Forwards to {html.escape(str(to))}, "
+               + ("keeps a copy" if box.get("keeps_copy") else "keeps no copy")) if to else \
+        "No forwarding"
+    rows += [("Forwarding", forward),
+             ("Hidden from address lists", "Yes" if box.get("hidden") else "No")]
+    full = [html.escape(str(f.get("name") or f.get("user") or ""))
+            + (" (in their Outlook)" if f.get("automapping") else "")
+            for f in box.get("full_access") or []]
+    send_as = [html.escape(str(w)) for w in box.get("send_as") or []]
+    rows += [("Full Access", "<br>".join(full) or f"<span style='{MUTED}'>No one else</span>"),
+             ("Send As", "<br>".join(send_as) or f"<span style='{MUTED}'>No one else</span>")]
+    return rows
+
+
+def mailbox_html(box: dict, loading: bool = False) -> str:
+    """The Mailbox section: a line while Exchange Online is read, the mailbox's facts, or why
+    there is nothing to show, in a muted line."""
+    if loading or not box:
+        return (f"<div class='m365-mailbox' style='{MUTED}'>Reading the mailbox from Exchange "
+                "Online…</div>" if loading else "")
+    if not box.get("available"):
+        reason = str(box.get("reason") or "not available")
+        return (f"<div class='m365-mailbox m365-mailbox-unavailable' style='{MUTED}'>"
+                f"{html.escape(reason[:1].upper() + reason[1:])}</div>")
+    cells = "".join(f"<tr><th style='{TH}'>{label}</th>"
+                    f"<td>{value}</td></tr>" for label, value in _mailbox_rows(box))
+    return _table("m365-mailbox m365-summary", cells)
+
+
+def follow_browser_time_zone(vm) -> None:
+    """Keep `vm.timezone` at the viewer's time zone, which the browser reports once the page is
+    in it (hence onload)."""
+    def follow():
+        info = getattr(pn.state, "browser_info", None)
+        if info is None:
+            return
+        if getattr(info, "timezone", None):
+            vm.timezone = info.timezone
+        info.param.watch(lambda e: setattr(vm, "timezone", e.new or "UTC"), "timezone")
+    if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+        pn.state.onload(follow)
+    else:
+        follow()
 
 
 class UserDetailsView(Viewer):
@@ -82,11 +177,21 @@ class UserDetailsView(Viewer):
         back.on_click(lambda _e: open("users", vm.tenant, ""))
         title = pn.bind(lambda s: f"## {s.get('display_name') or 'User not found'}", vm.param.summary)
         small = dict(page_size=10, layout="fit_data_stretch", pager=False)
+        follow_browser_time_zone(vm)
+        mailbox = pn.Column(
+            pn.pane.Markdown("### Mailbox", margin=(10, 10, 0, 10)),
+            pn.Row(pn.indicators.LoadingSpinner(value=True, size=18, visible=vm.param.mailbox_loading,
+                                                margin=(6, 0, 0, 10)),
+                   pn.pane.HTML(pn.bind(mailbox_html, vm.param.mailbox, vm.param.mailbox_loading),
+                                sizing_mode="stretch_width", css_classes=["m365-mailbox-pane"]),
+                   margin=0),
+            visible=pn.bind(bool, vm.param.summary), width=520)
         self._layout = pn.Column(
             pn.Row(pn.pane.Markdown(title), pn.layout.HSpacer(), edit, offboard, restore, back),
             alerts(vm),
-            pn.Row(pn.pane.HTML(pn.bind(_summary_html, vm.param.summary, vm.param.manager),
-                                width=520),
+            pn.Row(pn.Column(pn.pane.HTML(pn.bind(_summary_html, vm.param.summary, vm.param.manager,
+                                                  vm.param.timezone), width=520),
+                             mailbox, width=540),
                    pn.Column(pn.pane.Markdown("### Licenses"),
                              table(vm.param.licenses, empty="No licenses",
                                    titles={"product_name": "License", "sku_part_number": "SKU",

@@ -7,6 +7,7 @@ import panel as pn
 from panel.viewable import Viewer
 
 from ..viewmodels.base import FIELD_LABELS
+from ..viewmodels.form_options import EXCHANGE_KINDS
 from ..viewmodels.user_form import TABS
 from .common import (CARD_STYLES, action, alerts, blockers_note, busy_bar, derived, dialog_styles,
                      plan_panel, table, with_kind_labels)
@@ -164,7 +165,9 @@ class UserFormView(Viewer):
                                visible=pn.bind(bool, vm.param.read_only),
                                css_classes=["m365-synced-note"], sizing_mode="stretch_width")
         return pn.Column(
-            pn.Row(tenant, template), _problem(vm, "tenant", "template"), note, synced,
+            pn.Row(tenant, template), _problem(vm, "tenant", "template"), note,
+            # What a template gives (licenses, groups, roles) is checked when the user is created.
+            _problem(vm, "licenses", "groups", "roles"), synced,
             pn.Row(self._text("given_name"), self._text("surname"), self._text("display_name")),
             _problem(vm, "given_name", "surname", "display_name"),
             pn.Row(self._text("username"), pn.pane.Markdown("**@**", margin=(30, 0, 0, 0)), domain),
@@ -271,14 +274,18 @@ class UserFormView(Viewer):
         vm = self.vm
         groups = self._choices("group_options", "groups", "id",
                                lambda r: r["display_name"] + (" (Team)" if r["is_team"] else "")
+                               + (f" ({EXCHANGE_KINDS[r['kind']]})" if r["kind"] in EXCHANGE_KINDS
+                                  else "")
                                + (f", apps: {r['apps']}" if r["apps"] else ""),
                                vm.pick_groups, "m365-group-choices")
         # Under the picks at full width, the reason wrapping: beside them, the reason a group
         # is locked was scrolled out of sight on a 1280-pixel screen.
+        # The note wraps in 280 pixels: at 360 it ran off a 1280-pixel screen. (Fitting the
+        # columns to the page instead laid the table out in the hidden tab, squeezed.)
         table_ = table(pn.bind(with_kind_labels, vm.param.group_options), page_size=25,
                        hidden=["id", "selectable"], layout="fit_data_stretch",
                        formatters={"is_team": {"type": "tickCross"}, "note": {"type": "textarea"}},
-                       widths={"note": 360},
+                       widths={"note": 280},
                        titles={"display_name": "Group", "kind": "Kind", "is_team": "Team",
                                "apps": "Apps", "note": "Note"},
                        css_classes=["m365-groups"])
@@ -293,8 +300,11 @@ class UserFormView(Viewer):
                                  css_classes=["m365-copy-groups"])
         copy.on_click(action(vm, vm.copy_groups))
         return pn.Column(
-            pn.pane.Markdown("Groups Graph cannot change (distribution lists, mail-enabled security, "
-                             "dynamic) are listed in grey with the reason, and cannot be picked."),
+            pn.pane.Markdown("Distribution lists and mail-enabled security groups are changed in "
+                             "Exchange Online. Groups that cannot be changed here (dynamic groups, "
+                             "groups synced from on-premises, distribution lists when the tenant's "
+                             "access does not allow Exchange Online) are listed in grey with the "
+                             "reason, and cannot be picked."),
             pn.pane.Markdown(NOT_YET, visible=pn.bind(lambda u: not u, vm.param.user_id)),
             pn.Row(copy_from, copy), _problem(vm, "copy_groups_from"),
             pn.pane.Markdown("**Member of**"),

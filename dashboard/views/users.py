@@ -13,12 +13,14 @@ OPENS = {"details": "user", "edit": "edit", "offboard": "offboard"}
 # Share of the table's width per column: everything, row actions included, fits the page.
 # Pixels for the short columns; the text columns (tenant, name, sign-in name, department, job
 # title) share the rest and wrap.
-WIDTHS = {"licenses_shown": 140, "account_enabled": 72, "last_sign_in": 84, "details": 56,
-          "edit": 38, "offboard": 66}
+WIDTHS = {"licenses_shown": 140, "mailbox": 80, "account_enabled": 72, "last_sign_in": 84,
+          "details": 56, "edit": 38, "offboard": 66}
 # Text columns wrap instead of ending mid-word: "Microsoft 365 Business Basic" and "... Premium"
 # must stay apart, and a sign-in name breaks where it must rather than being cut.
 WRAPPED = ["tenant_name", "display_name", "user_principal_name", "licenses_shown"]
 
+# In the rows (row actions, filters, CSV) but not shown.
+HIDDEN = ["tenant_id", "id", "licenses", "licensed", "shared_to_tidy"]
 
 PAGE_HEIGHT = 620
 
@@ -41,6 +43,9 @@ class UsersView(Viewer):
         search.param.watch(typed, "value_input")
         licensed = pn.widgets.RadioButtonGroup.from_param(vm.param.licensed, name="Licenses",
                                                           button_type="light")
+        to_tidy = pn.widgets.Checkbox.from_param(
+            vm.param.shared_to_tidy, name="Shared mailboxes to tidy: licensed or sign-in allowed",
+            css_classes=["m365-shared-to-tidy"], margin=(8, 10, 0, 30))
         # What the role may not do is not offered (services refuse it anyway).
         actions = {k: v for k, v in ACTIONS.items() if k == "details" or vm.may(k)}
         create = pn.widgets.Button(name="Create User", button_type="primary",
@@ -51,7 +56,7 @@ class UsersView(Viewer):
         # 25 rows a page in a table of fixed height: Tabulator then lays out only the rows in
         # view, which took half the time of a page of 50 measured row by row (first rows of
         # All Users, docs/BENCHMARKS.md).
-        self.table = table(vm.param.filtered, remote=True, hidden=["tenant_id", "id", "licenses"],
+        self.table = table(vm.param.filtered, remote=True, hidden=HIDDEN,
                            page_size=25, height=PAGE_HEIGHT,
                            buttons={k: f"<button class='btn btn-sm btn-link p-0' title='{v} user'>{v}</button>"
                                     for k, v in actions.items()},
@@ -61,7 +66,8 @@ class UsersView(Viewer):
                            titles={"tenant_name": "Tenant", "display_name": "Name",
                                    "user_principal_name": "Sign-in name", "department": "Department",
                                    "job_title": "Job title", "licenses_shown": "Licenses",
-                                   "account_enabled": "Enabled", "last_sign_in": "Last sign-in",
+                                   "mailbox": "Mailbox", "account_enabled": "Enabled",
+                                   "last_sign_in": "Last sign-in",
                                    **{k: "" for k in actions}},
                            formatters={"account_enabled": {"type": "tickCross"},
                                        "last_sign_in": DateFormatter(format="%Y-%m-%d",
@@ -84,7 +90,7 @@ class UsersView(Viewer):
         self._layout = pn.Column(
             pn.Row(pn.pane.Markdown("## All Users"), pn.layout.HSpacer(), create, export),
             pn.Row(tenant, search, pn.Column(pn.pane.Markdown("Licenses", margin=(0, 10)), licensed)),
-            count, alerts(vm), self.table, sizing_mode="stretch_width")
+            pn.Row(count, to_tidy), alerts(vm), self.table, sizing_mode="stretch_width")
 
     def _clicked(self, action: str, event) -> None:
         row = self.vm.row(event.row)

@@ -7,11 +7,13 @@ tenant of a user cannot be changed: that would be a new account in another direc
 from __future__ import annotations
 
 from ..errors import GraphError
+from . import mailbox_steps as MB
 from . import steps as S
 from .manager import check_manager, current_manager, remove_manager
 from .hybrid import BLOCK_WARNING, SYNCED_FIELDS, SYNCED_REASON, is_synced
 from .plan import Plan, Problem
-from .resolve import (as_names, current_frames, get_user, license_sources, load_facts, member_groups,
+from .resolve import (as_names, current_frames, exchange_group, get_user, license_sources, load_facts,
+                      member_groups,
                       resolve_tenant, role_assignments, user_exists)
 from .validation import (PROPERTIES, current_value, graph_value, group_requests, license_requests,
                          property_problems, role_requests, seat_problem, upn_issue)
@@ -138,6 +140,11 @@ def plan_edit(m365, tenant, user, changes: dict | None = None, add_licenses=None
     if new_adds or removes:
         names = {sku: facts.sku_name(sku) for sku in [s for s, _ in new_adds] + removes}
         plan.add(S.change_licenses(new_adds, removes, names))
+    joining = [g for g in group_adds if exchange_group(g) and g["id"].lower() not in members]
+    if joining:
+        # The licenses the user will hold after this plan (with their disabled plans).
+        kept = [(sku, e["disabled_plans"]) for sku, e in sources.items() if sku not in removes]
+        problems.extend(MB.list_needs_mailbox(facts, kept + list(new_adds), joining))
     for group in group_adds:
         if group["id"].lower() in members:
             warnings.append(Problem("add_groups", f"already a member of {group.get('displayName')}"))

@@ -339,10 +339,13 @@ def list_needs_mailbox(facts, sku_list, lists: list[dict]) -> list[Problem]:
     if gives_mailbox(facts, sku_list):
         return []
     names = ", ".join(f"'{g.get('displayName') or g['id']}'" for g in lists)
-    return [Problem("groups", f"{names} {'is a distribution list' if len(lists) == 1 else 'are distribution lists'} "
-                              "(or mail-enabled security groups): only users with a mailbox can "
-                              "join; also assign a license that includes Exchange Online, or add "
-                              "the user later from Edit User")]
+    kinds = {"distribution list" if group_kind(g) == "distribution" else
+             "mail-enabled security group" for g in lists}
+    verb = (f"is a {kinds.pop()}" if len(lists) == 1
+            else "are " + " and ".join(f"{k}s" for k in sorted(kinds)))
+    return [Problem("groups", f"{names} {verb}: only users with a mailbox can join; also assign "
+                              "a license that includes Exchange Online (e.g. Exchange Online "
+                              "Plan 1, Microsoft 365 Business Basic)")]
 
 
 def _plan_lists(exo, upn: str, groups: list[dict], out: MailboxPlan) -> None:

@@ -233,7 +233,7 @@ def change_licenses(add: list[tuple[str, list[str]]], remove: list[str], names: 
     target = ", ".join(names.get(s, s) for s, _ in add) if add and not remove else \
         ", ".join(names.get(s, s) for s in remove) if remove and not add else "; ".join(parts)
     action = "assign licenses" if not remove else "remove licenses" if not add else "change licenses"
-    detail = "; ".join(parts) + "; one assignLicense call"
+    detail = "; ".join(parts) + "; in one change"
     return Step(action, target, detail, run=run, after=after)
 
 

@@ -21,7 +21,7 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 SIZES = ((1440, 900), (1280, 800))
 # Per page: the table and the columns a technician must read whole there.
 KEY_COLUMNS = {
-    "users": ("m365-users", ["tenant_name", "user_principal_name", "licenses_shown",
+    "users": ("m365-users", ["tenant_name", "user_principal_name", "licenses_shown", "mailbox",
                              "last_sign_in", "offboard"]),
     "tenants": ("m365-tenants", ["tenant", "access_html", "last_sync"]),
     "licenses": ("m365-skus", ["tenant_name", "product_name", "enabled", "consumed",

@@ -105,9 +105,15 @@ def test_browser_user_lifecycle(served, open_page, shot):
     team_box = group_choices.locator("label", has_text=team["display_name"]).first
     team_box.wait_for()
     assert "(Team)" in team_box.inner_text()
-    dl = page.locator(".m365-groups .tabulator-row", has_text="distribution list").first
+    # Distribution lists are offered (changed in Exchange Online); dynamic groups are not.
+    dl = page.locator(".m365-groups .tabulator-row",
+                      has_text="distribution list, changed in Exchange Online").first
     dl.wait_for()
-    assert group_choices.locator("label", has_text=dl.locator(
+    dl_name = dl.locator(".tabulator-cell[tabulator-field='display_name']").inner_text()
+    expect(group_choices.locator("label", has_text=dl_name).first).to_contain_text(
+        "(distribution list)")
+    dynamic = page.locator(".m365-groups .tabulator-row", has_text="dynamic group").first
+    assert group_choices.locator("label", has_text=dynamic.locator(
         ".tabulator-cell[tabulator-field='display_name']").inner_text()).count() == 0
     team_box.locator("input").check()
     shot(page, "create-user-groups")

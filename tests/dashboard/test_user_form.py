@@ -91,11 +91,63 @@ def test_user_form_unchangeable_groups_are_listed_with_reason(make_vm, world):
     vm.start_create(world[0].tenant_ids[0])
     opts = vm.group_options.set_index("kind")
     locked = vm.group_options[~vm.group_options["selectable"]]
-    assert {"distribution", "mail_security"} <= set(locked["kind"])
-    assert locked["note"].str.contains("distribution list|dynamic|mail-enabled", regex=True).all()
+    assert len(locked) and locked["note"].str.contains("dynamic").all()
+    lists = locked[locked["kind"] == "dynamic_distribution"]     # Exchange's, not in Graph
+    assert len(lists) and lists["note"].str.contains("recipient filter").all()
     assert vm.group_options["is_team"].any() and "apps" in opts.columns
     vm.pick_groups(list(locked["id"][:1]))
     assert vm.groups == [] and "Cannot pick" in vm.alerts[-1].text
+
+
+def test_user_form_distribution_lists_selectable_when_exchange_allowed(make_vm, world):
+    vm = make_vm(UserFormViewModel)
+    vm.start_create(world[0].tenant_ids[0])
+    lists = vm.group_options[vm.group_options["kind"].isin(["distribution", "mail_security"])]
+    assert {"distribution", "mail_security"} <= set(lists["kind"])
+    assert lists["selectable"].all()
+    assert set(lists.query("kind == 'distribution'")["note"]) == {
+        "distribution list, changed in Exchange Online"}
+    assert set(lists.query("kind == 'mail_security'")["note"]) == {
+        "mail-enabled security group, changed in Exchange Online"}
+    vm.pick_groups([lists["id"].iloc[0]])
+    assert vm.groups == [lists["id"].iloc[0]]
+
+
+def test_user_form_distribution_lists_locked_without_exchange_access(make_vm, world):
+    emu, m365 = world
+    other = emu.tenant_ids[1]
+    emu.set_access(other, directory_roles=["User Administrator"])
+    try:
+        m365.check_access(other)
+        vm = make_vm(UserFormViewModel)
+        vm.start_create(other)
+        lists = vm.group_options[vm.group_options["kind"].isin(["distribution", "mail_security"])]
+        assert len(lists) and not lists["selectable"].any()
+        note = lists.query("kind == 'distribution'")["note"].iloc[0]
+        assert note == ("distribution list, changed in Exchange Online: the app needs Exchange "
+                        "Administrator (directory role) in this tenant")
+        dynamic = vm.group_options[vm.group_options["note"].str.contains("dynamic")]
+        assert len(dynamic) and not dynamic["selectable"].any()
+        vm.pick_groups([lists["id"].iloc[0]])
+        assert vm.groups == [] and "Cannot pick" in vm.alerts[-1].text
+    finally:
+        emu.set_access(other, directory_roles=["User Administrator", "Exchange Administrator"])
+        m365.check_access(other)
+
+
+def test_user_form_distribution_list_without_exchange_license_is_a_plan_problem(make_vm, world):
+    emu, m365 = world
+    vm = make_vm(UserFormViewModel)
+    vm.start_create(emu.tenant_ids[0])
+    _fill(vm, n=71)
+    dl = vm.group_options.query("kind == 'distribution'").iloc[0]
+    vm.pick_groups([dl["id"]])
+    assert not run(vm.submit_details("continue"))
+    problem = vm.problems["groups"]
+    assert f"'{dl['display_name']}'" in problem and "license that includes Exchange Online" in problem
+    assert f"Groups: '{dl['display_name']}'" in vm.alerts[-1].text
+    assert not (m365.users(emu.tenant_ids[0])["user_principal_name"]
+                .str.startswith("nora.quist71@")).any()
 
 
 def test_user_form_wizard_keeps_state_across_tabs(make_vm, world):

@@ -207,3 +207,20 @@ def test_exchange_scheduled_offboarding_converts_at_its_time(m365, emu, tid):
     box = emu.mailbox(tid, user.user_principal_name)
     assert box["RecipientTypeDetails"] == "SharedMailbox"
     assert [p["User"].lower() for p in box["FullAccess"]] == [boss.user_principal_name.lower()]
+
+
+def test_exchange_edit_adding_a_user_without_mailbox_to_a_list_is_a_problem(m365, emu, tid):
+    raw = RawGraph(emu, tid)
+    domain = next(d["id"] for d in raw.values("domains") if d["isDefault"])
+    made = raw.json("POST", "users", json={
+        "accountEnabled": True, "displayName": "No Mailbox", "mailNickname": "nomailbox.edit",
+        "userPrincipalName": f"nomailbox.edit@{domain}",
+        "passwordProfile": {"password": "Xy7!kLm9#pQ2", "forceChangePasswordNextSignIn": True}})
+    dl = m365.groups(tid).query("kind == 'distribution'").iloc[0]
+    plan = m365.plan_edit(tid, made["id"], add_groups=[dl["id"]])
+    [problem] = plan.problems
+    assert problem.field == "groups" and "only users with a mailbox can join" in problem.message
+    assert f"'{dl['display_name']}' is a distribution list" in problem.message
+    plan = m365.plan_edit(tid, made["id"], add_groups=[dl["id"]], add_licenses=["EXCHANGESTANDARD"],
+                          changes={"usage_location": "US"})
+    assert plan.problems == [], plan.problems
