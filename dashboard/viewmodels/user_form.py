@@ -222,6 +222,15 @@ class UserFormViewModel(OnboardingChoices, LeavingForm, PlanViewModel):
             out.append("type a password or let one be generated")
         return out
 
+    @param.depends("licenses", "usage_location", "problems")
+    def needs_usage_location(self) -> bool:
+        """Whether Roles & Licenses offers the usage location field: a license is being added
+        without one, or the last plan said a license needs one."""
+        if "usage_location" in (self.problems or {}):
+            return True
+        adding = set(self.licenses) - set(self._current["licenses"])
+        return bool(adding) and not self.usage_location.strip()
+
     def access_changes(self) -> dict[str, list[str]]:
         cur = self._current
         return {"add_licenses": sorted(set(self.licenses) - set(cur["licenses"])),

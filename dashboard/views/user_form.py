@@ -134,7 +134,8 @@ class UserFormView(Viewer):
     def _text(self, name, **kw):
         # A field Active Directory owns is shown greyed out; the note above the fields says why.
         kw.setdefault("disabled", pn.bind(lambda ro: name in ro, self.vm.param.read_only))
-        return pn.widgets.TextInput.from_param(self.vm.param[name], name=WIDGET_LABELS.get(name, name),
+        label = kw.pop("label", WIDGET_LABELS.get(name, name))
+        return pn.widgets.TextInput.from_param(self.vm.param[name], name=label,
                                                css_classes=[f"m365-field-{name}"], **kw)
 
     def _details(self):
@@ -265,6 +266,12 @@ class UserFormView(Viewer):
             # reasons were scrolled out of sight on a 1280-pixel screen.
             pn.pane.Markdown("**Pick** (SKUs with seats left)"), licenses,
             pn.pane.Markdown("**Every SKU of the tenant**"), table_,
+            # A license needs a usage location: the field is offered here, where the error is,
+            # rather than on the first tab (it is the same field, saved with the licenses).
+            pn.Column(self._text("usage_location", label="Usage location, needed for a license "
+                                 "(two letters, e.g. US, GB)", width=360),
+                      visible=derived(vm.needs_usage_location),
+                      css_classes=["m365-usage-location-here"]),
             _problem(vm, "add_licenses", "remove_licenses", "usage_location"),
             pn.pane.Markdown("### Directory roles"),
             pn.Column(roles, height=220, scroll=True, width=420), _problem(vm, "add_roles", "remove_roles"),

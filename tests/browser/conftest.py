@@ -70,7 +70,8 @@ def open_page(served, chromium, network_log):
         page.errors = errors
         pages.append(context)
         page.goto(f"{base}/?{query}")
-        page.wait_for_selector(".m365-main")
+        # The first page of a session under a loaded machine (CI, two cores) took over 20 s once.
+        page.wait_for_selector(".m365-main", timeout=45_000)
         return page
 
     yield open_

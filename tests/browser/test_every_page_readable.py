@@ -41,7 +41,7 @@ def _open(chromium, network_log, base, query, width, height):
     page.set_default_timeout(20_000)
     page.on("request", lambda r: network_log.append(r.url))
     page.goto(f"{base}/?{query}")
-    page.wait_for_selector(".m365-main")
+    page.wait_for_selector(".m365-main", timeout=45_000)
     return context, page
 
 

@@ -295,3 +295,23 @@ def test_user_form_edit_of_a_synced_user_greys_out_what_active_directory_owns(ma
     cloud = users[[not is_synced(r) for r in users.to_dict("records")]].iloc[0]
     vm.start_edit(tid, str(cloud["id"]))
     assert vm.read_only == {}
+
+
+
+def test_user_form_offers_usage_location_where_a_license_needs_it(make_vm, world, make_user):
+    emu, m365 = world
+    tid = emu.tenant_ids[0]
+    uid = make_user(usage_location="")
+    vm = make_vm(UserFormViewModel)
+    vm.start_edit(tid, uid)
+    assert not vm.needs_usage_location()
+    free = vm.license_options[vm.license_options["selectable"]].iloc[0]["sku_part_number"]
+    vm.licenses = [*vm.licenses, free]
+    assert vm.needs_usage_location()               # the field shows on Roles & Licenses
+    vm.usage_location = "NL"                        # typed there: the same field
+    assert not vm.needs_usage_location()
+    run(vm.save_access("close"))
+    assert vm.problems == {}, vm.problems
+    run(vm.confirm())
+    row = m365.resolve_user(tid, uid)
+    assert row["usage_location"] == "NL" and row["licenses"]

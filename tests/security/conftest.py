@@ -321,7 +321,8 @@ def signed_in_page(browser_context, secure_served):
         page = context.new_page()
         sign_in(page, base or secure_served[2], name,
                 PASSWORDS[name] if password is None else password, query)
-        page.locator(".m365-main").wait_for()
+        # A new session's first page under a loaded two-core machine took over 20 s once.
+        page.locator(".m365-main").wait_for(timeout=45_000)
         return page, capture
 
     return open_
