@@ -111,6 +111,7 @@ def test_schedule_with_reveal_password_is_a_problem(m365, tid):
 
 # ---- a job's life --------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_scheduled_offboarding_stores_a_job_then_runs_once_at_its_time(m365, emu, tid):
     user = leavers(m365, tid)[0]
     mark = len(emu.writes(tid))
@@ -147,6 +148,7 @@ def test_scheduled_offboarding_stores_a_job_then_runs_once_at_its_time(m365, emu
     assert applied["detail"]["parameters"]["scheduled_job"] == result.job_id
 
 
+@pytest.mark.slow
 def test_cancelled_job_never_runs(m365, emu, tid):
     user = leavers(m365, tid)[0]
     mark = len(emu.writes(tid))
@@ -202,6 +204,7 @@ def test_late_job_runs_with_its_note(m365, emu, tid):
     assert writes_for(emu, tid, user["id"], mark) == [("PATCH", f"users/{user['id']}")]
 
 
+@pytest.mark.slow
 def test_job_with_nothing_left_to_change_says_so(m365, emu, tid):
     user = leavers(m365, tid)[0]
     at = soon()

@@ -356,6 +356,7 @@ def test_cli_sync_and_licenses_report(emu, m365, tids):
 
 # ---- last: a tenant that refuses us ------------------------------------------------------------
 
+@pytest.mark.slow
 def test_denied_tenant_is_reported_while_the_others_sync(m365, emu, tids):
     tid = tids[3]
     kept = m365.users(tid)

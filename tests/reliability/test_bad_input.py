@@ -139,6 +139,7 @@ def bad_onboarding(draw, tenant):
     return user, licenses, groups, roles, field
 
 
+@pytest.mark.slow
 def test_bad_onboarding_fields_are_named_and_nothing_is_written(m365, emu, tenant):
     tid = tenant["tid"]
     users_before = {u["id"] for u in graph_all(emu, tid, "users", **{"$select": "id", "$top": "999"})}
