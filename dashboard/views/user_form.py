@@ -135,8 +135,8 @@ class UserFormView(Viewer):
         # A field Active Directory owns is shown greyed out; the note above the fields says why.
         kw.setdefault("disabled", pn.bind(lambda ro: name in ro, self.vm.param.read_only))
         label = kw.pop("label", WIDGET_LABELS.get(name, name))
-        return pn.widgets.TextInput.from_param(self.vm.param[name], name=label,
-                                               css_classes=[f"m365-field-{name}"], **kw)
+        kw.setdefault("css_classes", [f"m365-field-{name}"])
+        return pn.widgets.TextInput.from_param(self.vm.param[name], name=label, **kw)
 
     def _details(self):
         vm = self.vm
@@ -269,7 +269,8 @@ class UserFormView(Viewer):
             # A license needs a usage location: the field is offered here, where the error is,
             # rather than on the first tab (it is the same field, saved with the licenses).
             pn.Column(self._text("usage_location", label="Usage location, needed for a license "
-                                 "(two letters, e.g. US, GB)", width=360),
+                                 "(two letters, e.g. US, GB)", width=360,
+                                 css_classes=["m365-usage-location-for-license"]),
                       visible=derived(vm.needs_usage_location),
                       css_classes=["m365-usage-location-here"]),
             _problem(vm, "add_licenses", "remove_licenses", "usage_location"),
