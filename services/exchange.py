@@ -28,9 +28,7 @@ SHARED_MAILBOX_LIMIT = 50 * 1024 ** 3
 NOT_FOUND = "ManagementObjectNotFoundException"
 ALREADY_MEMBER = "MemberAlreadyExistsException"
 NOT_MEMBER = "MemberNotFoundException"
-SHARED, REGULAR = "SharedMailbox", "UserMailbox"
-DISTRIBUTION_KINDS = {"MailUniversalDistributionGroup": "distribution",
-                      "MailUniversalSecurityGroup": "mail_security"}
+SHARED = "SharedMailbox"
 _BYTES = re.compile(r"\(([\d,.\s]+)\s*bytes\)")
 
 
@@ -152,9 +150,6 @@ class ExchangeOnline:
         return [p for p in self.get("Get-RecipientPermission", {"Identity": identity})
                 if "SendAs" in (p.get("AccessRights") or []) and not p.get("IsInherited")
                 and not str(p.get("Trustee") or "").upper().startswith("NT AUTHORITY")]
-
-    def group_members(self, group: str) -> list[dict]:
-        return self.get("Get-DistributionGroupMember", {"Identity": group, "ResultSize": "Unlimited"})
 
     # ---- writing -----------------------------------------------------------------------------
 

@@ -55,16 +55,16 @@ def read_mailboxes(client, snapshot: TenantSnapshot, exchange_permissions) -> No
     """Fill `snapshot.mailboxes`, or leave it None (not read) with a warning when refused."""
     if not may_read(exchange_permissions, snapshot.app_roles):
         return
+    exo = ExchangeOnline(client)
     try:
-        found = ExchangeOnline(client).mailboxes(select=SELECT)
+        found = exo.mailboxes(select=SELECT)
     except GraphError as exc:
         text = f"mailboxes not read from Exchange Online: {exc.graph_message}"
         log.info("tenant %s: %s", snapshot.tenant_id, text)
         snapshot.warnings.append(text[:500])
         return
     try:
-        dynamic = ExchangeOnline(client).get("Get-DynamicDistributionGroup",
-                                             {"ResultSize": "Unlimited"})
+        dynamic = exo.get("Get-DynamicDistributionGroup", {"ResultSize": "Unlimited"})
     except GraphError as exc:
         snapshot.warnings.append(f"dynamic distribution groups not read: {exc.graph_message}"[:500])
     else:

@@ -93,7 +93,6 @@ class MailboxPlan:
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)   # option -> changes it would make
-    mailbox: dict | None = None
 
 
 def plan_mailbox(m365, client, current: dict, pick: MailboxChoice, manager: dict | None,
@@ -127,7 +126,6 @@ def plan_mailbox(m365, client, current: dict, pick: MailboxChoice, manager: dict
                                              "with Exchange, or a mailbox hosted on-premises); "
                                              f"leave {LABELS[key]} off"))
         return out
-    out.mailbox = mailbox
     try:
         if pick.convert_to_shared:
             _plan_convert(exo, upn, mailbox, out, remove_licenses)
